@@ -1,0 +1,1 @@
+"""SIGAP probe exporter."""

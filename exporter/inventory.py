@@ -1,0 +1,583 @@
+"""The inventory: one YAML file that describes the network, shared by the exporter and the webhook.
+
+`load_inventory()` validates the file into a frozen `Inventory` or raises `InventoryError`, whose
+message names the file, the line, the path (``skpd[3].nodes[2].parent``), the bad value and what
+was expected. The model is pure: no sockets except the optional hostname resolution at load.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+CORE = "core"
+"""The pseudo-SKPD of Diskominfo's own core routers and internet upstreams."""
+
+ROLES = (
+    "internet",
+    "core",
+    "router",
+    "distribution",
+    "uplink",
+    "radio",
+    "gateway",
+    "firewall",
+    "switch",
+    "access_point",
+    "server",
+    "host",
+)
+Role = Literal[
+    "internet",
+    "core",
+    "router",
+    "distribution",
+    "uplink",
+    "radio",
+    "gateway",
+    "firewall",
+    "switch",
+    "access_point",
+    "server",
+    "host",
+]
+Owner = Literal["diskominfo", "skpd"]
+RESERVED_LABELS = frozenset({"skpd", "node", "role", "owner", "address", "instance", "job"})
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a Prometheus-style duration (``500ms``, ``2s``, ``1m30s``) or a number."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration; expected e.g. 500ms, 2s, 1m")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        parts = _DURATION_PART.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise ValueError(f"{value!r} is not a duration; expected e.g. 500ms, 2s, 1m")
+        seconds = sum(float(n) * _DURATION_UNIT[u] for n, u in parts)
+    else:
+        raise ValueError(f"{value!r} is not a duration; expected e.g. 500ms, 2s, 1m")
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+# --- the file's shape (pydantic: types, enums, unknown keys) -------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ProbeSpec(_Strict):
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    down_after: Annotated[int, Field(ge=1, le=1000)] | None = None
+    window: Duration | None = None
+
+
+class _ContactSpec(_Strict):
+    name: str
+    role: str = "admin"
+    phone: str | None = None
+    email: str | None = None
+
+
+class _NodeSpec(_Strict):
+    id: str
+    address: str
+    role: Role
+    owner: Owner
+    parent: str | None = None
+    name: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    probe: _ProbeSpec | None = None
+    # Shorthands: a node may override the probe settings directly, as in the issue's example.
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    down_after: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class _CoreSpec(_Strict):
+    name: str = "Diskominfo (core)"
+    nodes: list[_NodeSpec] = Field(default_factory=list)
+
+
+class _SkpdSpec(_Strict):
+    id: str
+    name: str
+    location: str | None = None
+    contacts: list[_ContactSpec] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    nodes: list[_NodeSpec] = Field(default_factory=list)
+
+
+class _InventorySpec(_Strict):
+    probe: _ProbeSpec = Field(default_factory=_ProbeSpec)
+    core: _CoreSpec = Field(default_factory=_CoreSpec)
+    skpd: list[_SkpdSpec]
+
+
+# --- the validated model --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSettings:
+    interval: float = 1.0
+    timeout: float = 1.0
+    down_after: int = 3
+    window: float = 60.0
+    """Seconds of history behind the loss ratio and the jitter."""
+
+    @property
+    def window_probes(self) -> int:
+        return max(1, round(self.window / self.interval))
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    role: str
+    phone: str | None
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    id: str
+    address: str
+    """As written in the inventory: an IPv4/IPv6 address or a hostname."""
+    ip: str
+    """The address probed: `address` itself, or what the hostname resolved to."""
+    family: int
+    """4 or 6."""
+    role: str
+    owner: str
+    skpd: str
+    """The SKPD's id, or `CORE` for Diskominfo's core."""
+    parent: str | None
+    name: str | None
+    labels: Mapping[str, str]
+    probe: ProbeSettings
+    path: str
+    """Where the node is written in the file, e.g. ``skpd[3].nodes[2]``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skpd:
+    id: str
+    name: str
+    location: str | None
+    contacts: tuple[Contact, ...]
+    labels: Mapping[str, str]
+    node_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Inventory:
+    path: str
+    probe: ProbeSettings
+    core_name: str
+    skpds: Mapping[str, Skpd]
+    nodes: Mapping[str, Node]
+    """Every node, parents before children (by depth; file order within a depth)."""
+    children: Mapping[str, tuple[str, ...]] = field(repr=False)
+
+    def ancestors(self, node_id: str) -> Iterator[Node]:
+        """The node's parent, its parent's parent, ... up to a root."""
+        parent = self.nodes[node_id].parent
+        while parent is not None:
+            node = self.nodes[parent]
+            yield node
+            parent = node.parent
+
+    def descendants(self, node_id: str) -> Iterator[Node]:
+        stack = list(reversed(self.children.get(node_id, ())))
+        while stack:
+            node = self.nodes[stack.pop()]
+            yield node
+            stack.extend(reversed(self.children.get(node.id, ())))
+
+    def nodes_of(self, skpd_id: str) -> list[Node]:
+        return [n for n in self.nodes.values() if n.skpd == skpd_id]
+
+    def skpd_name(self, skpd_id: str) -> str:
+        if skpd_id == CORE:
+            return self.core_name
+        skpd = self.skpds.get(skpd_id)
+        return skpd.name if skpd else skpd_id
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    message: str
+    line: int | None = None
+
+
+class InventoryError(Exception):
+    """An inventory that cannot be used; `str()` is one readable line per problem."""
+
+    def __init__(self, file: str, problems: list[Problem]) -> None:
+        self.file = file
+        self.problems = problems
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        lines = []
+        for p in self.problems:
+            where = f"{self.file}:{p.line}" if p.line else self.file
+            lines.append(f"{where}: {p.path}: {p.message}" if p.path else f"{where}: {p.message}")
+        return "\n".join(lines)
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_index(text: str) -> dict[tuple[Any, ...], int]:
+    """Map every path in the YAML document to its 1-based line number."""
+    index: dict[tuple[Any, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return index
+
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        index[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    index[(*path, key.value)] = key.start_mark.line + 1
+                    walk(value, (*path, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+def _line_for(index: Mapping[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    while loc:
+        if loc in index:
+            return index[loc]
+        loc = loc[:-1]
+    return index.get(())
+
+
+def _pydantic_problem(err: Mapping[str, Any]) -> tuple[tuple[Any, ...], str]:
+    # pydantic adds validator names ("function-before[...]") to locations; they are not paths
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return loc, f"unknown key {loc[-1]!r}; expected one of: {_allowed_keys(loc[:-1])}"
+    if kind == "missing":
+        return loc, "is required but missing"
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        return loc, msg[len("Value error, ") :]
+    return loc, f"bad value {err.get('input')!r}: {msg[0].lower()}{msg[1:]}"
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> str:
+    model: type[BaseModel] = _InventorySpec
+    for part in loc:
+        if isinstance(part, str):
+            info = model.model_fields.get(part)
+            inner = _inner_model(info.annotation) if info else None
+            if inner is None:
+                break
+            model = inner
+    return ", ".join(model.model_fields)
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+
+Resolver = Callable[[str], tuple[str, int]]
+
+
+def resolve_host(host: str) -> tuple[str, int]:
+    """(ip, family) of a hostname, the first address the system resolver returns."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_ICMP)
+    family, *_rest, sockaddr = infos[0]
+    return str(sockaddr[0]), 6 if family == socket.AF_INET6 else 4
+
+
+def load_inventory(path: str | Path, *, resolve: Resolver | None = resolve_host) -> Inventory:
+    """Read and validate an inventory file; `resolve=None` leaves hostnames unresolved."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InventoryError(file, [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from exc
+    return parse_inventory(text, file, resolve=resolve)
+
+
+def parse_inventory(text: str, file: str = "<inventory>", *, resolve: Resolver | None = resolve_host) -> Inventory:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise InventoryError(file, [Problem("", f"not valid YAML: {exc.problem}", line)]) from exc
+    except yaml.YAMLError as exc:
+        raise InventoryError(file, [Problem("", f"not valid YAML: {exc}")]) from exc
+    lines = _line_index(text)
+    if not isinstance(data, dict):
+        raise InventoryError(
+            file, [Problem("", "expected a mapping with the keys probe, core and skpd", 1)]
+        )
+    try:
+        spec = _InventorySpec.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc, message = _pydantic_problem(err)
+            problems.append(Problem(format_path(loc), message, _line_for(lines, loc)))
+        raise InventoryError(file, problems) from None
+    return _build(spec, file, lines, resolve)
+
+
+def _effective_probe(base: ProbeSettings, spec: _NodeSpec | None, probe: _ProbeSpec | None) -> ProbeSettings:
+    values = {
+        "interval": base.interval,
+        "timeout": base.timeout,
+        "down_after": base.down_after,
+        "window": base.window,
+    }
+    for source in (probe, spec):
+        if source is None:
+            continue
+        for key in values:
+            value = getattr(source, key, None)
+            if value is not None:
+                values[key] = value
+    return ProbeSettings(**values)  # type: ignore[arg-type]
+
+
+def _build(
+    spec: _InventorySpec,
+    file: str,
+    lines: Mapping[tuple[Any, ...], int],
+    resolve: Resolver | None,
+) -> Inventory:
+    problems: list[Problem] = []
+
+    def problem(loc: tuple[Any, ...], message: str) -> None:
+        problems.append(Problem(format_path(loc), message, _line_for(lines, loc)))
+
+    defaults = _effective_probe(ProbeSettings(), None, spec.probe)
+    if defaults.timeout > defaults.interval:
+        problem(("probe", "timeout"), f"{defaults.timeout:g}s is longer than the interval "
+                f"{defaults.interval:g}s; expected a timeout no longer than the interval")
+
+    # (loc, node spec, skpd id) for every node, in file order
+    entries: list[tuple[tuple[Any, ...], _NodeSpec, str]] = [
+        (("core", "nodes", i), n, CORE) for i, n in enumerate(spec.core.nodes)
+    ]
+    skpd_ids: dict[str, tuple[Any, ...]] = {}
+    for si, s in enumerate(spec.skpd):
+        loc = ("skpd", si, "id")
+        if not _ID.match(s.id):
+            problem(loc, f"bad id {s.id!r}; expected lower-case letters, digits, '-', '_' or '.'")
+        elif s.id == CORE:
+            problem(loc, f"{CORE!r} is reserved for the core section; choose another id")
+        elif s.id in skpd_ids:
+            problem(loc, f"duplicate SKPD id {s.id!r}, first used at {format_path(skpd_ids[s.id])}; "
+                    "expected every SKPD id once")
+        else:
+            skpd_ids[s.id] = loc
+        for key in s.labels:
+            _check_label(problem, ("skpd", si, "labels", key), key)
+        entries.extend((("skpd", si, "nodes", ni), n, s.id) for ni, n in enumerate(s.nodes))
+
+    ids: dict[str, tuple[Any, ...]] = {}
+    ips: dict[str, tuple[Any, ...]] = {}
+    built: dict[str, Node] = {}
+    for loc, n, skpd_id in entries:
+        if not _ID.match(n.id):
+            problem((*loc, "id"), f"bad id {n.id!r}; expected lower-case letters, digits, '-', '_' or '.'")
+            continue
+        if n.id in ids:
+            problem((*loc, "id"), f"duplicate node id {n.id!r}, first used at {format_path(ids[n.id])}; "
+                    "expected every node id once in the whole inventory")
+            continue
+        ids[n.id] = loc
+        if skpd_id == CORE and n.owner != "diskominfo":
+            problem((*loc, "owner"), f"bad value {n.owner!r}: core nodes belong to Diskominfo; "
+                    "expected 'diskominfo'")
+        for key in n.labels:
+            _check_label(problem, (*loc, "labels", key), key)
+        probe = _effective_probe(defaults, n, n.probe)
+        if probe.timeout > probe.interval:
+            problem((*loc, "timeout"), f"{probe.timeout:g}s is longer than the interval "
+                    f"{probe.interval:g}s; expected a timeout no longer than the interval")
+        address = n.address.strip()
+        ip, family = _address(problem, (*loc, "address"), address, resolve)
+        if ip is not None:
+            if ip in ips:
+                problem((*loc, "address"), f"duplicate address {address!r} ({ip}), already used by "
+                        f"{format_path(ips[ip])}; expected every node to have its own address")
+            ips[ip] = loc
+        skpd_labels = spec.skpd[loc[1]].labels if skpd_id != CORE else {}
+        built[n.id] = Node(
+            id=n.id,
+            address=address,
+            ip=ip or address,
+            family=family,
+            role=n.role,
+            owner=n.owner,
+            skpd=skpd_id,
+            parent=n.parent,
+            name=n.name,
+            labels={**skpd_labels, **n.labels},
+            probe=probe,
+            path=format_path(loc),
+        )
+
+    for loc, n, _ in entries:
+        if n.parent is None or ids.get(n.id) != loc:
+            continue
+        if n.parent not in built:
+            problem((*loc, "parent"), f"unknown node {n.parent!r}; expected the id of a node "
+                    "defined in this inventory (core or any SKPD)")
+        elif n.parent == n.id:
+            problem((*loc, "parent"), f"{n.parent!r} is the node itself; expected its upstream node")
+
+    _check_cycles(problem, built, ids)
+    if problems:
+        raise InventoryError(file, problems)
+
+    order = _topological(built)
+    children: dict[str, list[str]] = {}
+    for node in order:
+        if node.parent is not None:
+            children.setdefault(node.parent, []).append(node.id)
+    skpds = {
+        s.id: Skpd(
+            id=s.id,
+            name=s.name,
+            location=s.location,
+            contacts=tuple(Contact(c.name, c.role, c.phone, c.email) for c in s.contacts),
+            labels=dict(s.labels),
+            node_ids=tuple(n.id for n in s.nodes),
+        )
+        for s in spec.skpd
+    }
+    return Inventory(
+        path=file,
+        probe=defaults,
+        core_name=spec.core.name,
+        skpds=skpds,
+        nodes={n.id: n for n in order},
+        children={k: tuple(v) for k, v in children.items()},
+    )
+
+
+def _check_label(problem: Callable[[tuple[Any, ...], str], None], loc: tuple[Any, ...], key: str) -> None:
+    if not _LABEL_NAME.match(key) or key.startswith("__"):
+        problem(loc, f"bad label name {key!r}; expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+    elif key in RESERVED_LABELS:
+        problem(loc, f"label {key!r} is set by SIGAP itself; choose another name")
+
+
+def _address(
+    problem: Callable[[tuple[Any, ...], str], None],
+    loc: tuple[Any, ...],
+    address: str,
+    resolve: Resolver | None,
+) -> tuple[str | None, int]:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        pass
+    else:
+        if ip.is_unspecified or ip.is_multicast:
+            problem(loc, f"bad address {address!r}; expected the unicast address of a node")
+            return None, ip.version
+        return str(ip), ip.version
+    if re.fullmatch(r"[\d.]+", address) or not re.fullmatch(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?", address):
+        problem(loc, f"bad address {address!r}; expected an IPv4 or IPv6 address or a hostname")
+        return None, 4
+    if resolve is None:
+        return None, 4
+    try:
+        return resolve(address)
+    except (OSError, UnicodeError) as exc:
+        problem(loc, f"hostname {address!r} does not resolve ({exc}); expected a name this machine "
+                "can resolve, or write the IP address")
+        return None, 4
+
+
+def _check_cycles(
+    problem: Callable[[tuple[Any, ...], str], None],
+    nodes: Mapping[str, Node],
+    ids: Mapping[str, tuple[Any, ...]],
+) -> None:
+    state: dict[str, int] = {}  # 1 = on the current chain, 2 = known to reach a root
+    for start in nodes:
+        chain: list[str] = []
+        current: str | None = start
+        while current is not None and state.get(current) is None:
+            state[current] = 1
+            chain.append(current)
+            parent = nodes[current].parent
+            current = parent if parent in nodes and parent != current else None
+        if current is not None and state[current] == 1:
+            cycle = chain[chain.index(current):] + [current]
+            first = cycle[0]
+            problem((*ids[first], "parent"), "makes a cycle " + " → ".join(cycle)
+                    + "; expected every chain of parents to end at a node without a parent")
+        for node_id in chain:
+            state[node_id] = 2
+
+
+def _topological(nodes: Mapping[str, Node]) -> list[Node]:
+    """Parents before children; siblings keep their file order."""
+    depth: dict[str, int] = {}
+
+    def depth_of(node_id: str) -> int:
+        if node_id not in depth:
+            parent = nodes[node_id].parent
+            depth[node_id] = 0 if parent is None else depth_of(parent) + 1
+        return depth[node_id]
+
+    for node_id in nodes:
+        depth_of(node_id)
+    return sorted(nodes.values(), key=lambda n: depth[n.id])

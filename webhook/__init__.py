@@ -1,0 +1,1 @@
+"""SIGAP webhook: Alertmanager notifications become SOP incidents."""

@@ -1,0 +1,169 @@
+"""The SOP as a state machine: states, who may move an incident, and what each move requires.
+
+Pure: no I/O. `TRANSITIONS` is the single source for the UI's buttons, the JSON API, the signed
+links and the docs. `transition()` checks one move and returns the row that allows it, or raises
+`TransitionRefused` with a reason a person can act on (the HTTP layer answers 409 with it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class State(StrEnum):
+    OPENED = "opened"  # SOP 1: an alert or a report opened it
+    PING_CHECKED = "ping_checked"  # SOP 2: the ping check ran
+    CONFIRMED = "confirmed"  # SOP 3: confirmed with the SKPD, F-01 filled
+    REPORTED = "reported"  # SOP 4: responsibility set, coordinator and SKPD admin told
+    DISPATCHED = "dispatched"  # SOP 5: the coordinator sent a named staff member
+    ESTIMATED = "estimated"  # SOP 6-7: findings and estimated time of recovery, coordinator told
+    FORWARDED = "forwarded"  # SOP 8: the coordinator told the SKPD admin
+    REPAIR_ORDERED = "repair_ordered"  # SOP 9: the coordinator ordered the repair
+    REPAIRED = "repaired"  # SOP 9: F-04 filled and sent to the SKPD admin
+    CLOSED = "closed"  # F-04 acknowledged
+    TRANSIENT = "transient"  # recovered before anyone confirmed it; closed by itself
+    CANCELLED = "cancelled"  # a false alarm or a duplicate, with a reason
+
+
+FINAL_STATES = frozenset({State.CLOSED, State.TRANSIENT, State.CANCELLED})
+OPEN_STATES = frozenset(State) - FINAL_STATES
+
+
+class Role(StrEnum):
+    SYSTEM = "system"  # SIGAP itself: alerts, ping checks, timers
+    STAFF = "staff"  # staf admin jaringan Kominfo
+    COORDINATOR = "coordinator"  # koordinator jaringan
+    SKPD_ADMIN = "skpd_admin"  # admin / penanggung jawab SKPD
+    VIEWER = "viewer"  # read-only (the NOC wall)
+
+
+class Responsibility(StrEnum):
+    DISKOMINFO = "diskominfo"  # fault outside the SKPD: fully Diskominfo's
+    SKPD = "skpd"  # the SKPD's internal network or devices; Kominfo helps
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    action: str
+    sources: frozenset[State]
+    target: State | None
+    """None: the incident stays in its state (the move is recorded on the timeline)."""
+    roles: frozenset[Role]
+    requires: tuple[str, ...]
+    sop_step: int
+    label_id: str
+    label_en: str
+
+    def target_from(self, state: State) -> State:
+        return self.target if self.target is not None else state
+
+
+def _t(
+    action: str,
+    sources: frozenset[State] | set[State],
+    target: State | None,
+    roles: set[Role],
+    requires: tuple[str, ...],
+    sop_step: int,
+    label_id: str,
+    label_en: str,
+) -> Transition:
+    return Transition(
+        action, frozenset(sources), target, frozenset(roles), requires, sop_step, label_id, label_en
+    )
+
+
+S = State
+R = Role
+_BEFORE_DISPATCH = {S.OPENED, S.PING_CHECKED, S.CONFIRMED, S.REPORTED}
+
+F01_FIELDS = ("reporter", "contact_confirmed_with", "complaint", "affected_service", "reported_at")
+F04_FIELDS = ("findings", "actions_taken", "repair_started_at", "repair_ended_at", "result")
+
+TRANSITIONS: tuple[Transition, ...] = (
+    _t("ping_check", {S.OPENED}, S.PING_CHECKED, {R.SYSTEM, R.STAFF, R.COORDINATOR}, (), 2,
+       "Cek ping", "Ping check"),
+    _t("ping_check", OPEN_STATES - {S.OPENED}, None, {R.SYSTEM, R.STAFF, R.COORDINATOR}, (), 2,
+       "Cek ping ulang", "Re-run ping check"),
+    _t("acknowledge", _BEFORE_DISPATCH, None, {R.STAFF, R.COORDINATOR}, (), 1,
+       "Tangani", "Acknowledge"),
+    _t("confirm", {S.OPENED, S.PING_CHECKED}, S.CONFIRMED, {R.STAFF, R.COORDINATOR}, F01_FIELDS, 3,
+       "Konfirmasi (F-01)", "Confirm (F-01)"),
+    _t("report", {S.CONFIRMED}, S.REPORTED, {R.STAFF, R.COORDINATOR}, ("responsibility",), 4,
+       "Tetapkan tanggung jawab & laporkan", "Set responsibility & report"),
+    _t("set_responsibility", OPEN_STATES - {S.OPENED, S.PING_CHECKED, S.CONFIRMED}, None,
+       {R.STAFF, R.COORDINATOR}, ("responsibility",), 4,
+       "Ubah tanggung jawab", "Change responsibility"),
+    _t("dispatch", {S.REPORTED, S.DISPATCHED}, S.DISPATCHED, {R.COORDINATOR}, ("assignee",), 5,
+       "Tugaskan staf", "Dispatch staff"),
+    _t("estimate", {S.DISPATCHED, S.ESTIMATED, S.FORWARDED, S.REPAIR_ORDERED}, S.ESTIMATED,
+       {R.STAFF, R.COORDINATOR}, ("findings", "estimated_recovery_at"), 6,
+       "Catat temuan & estimasi", "Record findings & estimate"),
+    _t("forward", {S.ESTIMATED}, S.FORWARDED, {R.COORDINATOR}, (), 8,
+       "Teruskan estimasi ke SKPD", "Forward estimate to SKPD"),
+    _t("order_repair", {S.FORWARDED}, S.REPAIR_ORDERED, {R.COORDINATOR}, (), 9,
+       "Perintahkan perbaikan", "Order repair"),
+    _t("repair", {S.REPAIR_ORDERED}, S.REPAIRED, {R.STAFF, R.COORDINATOR}, F04_FIELDS, 9,
+       "Isi tindakan (F-04)", "Fill action report (F-04)"),
+    _t("close", {S.REPAIRED}, S.CLOSED, {R.SKPD_ADMIN, R.COORDINATOR}, (), 9,
+       "Terima F-04 & tutup", "Acknowledge F-04 & close"),
+    _t("cancel", OPEN_STATES, S.CANCELLED, {R.STAFF, R.COORDINATOR}, ("reason",), 0,
+       "Batalkan", "Cancel"),
+    _t("close_transient", {S.OPENED, S.PING_CHECKED}, S.TRANSIENT, {R.SYSTEM}, (), 0,
+       "Tutup (gangguan sesaat)", "Close as transient"),
+    _t("reopen", FINAL_STATES, S.OPENED, {R.SYSTEM, R.COORDINATOR}, ("reason",), 1,
+       "Buka kembali", "Reopen"),
+)
+
+ACTIONS = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
+
+
+class TransitionRefused(Exception):
+    """A move that is not allowed now; `reason` says why, in words for the person who tried."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def find(state: State, action: str) -> Transition | None:
+    for t in TRANSITIONS:
+        if t.action == action and state in t.sources:
+            return t
+    return None
+
+
+def transition(state: State, action: str, role: Role, data: Mapping[str, Any]) -> Transition:
+    """Check that `role` may do `action` on an incident in `state` with `data`."""
+    if action not in ACTIONS:
+        raise TransitionRefused(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+    row = find(state, action)
+    if row is None:
+        allowed = sorted({s.value for t in TRANSITIONS if t.action == action for s in t.sources})
+        raise TransitionRefused(
+            f"cannot {action} an incident that is {state.value}; "
+            f"{action} is possible only when it is {', '.join(allowed)}"
+        )
+    if role not in row.roles:
+        raise TransitionRefused(
+            f"a {role.value} cannot {action}; it is for {', '.join(sorted(r.value for r in row.roles))}"
+        )
+    missing = [k for k in row.requires if data.get(k) in (None, "", [], ())]
+    if missing:
+        raise TransitionRefused(f"{action} needs {', '.join(missing)}")
+    if "responsibility" in row.requires:
+        try:
+            Responsibility(data["responsibility"])
+        except ValueError:
+            raise TransitionRefused(
+                f"responsibility {data['responsibility']!r} is not one of diskominfo, skpd"
+            ) from None
+    return row
+
+
+def available(state: State, role: Role) -> list[Transition]:
+    """The moves `role` may make now, in the table's order (the UI's buttons)."""
+    return [t for t in TRANSITIONS if state in t.sources and role in t.roles]
