@@ -6,6 +6,6 @@ run:
 test:
 	bash scripts/test.sh
 lint:
-	.venv/bin/ruff check exporter webhook tests benchmarks scripts && .venv/bin/mypy
+	.venv/bin/ruff check && .venv/bin/mypy
 bench:
 	bash benchmarks/run_all.sh

@@ -345,11 +345,15 @@ def load_inventory(path: str | Path, *, resolve: Resolver | None = resolve_host)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InventoryError(file, [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from exc
+        raise InventoryError(
+            file, [Problem("", f"cannot read the file: {exc.strerror or exc}")]
+        ) from exc
     return parse_inventory(text, file, resolve=resolve)
 
 
-def parse_inventory(text: str, file: str = "<inventory>", *, resolve: Resolver | None = resolve_host) -> Inventory:
+def parse_inventory(
+    text: str, file: str = "<inventory>", *, resolve: Resolver | None = resolve_host
+) -> Inventory:
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -374,7 +378,9 @@ def parse_inventory(text: str, file: str = "<inventory>", *, resolve: Resolver |
     return _build(spec, file, lines, resolve)
 
 
-def _effective_probe(base: ProbeSettings, spec: _NodeSpec | None, probe: _ProbeSpec | None) -> ProbeSettings:
+def _effective_probe(
+    base: ProbeSettings, spec: _NodeSpec | None, probe: _ProbeSpec | None
+) -> ProbeSettings:
     values = {
         "interval": base.interval,
         "timeout": base.timeout,
@@ -404,8 +410,11 @@ def _build(
 
     defaults = _effective_probe(ProbeSettings(), None, spec.probe)
     if defaults.timeout > defaults.interval:
-        problem(("probe", "timeout"), f"{defaults.timeout:g}s is longer than the interval "
-                f"{defaults.interval:g}s; expected a timeout no longer than the interval")
+        problem(
+            ("probe", "timeout"),
+            f"{defaults.timeout:g}s is longer than the interval "
+            f"{defaults.interval:g}s; expected a timeout no longer than the interval",
+        )
 
     # (loc, node spec, skpd id) for every node, in file order
     entries: list[tuple[tuple[Any, ...], _NodeSpec, str]] = [
@@ -419,8 +428,11 @@ def _build(
         elif s.id == CORE:
             problem(loc, f"{CORE!r} is reserved for the core section; choose another id")
         elif s.id in skpd_ids:
-            problem(loc, f"duplicate SKPD id {s.id!r}, first used at {format_path(skpd_ids[s.id])}; "
-                    "expected every SKPD id once")
+            problem(
+                loc,
+                f"duplicate SKPD id {s.id!r}, first used at {format_path(skpd_ids[s.id])}; "
+                "expected every SKPD id once",
+            )
         else:
             skpd_ids[s.id] = loc
         for key in s.labels:
@@ -432,28 +444,42 @@ def _build(
     built: dict[str, Node] = {}
     for loc, n, skpd_id in entries:
         if not _ID.match(n.id):
-            problem((*loc, "id"), f"bad id {n.id!r}; expected lower-case letters, digits, '-', '_' or '.'")
+            problem(
+                (*loc, "id"),
+                f"bad id {n.id!r}; expected lower-case letters, digits, '-', '_' or '.'",
+            )
             continue
         if n.id in ids:
-            problem((*loc, "id"), f"duplicate node id {n.id!r}, first used at {format_path(ids[n.id])}; "
-                    "expected every node id once in the whole inventory")
+            problem(
+                (*loc, "id"),
+                f"duplicate node id {n.id!r}, first used at {format_path(ids[n.id])}; "
+                "expected every node id once in the whole inventory",
+            )
             continue
         ids[n.id] = loc
         if skpd_id == CORE and n.owner != "diskominfo":
-            problem((*loc, "owner"), f"bad value {n.owner!r}: core nodes belong to Diskominfo; "
-                    "expected 'diskominfo'")
+            problem(
+                (*loc, "owner"),
+                f"bad value {n.owner!r}: core nodes belong to Diskominfo; expected 'diskominfo'",
+            )
         for key in n.labels:
             _check_label(problem, (*loc, "labels", key), key)
         probe = _effective_probe(defaults, n, n.probe)
         if probe.timeout > probe.interval:
-            problem((*loc, "timeout"), f"{probe.timeout:g}s is longer than the interval "
-                    f"{probe.interval:g}s; expected a timeout no longer than the interval")
+            problem(
+                (*loc, "timeout"),
+                f"{probe.timeout:g}s is longer than the interval "
+                f"{probe.interval:g}s; expected a timeout no longer than the interval",
+            )
         address = n.address.strip()
         ip, family = _address(problem, (*loc, "address"), address, resolve)
         if ip is not None:
             if ip in ips:
-                problem((*loc, "address"), f"duplicate address {address!r} ({ip}), already used by "
-                        f"{format_path(ips[ip])}; expected every node to have its own address")
+                problem(
+                    (*loc, "address"),
+                    f"duplicate address {address!r} ({ip}), already used by "
+                    f"{format_path(ips[ip])}; expected every node to have its own address",
+                )
             ips[ip] = loc
         skpd_labels = spec.skpd[loc[1]].labels if skpd_id != CORE else {}
         built[n.id] = Node(
@@ -475,10 +501,15 @@ def _build(
         if n.parent is None or ids.get(n.id) != loc:
             continue
         if n.parent not in built:
-            problem((*loc, "parent"), f"unknown node {n.parent!r}; expected the id of a node "
-                    "defined in this inventory (core or any SKPD)")
+            problem(
+                (*loc, "parent"),
+                f"unknown node {n.parent!r}; expected the id of a node "
+                "defined in this inventory (core or any SKPD)",
+            )
         elif n.parent == n.id:
-            problem((*loc, "parent"), f"{n.parent!r} is the node itself; expected its upstream node")
+            problem(
+                (*loc, "parent"), f"{n.parent!r} is the node itself; expected its upstream node"
+            )
 
     _check_cycles(problem, built, ids)
     if problems:
@@ -510,9 +541,14 @@ def _build(
     )
 
 
-def _check_label(problem: Callable[[tuple[Any, ...], str], None], loc: tuple[Any, ...], key: str) -> None:
+def _check_label(
+    problem: Callable[[tuple[Any, ...], str], None], loc: tuple[Any, ...], key: str
+) -> None:
     if not _LABEL_NAME.match(key) or key.startswith("__"):
-        problem(loc, f"bad label name {key!r}; expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+        problem(
+            loc,
+            f"bad label name {key!r}; expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)",
+        )
     elif key in RESERVED_LABELS:
         problem(loc, f"label {key!r} is set by SIGAP itself; choose another name")
 
@@ -532,7 +568,10 @@ def _address(
             problem(loc, f"bad address {address!r}; expected the unicast address of a node")
             return None, ip.version
         return str(ip), ip.version
-    if re.fullmatch(r"[\d.]+", address) or not re.fullmatch(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?", address):
+    if re.fullmatch(r"[\d.]+", address) or not re.fullmatch(
+        r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?",
+        address,
+    ):
         problem(loc, f"bad address {address!r}; expected an IPv4 or IPv6 address or a hostname")
         return None, 4
     if resolve is None:
@@ -540,8 +579,11 @@ def _address(
     try:
         return resolve(address)
     except (OSError, UnicodeError) as exc:
-        problem(loc, f"hostname {address!r} does not resolve ({exc}); expected a name this machine "
-                "can resolve, or write the IP address")
+        problem(
+            loc,
+            f"hostname {address!r} does not resolve ({exc}); expected a name this machine "
+            "can resolve, or write the IP address",
+        )
         return None, 4
 
 
@@ -560,10 +602,14 @@ def _check_cycles(
             parent = nodes[current].parent
             current = parent if parent in nodes and parent != current else None
         if current is not None and state[current] == 1:
-            cycle = chain[chain.index(current):] + [current]
+            cycle = [*chain[chain.index(current) :], current]
             first = cycle[0]
-            problem((*ids[first], "parent"), "makes a cycle " + " → ".join(cycle)
-                    + "; expected every chain of parents to end at a node without a parent")
+            problem(
+                (*ids[first], "parent"),
+                "makes a cycle "
+                + " → ".join(cycle)
+                + "; expected every chain of parents to end at a node without a parent",
+            )
         for node_id in chain:
             state[node_id] = 2
 

@@ -19,16 +19,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # SIGAP starts its own instances; keep Debian from starting the packaged services.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+      trap 'rm -f "$policy"' EXIT
+    fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
   else
     echo "setup: missing Debian packages (run as root to install): ${missing[*]}" >&2
   fi
 fi
-# Debian starts services on install where it can; SIGAP starts its own instances.
-for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
-  pkill -x -u prometheus "${svc}" 2>/dev/null || true
-done
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

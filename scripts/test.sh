@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
-ruff check exporter webhook tests benchmarks scripts
+ruff check
 mypy
 exec pytest "$@"

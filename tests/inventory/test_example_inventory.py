@@ -1,0 +1,71 @@
+"""The shipped example inventory is what operators copy: it must load and look like Tanah Bumbu."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from exporter.inventory import CORE, Inventory, InventoryError, load_inventory, parse_inventory
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "inventory.example.yml"
+
+
+@pytest.fixture(scope="module")
+def inventory() -> Inventory:
+    return load_inventory(EXAMPLE, resolve=None)
+
+
+def test_example_has_about_ten_skpds_of_five_to_fifteen_nodes(inventory: Inventory) -> None:
+    assert 9 <= len(inventory.skpds) <= 15
+    for skpd in inventory.skpds.values():
+        assert 5 <= len(skpd.node_ids) <= 15, skpd.id
+
+
+def test_every_skpd_hangs_below_the_core(inventory: Inventory) -> None:
+    for skpd in inventory.skpds.values():
+        for node_id in skpd.node_ids:
+            chain = list(inventory.ancestors(node_id))
+            assert chain and chain[-1].skpd == CORE, node_id
+            assert any(a.owner == "diskominfo" for a in [inventory.nodes[node_id], *chain])
+
+
+def test_example_uses_only_the_lab_range(inventory: Inventory) -> None:
+    lab = ipaddress.ip_network("198.18.0.0/15")
+    for node in inventory.nodes.values():
+        assert ipaddress.ip_address(node.ip) in lab, node.id
+
+
+def test_parents_come_before_children(inventory: Inventory) -> None:
+    seen: set[str] = set()
+    for node in inventory.nodes.values():
+        assert node.parent is None or node.parent in seen, node.id
+        seen.add(node.id)
+
+
+def test_an_error_names_file_line_path_and_value(tmp_path: Path) -> None:
+    bad = EXAMPLE.read_text().replace("parent: gw-dinkes", "parent: gw-dinkess", 1)
+    assert bad != EXAMPLE.read_text()
+    path = tmp_path / "inventory.yml"
+    path.write_text(bad)
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path, resolve=None)
+    message = str(caught.value)
+    line = next(i for i, text in enumerate(bad.splitlines(), 1) if "gw-dinkess" in text)
+    assert f"{path}:{line}:" in message
+    assert "gw-dinkess" in message and ".parent" in message
+
+
+def test_parse_rejects_a_duplicate_address() -> None:
+    text = """
+probe: {interval: 1s, timeout: 1s, down_after: 3}
+skpd:
+  - id: a
+    name: A
+    nodes:
+      - {id: n1, address: 198.18.1.1, role: uplink, owner: diskominfo}
+      - {id: n2, address: 198.18.1.1, role: gateway, owner: diskominfo, parent: n1}
+"""
+    with pytest.raises(InventoryError, match=r"skpd\[0\]\.nodes\[1\]\.address.*198\.18\.1\.1"):
+        parse_inventory(text, "inline.yml", resolve=None)
