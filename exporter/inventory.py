@@ -262,7 +262,7 @@ def _line_index(text: str) -> dict[tuple[Any, ...], int]:
     """Map every path in the YAML document to its 1-based line number."""
     index: dict[tuple[Any, ...], int] = {}
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError:
         return index
 
@@ -280,6 +280,19 @@ def _line_index(text: str) -> dict[tuple[Any, ...], int]:
     if root is not None:
         walk(root, ())
     return index
+
+
+class _LazyLines:
+    """The line index, built only when there is a problem to report (it costs a second parse)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._index: dict[tuple[Any, ...], int] | None = None
+
+    def line_for(self, loc: tuple[Any, ...]) -> int | None:
+        if self._index is None:
+            self._index = _line_index(self._text)
+        return _line_for(self._index, loc)
 
 
 def _line_for(index: Mapping[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
@@ -355,14 +368,14 @@ def parse_inventory(
     text: str, file: str = "<inventory>", *, resolve: Resolver | None = resolve_host
 ) -> Inventory:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise InventoryError(file, [Problem("", f"not valid YAML: {exc.problem}", line)]) from exc
     except yaml.YAMLError as exc:
         raise InventoryError(file, [Problem("", f"not valid YAML: {exc}")]) from exc
-    lines = _line_index(text)
+    lines = _LazyLines(text)
     if not isinstance(data, dict):
         raise InventoryError(
             file, [Problem("", "expected a mapping with the keys probe, core and skpd", 1)]
@@ -373,7 +386,7 @@ def parse_inventory(
         problems = []
         for err in exc.errors():
             loc, message = _pydantic_problem(err)
-            problems.append(Problem(format_path(loc), message, _line_for(lines, loc)))
+            problems.append(Problem(format_path(loc), message, lines.line_for(loc)))
         raise InventoryError(file, problems) from None
     return _build(spec, file, lines, resolve)
 
@@ -400,13 +413,13 @@ def _effective_probe(
 def _build(
     spec: _InventorySpec,
     file: str,
-    lines: Mapping[tuple[Any, ...], int],
+    lines: _LazyLines,
     resolve: Resolver | None,
 ) -> Inventory:
     problems: list[Problem] = []
 
     def problem(loc: tuple[Any, ...], message: str) -> None:
-        problems.append(Problem(format_path(loc), message, _line_for(lines, loc)))
+        problems.append(Problem(format_path(loc), message, lines.line_for(loc)))
 
     defaults = _effective_probe(ProbeSettings(), None, spec.probe)
     if defaults.timeout > defaults.interval:

@@ -1,0 +1,135 @@
+"""`sigap-exporter`: flags in the style of the Prometheus exporters."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from exporter import __version__
+from exporter.icmp import SocketUnavailable
+from exporter.inventory import InventoryError, load_inventory
+from exporter.logfmt import setup_logging
+from exporter.prober import ProbeEngine, Shard
+from exporter.web import ExporterService, create_app
+
+log = logging.getLogger("sigap.exporter")
+DEFAULT_LISTEN = ":9427"
+
+
+def parse_listen_address(text: str) -> tuple[str | None, int]:
+    """``HOST:PORT``, ``:PORT`` (all interfaces) or ``[::1]:PORT``."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--web.listen-address {text!r}: expected HOST:PORT, e.g. :9427")
+    host = host.strip("[]")
+    return (host or None), int(port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sigap-exporter",
+        description="Continuous ICMP probes of every node of the SIGAP inventory, for Prometheus.",
+    )
+    parser.add_argument(
+        "--config.file",
+        dest="config_file",
+        type=Path,
+        required=True,
+        help="the inventory YAML file",
+    )
+    parser.add_argument(
+        "--config.check",
+        dest="config_check",
+        action="store_true",
+        help="validate the inventory and exit (0 valid, 1 invalid)",
+    )
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen",
+        default=DEFAULT_LISTEN,
+        help=f"address to serve /metrics on (default {DEFAULT_LISTEN})",
+    )
+    parser.add_argument(
+        "--shard",
+        default="0/1",
+        help="i/n: probe and publish only the SKPDs of shard i of n (default 0/1)",
+    )
+    parser.add_argument(
+        "--log.level",
+        dest="log_level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+    )
+    parser.add_argument(
+        "--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"]
+    )
+    parser.add_argument("--version", action="version", version=f"sigap-exporter {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        host, port = parse_listen_address(args.listen)
+        shard = Shard.parse(args.shard)
+    except ValueError as error:
+        parser.error(str(error))
+    setup_logging(args.log_level, args.log_format)
+    try:
+        inventory = load_inventory(args.config_file)
+    except InventoryError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"{args.config_file}: cannot read: {error.strerror}", file=sys.stderr)
+        return 1
+    if args.config_check:
+        print(
+            f"{args.config_file}: valid: {len(inventory.nodes)} nodes, {len(inventory.skpds)} SKPDs"
+        )
+        return 0
+    engine = ProbeEngine(shard)
+    try:
+        engine.apply(inventory)
+    except SocketUnavailable as error:
+        log.error("cannot probe", extra={"error": str(error)})
+        return 1
+    service = ExporterService(args.config_file, engine)
+    service.inventory = inventory
+    service.reload_status.successful = True
+    service.reload_status.last_success_time = time.time()
+    app = create_app(service)
+    reloads: set[asyncio.Task[str | None]] = set()
+
+    async def on_sighup(app: web.Application) -> None:
+        def reload_now() -> None:
+            task = asyncio.get_running_loop().create_task(service.reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_now)
+
+    app.on_startup.append(on_sighup)
+    log.info(
+        "listening",
+        extra={
+            "address": args.listen,
+            "nodes": len(engine.order),
+            "shard": args.shard,
+            "version": __version__,
+        },
+    )
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
