@@ -10,7 +10,6 @@ between two scheduler steps.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import heapq
 import ipaddress
@@ -38,8 +37,9 @@ from exporter.stats import NodeStats
 log = logging.getLogger("sigap.exporter")
 
 LAG_BUCKETS: tuple[float, ...] = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
-MIN_SLEEP = 0.002
-"""The scheduler wakes at most every 2 ms and sends what is due: small batches, little overhead."""
+MIN_SLEEP = 0.004
+"""The scheduler wakes at most every 4 ms and sends what is due: small batches, little overhead,
+and a schedule lag that stays far below any probe interval."""
 _SEND_ERROR_REASONS = {
     errno.ENETUNREACH: "network_unreachable",
     errno.EHOSTUNREACH: "host_unreachable",
@@ -159,7 +159,6 @@ class ProbeEngine:
         self._schedule: list[tuple[float, int, int]] = []
         self._deadlines: list[tuple[float, int, int]] = []
         self._generation = 0
-        self._wake = asyncio.Event()
         self._running = False
 
     # --- inventory ------------------------------------------------------------------------------
@@ -217,7 +216,6 @@ class ProbeEngine:
             schedule.append((due, self._generation, target.slot))
         heapq.heapify(schedule)
         self._schedule = schedule
-        self._wake.set()
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -234,10 +232,7 @@ class ProbeEngine:
                 next_event = self._schedule[0][0] if self._schedule else now + 1.0
                 if self._deadlines:
                     next_event = min(next_event, self._deadlines[0][0])
-                self._wake.clear()
-                delay = max(next_event - time.monotonic(), MIN_SLEEP)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                await asyncio.sleep(max(min(next_event, now + 1.0) - time.monotonic(), MIN_SLEEP))
         finally:
             self._running = False
             loop = asyncio.get_running_loop()

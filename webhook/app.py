@@ -1,0 +1,104 @@
+"""The webhook service: `create_app(settings)` builds the aiohttp application.
+
+Resources live in `cleanup_ctx`: the database (schema upgraded on start), the inventory, the ping
+checker and the reconciliation loop. Handlers reach them through the typed keys of
+`webhook.keys`. Each area registers its routes in one `setup_*` call below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from exporter.inventory import InventoryError, load_inventory
+from webhook.api import setup_api
+from webhook.db import Database
+from webhook.keys import DATABASE, INVENTORY, METRICS, PING_CHECKER, SETTINGS
+from webhook.metrics import WebhookMetrics
+from webhook.pingcheck import PingChecker, PingSettings
+from webhook.receiver import DATABASE_ERRORS, receive, windows_of
+from webhook.reconcile import reconcile_forever
+from webhook.settings import Settings
+
+log = logging.getLogger("sigap.webhook")
+
+
+async def healthy(request: web.Request) -> web.Response:
+    return web.Response(text="Healthy.\n")
+
+
+async def ready(request: web.Request) -> web.Response:
+    try:
+        await request.app[DATABASE].ping()
+    except DATABASE_ERRORS as error:
+        request.app[METRICS].database_up.set(0)
+        return web.Response(status=503, text=f"Not ready: database unreachable: {error}\n")
+    request.app[METRICS].database_up.set(1)
+    return web.Response(text="Ready.\n")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[SETTINGS] = settings
+    app[METRICS] = WebhookMetrics(registry or CollectorRegistry())
+    database = Database(settings.database_url, settings.database_timeout)
+    app[DATABASE] = database
+    inventory = None
+    if settings.inventory:
+        try:
+            inventory = load_inventory(settings.inventory)
+        except InventoryError as error:
+            raise SystemExit(f"SIGAP_INVENTORY: {error}") from None
+        app[INVENTORY] = inventory
+    app[PING_CHECKER] = PingChecker(
+        database,
+        PingSettings(settings.ping_count, 0.2, settings.ping_timeout, settings.ping_privileged),
+        inventory,
+        enabled=settings.ping_check,
+        on_result=lambda result: app[METRICS].ping_checks.labels(result).inc(),
+    )
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await database.upgrade()
+        reconciler = None
+        if settings.alertmanager_url:
+            reconciler = asyncio.create_task(
+                reconcile_forever(
+                    database,
+                    settings.alertmanager_url,
+                    settings.reconcile_interval,
+                    windows_of(settings),
+                    app[METRICS],
+                )
+            )
+        if settings.secret_key_generated:
+            log.warning(
+                "SIGAP_SECRET_KEY not set: a random key is used, so signed links and "
+                "sessions do not survive a restart"
+            )
+        yield
+        if reconciler is not None:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+        await app[PING_CHECKER].drain()
+        await database.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/api/v1/alertmanager", receive)
+    app.router.add_get("/-/healthy", healthy)
+    app.router.add_get("/-/ready", ready)
+    app.router.add_get("/metrics", metrics)
+    setup_api(app)
+    return app

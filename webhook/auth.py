@@ -1,0 +1,59 @@
+"""Who is calling: Alertmanager's credentials, API bearer tokens, and password hashes.
+
+Passwords are argon2id (argon2-cffi). API tokens are 256 random bits shown once; only their
+SHA-256 is stored, so a leaked database does not leak a usable token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_api_token() -> str:
+    return "sigap_" + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
+    return None
+
+
+def alertmanager_authorized(authorization: str | None, token: str | None) -> bool:
+    """Alertmanager sends `Authorization: Bearer TOKEN` (http_config.authorization) or basic
+    auth with TOKEN as the password (http_config.basic_auth). No token configured: open."""
+    if token is None:
+        return True
+    offered = bearer_token(authorization)
+    if offered is None and authorization and authorization[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return False
+        offered = decoded.partition(":")[2]
+    return offered is not None and hmac.compare_digest(offered.encode(), token.encode())

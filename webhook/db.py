@@ -1,0 +1,199 @@
+"""The database: engine, sessions, the write transaction, schema upgrades and query helpers.
+
+Writes are serialised: one write transaction at a time per process (an asyncio lock) and across
+processes (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL transaction-level advisory lock). Two webhook
+processes on one PostgreSQL therefore never race to open the same incident, and SQLite never
+answers a writer with "database is locked" while another write of the same process is running.
+Query helpers take the session, so handlers and tests choose the transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, func, select, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import selectinload
+
+from webhook.models import Incident, User
+from webhook.workflow import OPEN_STATES
+
+ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+# Any constant shared by every SIGAP process: the key of PostgreSQL's advisory locks.
+_WRITE_LOCK_KEY = 0x51_6A_9_0001
+_MIGRATE_LOCK_KEY = 0x51_6A_9_0002
+
+
+def create_engine(url: str, timeout: float = 5.0) -> AsyncEngine:
+    """An async engine; SQLite in WAL mode with a busy timeout and real transactions.
+
+    `timeout` bounds every wait for the database (a locked SQLite file, a PostgreSQL connection
+    or lock), so that a receiver facing a stuck database answers 503 in time for Alertmanager.
+    """
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": timeout})
+        busy_ms = int(timeout * 1000)
+        event.listen(
+            engine.sync_engine, "connect", lambda conn, _rec: _sqlite_connect(conn, busy_ms)
+        )
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
+    ms = str(int(timeout * 1000))
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=timeout,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": timeout,
+            "command_timeout": max(timeout, 30.0),
+            "server_settings": {"lock_timeout": ms, "application_name": "sigap-webhook"},
+        },
+    )
+
+
+def _sqlite_connect(dbapi_connection: Any, busy_ms: int) -> None:
+    # The driver's own implicit BEGIN is switched off so that `_sqlite_begin` decides.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        f"busy_timeout={busy_ms}",
+        "foreign_keys=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """The engine, a session factory and the one write path of this process."""
+
+    def __init__(self, url: str, timeout: float = 5.0) -> None:
+        self.url = url
+        self.engine = create_engine(url, timeout)
+        self.is_sqlite = url.startswith("sqlite")
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading (SQLite: a WAL snapshot that never blocks the writer)."""
+        async with self.sessionmaker() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in the write transaction; commits on success, rolls back on error.
+
+        Use it for every change (the receiver, transitions from the UI, the CLI), so writers
+        never interleave: read the incident inside, decide, change, leave.
+        """
+        async with self._write_lock, self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+            async with conn.begin():
+                if not self.is_sqlite:
+                    await conn.execute(select(func.pg_advisory_xact_lock(_WRITE_LOCK_KEY)))
+                session = AsyncSession(bind=conn, expire_on_commit=False)
+                try:
+                    yield session
+                    await session.flush()
+                finally:
+                    await session.close()
+
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def upgrade(self) -> None:
+        """Bring the schema to the newest Alembic revision (one process at a time)."""
+        if self.is_sqlite:
+            Path(self.engine.url.database or "").parent.mkdir(parents=True, exist_ok=True)
+        async with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                await conn.execute(select(func.pg_advisory_lock(_MIGRATE_LOCK_KEY)))
+                await conn.commit()
+            try:
+                await conn.run_sync(_upgrade)
+                await conn.commit()
+            finally:
+                if not self.is_sqlite:
+                    await conn.execute(select(func.pg_advisory_unlock(_MIGRATE_LOCK_KEY)))
+                    await conn.commit()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config() -> Config:
+    return Config(str(ALEMBIC_INI))
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+# --- query helpers -------------------------------------------------------------------------------
+
+
+async def user_by_name(session: AsyncSession, name: str) -> User | None:
+    return (await session.execute(select(User).where(User.name == name))).scalar_one_or_none()
+
+
+async def open_incident(session: AsyncSession, skpd: str) -> Incident | None:
+    """The SKPD's open incident (there is at most one)."""
+    result = await session.execute(select(Incident).where(Incident.open_key == skpd))
+    return result.scalar_one_or_none()
+
+
+async def get_incident(
+    session: AsyncSession, incident_id: int, *, detail: bool = False
+) -> Incident | None:
+    """One incident; `detail` also loads its alerts and events."""
+    query = select(Incident).where(Incident.id == incident_id)
+    if detail:
+        query = query.options(selectinload(Incident.alerts), selectinload(Incident.events))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_incidents(
+    session: AsyncSession,
+    *,
+    states: Sequence[str] = (),
+    skpds: Sequence[str] | None = None,
+    is_open: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Incident]:
+    """Incidents, newest first; `skpds` restricts to those SKPDs (None: all)."""
+    query = select(Incident).order_by(Incident.id.desc()).limit(limit).offset(offset)
+    if states:
+        query = query.where(Incident.state.in_(states))
+    if skpds is not None:
+        query = query.where(Incident.skpd.in_(skpds))
+    if is_open is True:
+        query = query.where(Incident.state.in_([s.value for s in OPEN_STATES]))
+    elif is_open is False:
+        query = query.where(Incident.state.not_in([s.value for s in OPEN_STATES]))
+    return list((await session.execute(query)).scalars())

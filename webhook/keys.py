@@ -1,0 +1,18 @@
+"""Typed keys of the aiohttp application: what `create_app` puts in the app for handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from exporter.inventory import Inventory
+from webhook.db import Database
+from webhook.metrics import WebhookMetrics
+from webhook.pingcheck import PingChecker
+from webhook.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+METRICS = web.AppKey("metrics", WebhookMetrics)
+PING_CHECKER = web.AppKey("ping_checker", PingChecker)
+INVENTORY = web.AppKey("inventory", Inventory)
+"""Present only when an inventory is configured."""

@@ -1,0 +1,187 @@
+"""The webhook's settings: an optional YAML file, overridden by `SIGAP_*` environment variables.
+
+`load_settings()` returns a frozen `Settings` or raises `SettingsError`, one readable line per
+problem naming where the value came from (the file and key, or the variable). The service starts
+with no file at all: every setting has a default that works on one machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from exporter.inventory import Duration, format_path
+
+DEFAULT_DATABASE_URL = "sqlite:///sigap.db"
+
+# Environment variable -> key of the YAML file (and of `Settings`).
+ENVIRONMENT = {
+    "SIGAP_DATABASE_URL": "database_url",
+    "SIGAP_ALERTMANAGER_TOKEN": "alertmanager_token",
+    "SIGAP_SECRET_KEY": "secret_key",
+    "SIGAP_INVENTORY": "inventory",
+    "SIGAP_ALERTMANAGER_URL": "alertmanager_url",
+    "SIGAP_EXTERNAL_URL": "external_url",
+    "SIGAP_TRANSIENT_WINDOW": "transient_window",
+    "SIGAP_REOPEN_WINDOW": "reopen_window",
+    "SIGAP_RECONCILE_INTERVAL": "reconcile_interval",
+    "SIGAP_PING_CHECK": "ping_check",
+    "SIGAP_PING_PRIVILEGED": "ping_privileged",
+    "SIGAP_PING_COUNT": "ping_count",
+    "SIGAP_PING_TIMEOUT": "ping_timeout",
+    "SIGAP_DATABASE_TIMEOUT": "database_timeout",
+}
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; `str()` is one line per problem."""
+
+
+class _Spec(BaseModel):
+    # Other areas of SIGAP (the workflow UI, notifications) keep their own sections in the same
+    # file; they are passed through untouched in `Settings.sections`.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    alertmanager_token: str | None = None
+    secret_key: str | None = None
+    inventory: str | None = None
+    alertmanager_url: str | None = None
+    external_url: str | None = None
+    transient_window: Duration = 300.0
+    reopen_window: Duration = 1800.0
+    reconcile_interval: Duration = 60.0
+    ping_check: bool = True
+    ping_privileged: Literal["auto", "true", "false"] = "auto"
+    ping_count: int = Field(default=3, ge=1, le=20)
+    ping_timeout: Duration = 1.0
+    database_timeout: Duration = 5.0
+
+    @field_validator("ping_privileged", mode="before")
+    @classmethod
+    def _bool_text(cls, value: object) -> object:
+        return str(value).lower() if isinstance(value, bool) else value
+
+    @field_validator("alertmanager_url", "external_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"{value!r} is not an http(s) URL; expected e.g. http://host:9093")
+        return value.rstrip("/") if value else value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    """The SQLAlchemy URL with its async driver (sqlite+aiosqlite, postgresql+asyncpg)."""
+    alertmanager_token: str | None
+    """Bearer token (or basic-auth password) Alertmanager sends; None: the receiver is open."""
+    secret_key: str
+    secret_key_generated: bool
+    """True when no key was set: signed links and sessions do not survive a restart."""
+    inventory: str | None
+    alertmanager_url: str | None
+    """Alertmanager's base URL, read every `reconcile_interval`; None: no reconciliation."""
+    external_url: str | None
+    transient_window: float
+    reopen_window: float
+    reconcile_interval: float
+    ping_check: bool
+    ping_privileged: bool | None
+    """None: decide from net.ipv4.ping_group_range and the user."""
+    ping_count: int
+    ping_timeout: float
+    database_timeout: float
+    """How long a write waits for a locked SQLite file or a PostgreSQL connection before the
+    receiver answers 503 (Alertmanager retries; its own webhook timeout is 10 s by default)."""
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    """The file's other top-level sections, for the other areas of SIGAP to validate."""
+
+
+def database_url(url: str) -> str:
+    """The async-driver URL for a URL as a person writes it (``sqlite:///x.db``, ``postgresql://``)."""
+    scheme, sep, rest = url.partition("://")
+    drivers = {
+        "sqlite": "sqlite+aiosqlite",
+        "sqlite+aiosqlite": "sqlite+aiosqlite",
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "postgresql+asyncpg": "postgresql+asyncpg",
+    }
+    if not sep or scheme.lower() not in drivers:
+        raise ValueError(
+            f"unsupported database URL {url!r}; expected sqlite:///path or "
+            "postgresql://user@host/db"
+        )
+    return f"{drivers[scheme.lower()]}://{rest}"
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, str]:
+    return {key: env[name] for name, key in ENVIRONMENT.items() if env.get(name, "") != ""}
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of settings, e.g. 'database_url: ...'")
+    return data
+
+
+def load_settings(config_file: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `config_file` (optional), with the environment winning over the file."""
+    env = os.environ if env is None else env
+    from_file = _read_file(config_file) if config_file else {}
+    from_env = _from_env(env)
+    merged = {**from_file, **from_env}
+    try:
+        spec = _Spec.model_validate(merged)
+    except ValidationError as exc:
+        names = {key: name for name, key in ENVIRONMENT.items()}
+        lines = []
+        for err in exc.errors():
+            key = format_path(tuple(err["loc"]))
+            top = err["loc"][0] if err["loc"] else ""
+            where = names[str(top)] if top in from_env else f"{config_file}: {key}"
+            lines.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("\n".join(lines)) from None
+    try:
+        url = database_url(spec.database_url)
+    except ValueError as exc:
+        where = (
+            "SIGAP_DATABASE_URL" if "database_url" in from_env else f"{config_file}: database_url"
+        )
+        raise SettingsError(f"{where}: {exc}") from None
+    privileged = {"auto": None, "true": True, "false": False}[spec.ping_privileged]
+    return Settings(
+        database_url=url,
+        alertmanager_token=spec.alertmanager_token,
+        secret_key=spec.secret_key or secrets.token_urlsafe(32),
+        secret_key_generated=spec.secret_key is None,
+        inventory=spec.inventory,
+        alertmanager_url=spec.alertmanager_url,
+        external_url=spec.external_url,
+        transient_window=spec.transient_window,
+        reopen_window=spec.reopen_window,
+        reconcile_interval=spec.reconcile_interval,
+        ping_check=spec.ping_check,
+        ping_privileged=privileged,
+        ping_count=spec.ping_count,
+        ping_timeout=spec.ping_timeout,
+        database_timeout=spec.database_timeout,
+        sections=dict(spec.model_extra or {}),
+    )
