@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,60 @@ skpd:
 """
     with pytest.raises(InventoryError, match=r"skpd\[0\]\.nodes\[1\]\.address.*198\.18\.1\.1"):
         parse_inventory(text, "inline.yml", resolve=None)
+
+
+BASE = """
+probe: {interval: 1s, timeout: 1s, down_after: 3}
+core:
+  nodes:
+    - {id: core, address: 198.18.0.1, role: core, owner: diskominfo}
+skpd:
+  - id: dinkes
+    name: Dinas Kesehatan
+    nodes:
+      - {id: uplink, address: 198.18.1.1, role: uplink, owner: diskominfo, parent: core}
+      - {id: gw, address: 198.18.1.2, role: gateway, owner: diskominfo, parent: uplink}
+      - {id: sw, address: 198.18.1.10, role: switch, owner: skpd, parent: gw}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "expected"),
+    [
+        ("parent: gw}", "parent: gx}", r"skpd\[0\]\.nodes\[2\]\.parent", "'gx'"),
+        ("parent: core}", "parent: sw}", r"skpd\[0\]\.nodes\[0\]\.parent", "cycle"),
+        ("{id: gw,", "{id: uplink,", r"skpd\[0\]\.nodes\[1\]\.id", "'uplink'"),
+        ("198.18.1.10", "198.18.1.2", r"skpd\[0\]\.nodes\[2\]\.address", "198.18.1.2"),
+        ("198.18.1.10", "198.18.1.300", r"skpd\[0\]\.nodes\[2\]\.address", "198.18.1.300"),
+        ("role: switch", "role: swtich", r"skpd\[0\]\.nodes\[2\]\.role", "'swtich'"),
+        ("owner: skpd,", "owner: pemda,", r"skpd\[0\]\.nodes\[2\]\.owner", "'pemda'"),
+        (
+            "198.18.1.10",
+            "sw.dinkes.invalid",
+            r"skpd\[0\]\.nodes\[2\]\.address",
+            "sw.dinkes.invalid",
+        ),
+    ],
+    ids=[
+        "unknown-parent",
+        "cycle",
+        "duplicate-id",
+        "duplicate-address",
+        "bad-address",
+        "unknown-role",
+        "unknown-owner",
+        "unresolvable-hostname",
+    ],
+)
+def test_each_bad_inventory_names_line_path_and_value(
+    tmp_path: Path, old: str, new: str, path: str, expected: str
+) -> None:
+    text = BASE.replace(old, new, 1)
+    assert text != BASE
+    file = tmp_path / "inventory.yml"
+    file.write_text(text)
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(file)  # the real resolver: *.invalid never resolves (RFC 6761)
+    message = str(caught.value)
+    assert re.search(rf"{re.escape(str(file))}:\d+: {path}: ", message), message
+    assert expected in message
