@@ -1,47 +1,31 @@
-"""The JSON API over the incident record, for tools and scripts (bearer tokens)."""
+"""The JSON API over the incident record, for tools and scripts (bearer tokens).
+
+GET /api/v1/incidents?state=&skpd=&open=&limit=   list, newest first
+GET /api/v1/incidents/{id}                        one, with its alerts and its events (timeline)
+POST /api/v1/incidents                            a manual report (SOP step 1: an SKPD admin or
+                                                  staff taking a phone call); joins the SKPD's
+                                                  open incident if there is one
+An SKPD admin's token sees and reports only its own SKPDs.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from webhook.auth import bearer_token, hash_token
+from webhook.auth import api_user, visible_skpds
 from webhook.db import get_incident, list_incidents
-from webhook.keys import DATABASE
-from webhook.models import ApiToken, Incident, User
+from webhook.keys import DATABASE, INVENTORY, PING_CHECKER
+from webhook.models import Event, Incident
 from webhook.receiver import DATABASE_ERRORS
 from webhook.workflow import Role, State
 
-
-async def user_for_token(session: AsyncSession, token: str) -> User | None:
-    """The active user behind an active API token, or None."""
-    result = await session.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.active, User.active)
-    )
-    return result.scalar_one_or_none()
-
-
-def visible_skpds(user: User) -> list[str] | None:
-    """None: every SKPD. An SKPD admin sees only its own."""
-    return list(user.skpds) if user.role == Role.SKPD_ADMIN else None
-
-
-async def _api_user(request: web.Request, session: AsyncSession) -> User:
-    token = bearer_token(request.headers.get("Authorization"))
-    user = await user_for_token(session, token) if token else None
-    if user is None:
-        raise web.HTTPUnauthorized(
-            text='{"error": "send Authorization: Bearer <token> '
-            '(sigap-webhook token create NAME)"}',
-            content_type="application/json",
-            headers={"WWW-Authenticate": 'Bearer realm="sigap"'},
-        )
-    return user
+REPORTERS = frozenset({Role.STAFF, Role.COORDINATOR, Role.SKPD_ADMIN})
 
 
 def _iso(value: Any) -> str | None:
@@ -78,7 +62,7 @@ def incident_json(incident: Incident, detail: bool = False) -> dict[str, Any]:
             }
             for a in incident.alerts
         ]
-        out["timeline"] = [
+        out["events"] = [
             {
                 "at": _iso(e.at),
                 "actor": e.actor,
@@ -106,7 +90,7 @@ async def incidents(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="limit must be a number") from None
     try:
         async with request.app[DATABASE].read() as session:
-            user = await _api_user(request, session)
+            user = await api_user(request, session)
             skpds = visible_skpds(user)
             if "skpd" in query:
                 wanted = query["skpd"].split(",")
@@ -126,7 +110,7 @@ async def incident(request: web.Request) -> web.Response:
         raise web.HTTPNotFound() from None
     try:
         async with request.app[DATABASE].read() as session:
-            user = await _api_user(request, session)
+            user = await api_user(request, session)
             found = await get_incident(session, incident_id, detail=True)
     except DATABASE_ERRORS:
         raise web.HTTPServiceUnavailable(text="database unavailable") from None
@@ -136,6 +120,98 @@ async def incident(request: web.Request) -> web.Response:
     return web.json_response(incident_json(found, detail=True))
 
 
+class Report(BaseModel):
+    """A manual outage report (SOP step 1, second path)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    skpd: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1, max_length=5000)
+    nodes: list[str] = Field(default_factory=list, max_length=100)
+    reporter: str | None = Field(default=None, max_length=100)
+    """Who reported it, when not the token's user (e.g. the caller on the phone)."""
+
+
+def _json_error(status: int, message: str) -> web.HTTPException:
+    error = web.HTTPUnprocessableEntity if status == 422 else web.HTTPForbidden
+    return error(text=json.dumps({"error": message}), content_type="application/json")
+
+
+async def report(request: web.Request) -> web.Response:
+    try:
+        spec = Report.model_validate_json(await request.read())
+    except ValidationError as error:
+        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise _json_error(422, message) from None
+    inventory = request.app.get(INVENTORY)
+    if inventory is not None:
+        if spec.skpd not in inventory.skpds:
+            raise _json_error(422, f"skpd: unknown SKPD {spec.skpd!r}")
+        unknown = [n for n in spec.nodes if n not in inventory.nodes]
+        if unknown or any(inventory.nodes[n].skpd != spec.skpd for n in spec.nodes):
+            raise _json_error(422, f"nodes: not nodes of {spec.skpd}: {unknown or spec.nodes}")
+    now = datetime.now(UTC)
+    try:
+        async with request.app[DATABASE].write() as session:
+            user = await api_user(request, session)
+            if Role(user.role) not in REPORTERS:
+                raise _json_error(403, f"a {user.role} cannot report an outage")
+            skpds = visible_skpds(user)
+            if skpds is not None and spec.skpd not in skpds:
+                raise _json_error(403, f"{user.name} reports only for {', '.join(skpds)}")
+            data = {
+                "reporter": spec.reporter or user.name,
+                "description": spec.description,
+                "nodes": spec.nodes,
+            }
+            found = await session.scalar(select(Incident).where(Incident.open_key == spec.skpd))
+            if found is None:
+                found = Incident(
+                    skpd=spec.skpd,
+                    state=State.OPENED.value,
+                    responsibility=None,
+                    source="report",
+                    open_key=spec.skpd,
+                    title=spec.description.splitlines()[0][:300],
+                    description=spec.description,
+                    nodes=list(dict.fromkeys(spec.nodes)),
+                    opened_at=now,
+                    opened_by=user.name,
+                    stage_entered_at=now,
+                    updated_at=now,
+                    truncated_alerts=0,
+                )
+                session.add(found)
+                kind, from_state, created = "opened", None, True
+            else:
+                found.nodes = list(dict.fromkeys([*found.nodes, *spec.nodes]))
+                found.updated_at = now
+                kind, from_state, created = "report", found.state, False
+            session.add(
+                Event(
+                    incident=found,
+                    at=now,
+                    actor=user.name,
+                    role=user.role,
+                    kind=kind,
+                    from_state=from_state,
+                    to_state=found.state,
+                    data=data,
+                )
+            )
+            await session.flush()
+            incident_id = found.id
+    except DATABASE_ERRORS:
+        raise web.HTTPServiceUnavailable(text="database unavailable") from None
+    if created:
+        request.app[PING_CHECKER].schedule(incident_id, actor="sigap")
+    async with request.app[DATABASE].read() as session:
+        stored = await get_incident(session, incident_id, detail=True)
+    assert stored is not None
+    return web.json_response(incident_json(stored, detail=True), status=201 if created else 200)
+
+
 def setup_api(app: web.Application) -> None:
+    app.router.add_post("/api/v1/incidents", report)
     app.router.add_get("/api/v1/incidents", incidents)
     app.router.add_get("/api/v1/incidents/{id}", incident)

@@ -1,8 +1,22 @@
 """The webhook service: `create_app(settings)` builds the aiohttp application.
 
-Resources live in `cleanup_ctx`: the database (schema upgraded on start), the inventory, the ping
-checker and the reconciliation loop. Handlers reach them through the typed keys of
-`webhook.keys`. Each area registers its routes in one `setup_*` call below.
+The shape the other areas rely on:
+
+- `create_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application`
+  (settings from `webhook.settings.load_settings()`; tests pass a fresh registry).
+- Typed keys in `webhook.keys`: `SETTINGS`, `DATABASE` (`.read()` / `.write()` sessions; every
+  change goes through `.write()`), `METRICS` (`WebhookMetrics`), `REGISTRY` (the registry
+  /metrics serves: register your collectors on it), `PING_CHECKER` (`.schedule(incident_id,
+  actor, role)` re-runs SOP step 2) and `INVENTORY` (present only when one is configured).
+- Models on `webhook.models.Base` (tables: incident, alert, event, raw_notification,
+  user_account, api_token); an area adds its tables on the same Base and its own Alembic
+  revision on top of "0001".
+- `webhook.auth.api_user(request, session)` turns a bearer token into a `User` (401 otherwise);
+  `visible_skpds(user)` is the SKPD scope of an skpd_admin.
+- Each area registers its routes with ONE `setup_*(app)` line in `create_app`, below.
+
+Resources live in `cleanup_ctx`: the database (schema upgraded on start), the ping checker and
+the reconciliation loop.
 """
 
 from __future__ import annotations
@@ -19,12 +33,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from exporter.inventory import InventoryError, load_inventory
 from webhook.api import setup_api
 from webhook.db import Database
-from webhook.keys import DATABASE, INVENTORY, METRICS, PING_CHECKER, SETTINGS
+from webhook.keys import DATABASE, INVENTORY, METRICS, PING_CHECKER, REGISTRY, SETTINGS
 from webhook.metrics import WebhookMetrics
 from webhook.pingcheck import PingChecker, PingSettings
-from webhook.receiver import DATABASE_ERRORS, receive, windows_of
+from webhook.receiver import DATABASE_ERRORS, receive, recorder_ctx, windows_of
 from webhook.reconcile import reconcile_forever
 from webhook.settings import Settings
+from webhook.ui import setup_ui
 
 log = logging.getLogger("sigap.webhook")
 
@@ -44,14 +59,15 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS].registry)
+    body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
-    app[METRICS] = WebhookMetrics(registry or CollectorRegistry())
+    app[REGISTRY] = registry if registry is not None else CollectorRegistry()
+    app[METRICS] = WebhookMetrics(app[REGISTRY])
     database = Database(settings.database_url, settings.database_timeout)
     app[DATABASE] = database
     inventory = None
@@ -82,6 +98,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                     app[METRICS],
                 )
             )
+        if settings.alertmanager_token is None:
+            log.warning(
+                "SIGAP_ALERTMANAGER_TOKEN not set: anyone who reaches /api/v1/alertmanager "
+                "can open incidents"
+            )
         if settings.secret_key_generated:
             log.warning(
                 "SIGAP_SECRET_KEY not set: a random key is used, so signed links and "
@@ -96,9 +117,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         await database.close()
 
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(recorder_ctx)
     app.router.add_post("/api/v1/alertmanager", receive)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_get("/metrics", metrics)
     setup_api(app)
+    setup_ui(app)
     return app

@@ -1,7 +1,8 @@
 """Who is calling: Alertmanager's credentials, API bearer tokens, and password hashes.
 
 Passwords are argon2id (argon2-cffi). API tokens are 256 random bits shown once; only their
-SHA-256 is stored, so a leaked database does not leak a usable token.
+SHA-256 is stored, so a leaked database does not leak a usable token. `api_user()` is the one
+place a request becomes a `User`; the web UI's sessions (workflow issue) build on top of it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ import hashlib
 import hmac
 import secrets
 
+from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from webhook.models import ApiToken, User
+from webhook.workflow import Role
 
 _HASHER = PasswordHasher()
 
@@ -57,3 +64,32 @@ def alertmanager_authorized(authorization: str | None, token: str | None) -> boo
             return False
         offered = decoded.partition(":")[2]
     return offered is not None and hmac.compare_digest(offered.encode(), token.encode())
+
+
+async def user_for_token(session: AsyncSession, token: str) -> User | None:
+    """The active user behind an active API token, or None."""
+    result = await session.execute(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.active, User.active)
+    )
+    return result.scalar_one_or_none()
+
+
+async def api_user(request: web.Request, session: AsyncSession) -> User:
+    """The user whose bearer token the request carries; 401 otherwise."""
+    token = bearer_token(request.headers.get("Authorization"))
+    user = await user_for_token(session, token) if token else None
+    if user is None:
+        raise web.HTTPUnauthorized(
+            text='{"error": "send Authorization: Bearer <token> '
+            '(sigap-webhook token create NAME)"}',
+            content_type="application/json",
+            headers={"WWW-Authenticate": 'Bearer realm="sigap"'},
+        )
+    return user
+
+
+def visible_skpds(user: User) -> list[str] | None:
+    """The SKPDs a user may see: None for all; an SKPD admin only its own."""
+    return list(user.skpds) if user.role == Role.SKPD_ADMIN else None

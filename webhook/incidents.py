@@ -70,8 +70,8 @@ def place_firing(
 
 
 def closes_as_transient(
-    state: State, opened_at: datetime, recovered_at: datetime, windows: Windows
+    state: State, started_at: datetime, recovered_at: datetime, windows: Windows
 ) -> bool:
     """An outage nobody confirmed that lasted at most `windows.transient` closes by itself."""
     unconfirmed = state in (State.OPENED, State.PING_CHECKED)
-    return unconfirmed and recovered_at - opened_at <= windows.transient
+    return unconfirmed and recovered_at - started_at <= windows.transient

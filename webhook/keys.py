@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from exporter.inventory import Inventory
 from webhook.db import Database
@@ -13,6 +14,8 @@ from webhook.settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 METRICS = web.AppKey("metrics", WebhookMetrics)
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+"""The registry /metrics serves: each area registers its collectors on it."""
 PING_CHECKER = web.AppKey("ping_checker", PingChecker)
 INVENTORY = web.AppKey("inventory", Inventory)
 """Present only when an inventory is configured."""

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
-
-# `_created` series double the page and no SIGAP dashboard or rule reads them.
-disable_created_metrics()
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class WebhookMetrics:

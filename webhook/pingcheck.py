@@ -35,13 +35,24 @@ class PingSettings:
     """None: raw sockets when root, else the kernel's datagram ICMP sockets."""
 
 
-def targets_of(alerts: list[Alert], skpd: str, inventory: Inventory | None) -> dict[str, str]:
-    """node -> address of the incident's alerts; without addresses, the SKPD's inventory."""
-    found = {
-        a.labels["node"]: a.labels["address"]
-        for a in alerts
-        if a.labels.get("node") and a.labels.get("address")
-    }
+def targets_of(
+    alerts: list[Alert], nodes: list[str], skpd: str, inventory: Inventory | None
+) -> dict[str, str]:
+    """node -> address to ping: the nodes the alerts (or the report) name, by their `address`
+    label or the inventory; with none named, every node of the SKPD in the inventory."""
+    known = inventory.nodes if inventory is not None else {}
+    found: dict[str, str] = {}
+    for alert in alerts:
+        node = alert.labels.get("node")
+        if not node:
+            continue
+        if alert.labels.get("address"):
+            found[node] = alert.labels["address"]
+        elif node in known:
+            found[node] = known[node].ip
+    for node in nodes:
+        if node not in found and node in known:
+            found[node] = known[node].ip
     if not found and inventory is not None:
         found = {n.id: n.ip for n in inventory.nodes_of(skpd)}
     return found
@@ -112,7 +123,7 @@ class PingChecker:
                         await session.execute(select(Alert).where(Alert.incident_id == incident_id))
                     ).scalars()
                 )
-            targets = targets_of(alerts, incident.skpd, self.inventory)
+            targets = targets_of(alerts, list(incident.nodes), incident.skpd, self.inventory)
             try:
                 results: dict[str, Any] = await ping_addresses(targets, self.settings)
                 error = None

@@ -7,22 +7,33 @@ on a 4xx). Every authenticated body is kept as a RawNotification, rejected ones 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.inventory import format_path
 from webhook import incidents as rules
 from webhook.auth import alertmanager_authorized
+from webhook.db import Database
 from webhook.keys import DATABASE, METRICS, PING_CHECKER, SETTINGS
 from webhook.models import Alert, Event, Incident, RawNotification
 from webhook.settings import Settings
@@ -51,12 +62,26 @@ class AlertIn(BaseModel):
     fingerprint: str = Field(min_length=1, max_length=64)
     generatorURL: str | None = None
 
-    @field_validator("startsAt", "endsAt")
+    @field_validator("startsAt")
+    @classmethod
+    def _started(cls, value: datetime) -> datetime:
+        if value.year < 1970:
+            raise ValueError("startsAt must be a real time (after 1970)")
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @field_validator("endsAt")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is None or value.year < 1970:  # Go's zero time: "not ended"
             return None
         return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @field_validator("labels")
+    @classmethod
+    def _skpd_fits(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value.get("skpd", "")) > 64:
+            raise ValueError("the skpd label is longer than 64 characters")
+        return value
 
 
 class Notification(BaseModel):
@@ -84,19 +109,38 @@ class Ingested:
         self.opened: list[Incident] = []
 
 
+_EVENTS = "sigap_events"
+
+
 def _event(
-    incident: Incident, now: datetime, kind: str, to_state: State | str, **data: Any
-) -> Event:
-    return Event(
-        incident=incident,
-        at=now,
-        actor="alertmanager",
-        role=Role.SYSTEM.value,
-        kind=kind,
-        from_state=incident.state,
-        to_state=str(to_state),
-        data=data,
-    )
+    session: AsyncSession,
+    incident: Incident,
+    now: datetime,
+    kind: str,
+    to_state: State | str,
+    from_state: str | None = "",
+    **data: Any,
+) -> None:
+    """Put an event on the incident's timeline; written in bulk by `_write_events` (one
+    statement for all the events of a batch, instead of one ORM insert each)."""
+    fields = {
+        "at": now,
+        "actor": "alertmanager",
+        "role": Role.SYSTEM.value,
+        "kind": kind,
+        "from_state": incident.state if from_state == "" else from_state,
+        "to_state": str(to_state),
+        "data": data,
+    }
+    session.info.setdefault(_EVENTS, []).append((incident, fields))
+
+
+async def _write_events(session: AsyncSession) -> None:
+    pending: list[tuple[Incident, dict[str, Any]]] = session.info.pop(_EVENTS, [])
+    if pending:
+        await session.flush()  # new incidents get their ids
+        rows = [{"incident_id": incident.id, **fields} for incident, fields in pending]
+        await session.execute(insert(Event), rows)
 
 
 async def _incident_for(
@@ -136,8 +180,8 @@ async def _incident_for(
         incident = last_closed
         reason = f"{alert.labels.get('alertname', 'alert')} fired again within the reopen window"
         row = transition(State(incident.state), "reopen", Role.SYSTEM, {"reason": reason})
-        session.add(
-            _event(incident, now, "reopen", row.target_from(State(incident.state)), reason=reason)
+        _event(
+            session, incident, now, "reopen", row.target_from(State(incident.state)), reason=reason
         )
         incident.state = State.OPENED.value
         incident.open_key = skpd
@@ -152,7 +196,7 @@ async def _incident_for(
             responsibility=rules.responsibility_of(alert.labels),
             source="alert",
             open_key=skpd,
-            title=alert.annotations.get("summary") or alert.labels.get("alertname", ""),
+            title=(alert.annotations.get("summary") or alert.labels.get("alertname", ""))[:300],
             description=alert.annotations.get("description"),
             nodes=[],
             group_key=group_key,
@@ -163,20 +207,15 @@ async def _incident_for(
             truncated_alerts=0,
         )
         session.add(incident)
-        session.add(
-            Event(
-                incident=incident,
-                at=now,
-                actor="alertmanager",
-                role=Role.SYSTEM.value,
-                kind="opened",
-                from_state=None,
-                to_state=State.OPENED.value,
-                data={
-                    "alertname": alert.labels.get("alertname"),
-                    "starts_at": alert.startsAt.isoformat(),
-                },
-            )
+        _event(
+            session,
+            incident,
+            now,
+            "opened",
+            State.OPENED,
+            from_state=None,
+            alertname=alert.labels.get("alertname"),
+            starts_at=alert.startsAt.isoformat(),
         )
         result.opened.append(incident)
     await session.flush()
@@ -184,8 +223,7 @@ async def _incident_for(
     return incident
 
 
-def _attach(incident: Incident, alert: AlertIn, row: Alert) -> None:
-    row.incident_id = incident.id
+def _attach(incident: Incident, alert: AlertIn) -> None:
     node = alert.labels.get("node")
     if node and node not in incident.nodes:
         incident.nodes = [*incident.nodes, node]
@@ -202,6 +240,8 @@ async def ingest(
     result = Ingested()
     keys = {(a.fingerprint, a.startsAt) for a in notification.alerts}
     existing: dict[tuple[str, datetime], Alert] = {}
+    # new alerts are written in one statement at the end (not one ORM insert each)
+    new: dict[tuple[str, datetime], tuple[Incident | None, dict[str, Any]]] = {}
     if keys:
         rows = await session.execute(
             select(Alert).where(Alert.fingerprint.in_({k[0] for k in keys}))
@@ -212,35 +252,36 @@ async def ingest(
         row = existing.get(key)
         skpd = rules.skpd_of(alert.labels)
         if row is None:
-            row = Alert(
-                fingerprint=alert.fingerprint,
-                starts_at=alert.startsAt,
-                ends_at=alert.endsAt if alert.status == "resolved" else None,
-                status=alert.status,
-                resolved_by="alertmanager" if alert.status == "resolved" else None,
-                labels=alert.labels,
-                annotations=alert.annotations,
-                generator_url=alert.generatorURL,
-                received_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            existing[key] = row
+            if key in new:  # the same alert twice in one notification
+                continue
+            fields = {
+                "fingerprint": alert.fingerprint,
+                "starts_at": alert.startsAt,
+                "ends_at": alert.endsAt if alert.status == "resolved" else None,
+                "status": alert.status,
+                "resolved_by": "alertmanager" if alert.status == "resolved" else None,
+                "labels": alert.labels,
+                "annotations": alert.annotations,
+                "generator_url": alert.generatorURL,
+                "received_at": now,
+                "updated_at": now,
+            }
+            new[key] = (None, fields)
             if alert.status == "firing":
                 incident = await _incident_for(
                     session, skpd, alert, now, windows, result, notification.groupKey
                 )
-                _attach(incident, alert, row)
-                session.add(
-                    _event(
-                        incident,
-                        now,
-                        "alert_firing",
-                        incident.state,
-                        alertname=alert.labels.get("alertname"),
-                        node=alert.labels.get("node"),
-                        fingerprint=alert.fingerprint,
-                    )
+                new[key] = (incident, fields)
+                _attach(incident, alert)
+                _event(
+                    session,
+                    incident,
+                    now,
+                    "alert_firing",
+                    incident.state,
+                    alertname=alert.labels.get("alertname"),
+                    node=alert.labels.get("node"),
+                    fingerprint=alert.fingerprint,
                 )
             continue
         if alert.status == "firing" and row.status == "resolved" and row.resolved_by == "reconcile":
@@ -249,24 +290,33 @@ async def ingest(
             incident = await _incident_for(
                 session, skpd, alert, now, windows, result, notification.groupKey
             )
-            _attach(incident, alert, row)
+            row.incident_id = incident.id
+            _attach(incident, alert)
         elif alert.status == "resolved" and row.status == "firing":
             row.status, row.resolved_by, row.updated_at = "resolved", "alertmanager", now
             row.ends_at = alert.endsAt or now
             if row.incident_id is not None:
                 incident = await cached_incident(session, result.incidents, row.incident_id)
                 result.incidents[incident.id] = incident
-                session.add(
-                    _event(
-                        incident,
-                        now,
-                        "alert_resolved",
-                        incident.state,
-                        alertname=alert.labels.get("alertname"),
-                        node=alert.labels.get("node"),
-                        fingerprint=alert.fingerprint,
-                    )
+                _event(
+                    session,
+                    incident,
+                    now,
+                    "alert_resolved",
+                    incident.state,
+                    alertname=alert.labels.get("alertname"),
+                    node=alert.labels.get("node"),
+                    fingerprint=alert.fingerprint,
                 )
+    if new:
+        await session.flush()  # new incidents get their ids
+        await session.execute(
+            insert(Alert),
+            [
+                {**fields, "incident_id": incident.id if incident is not None else None}
+                for incident, fields in new.values()
+            ],
+        )
     if notification.truncatedAlerts:
         for incident in result.incidents.values():
             incident.truncated_alerts = max(incident.truncated_alerts, notification.truncatedAlerts)
@@ -284,35 +334,40 @@ async def settle(
         incident.updated_at = now
         if State(incident.state) in FINAL_STATES:
             continue
-        firing, last_end = (
+        firing, first_start, last_end = (
             await session.execute(
                 select(
-                    func.count().filter(Alert.status == "firing"), func.max(Alert.ends_at)
+                    func.count().filter(Alert.status == "firing"),
+                    func.min(Alert.starts_at),
+                    func.max(Alert.ends_at),
                 ).where(Alert.incident_id == incident.id)
             )
         ).one()
         if firing or incident.recovered_at is not None:
             continue
         incident.recovered_at = last_end or now
-        session.add(
-            _event(
-                incident,
-                now,
-                "recovered",
-                incident.state,
-                recovered_at=incident.recovered_at.isoformat(),
-            )
+        _event(
+            session,
+            incident,
+            now,
+            "recovered",
+            incident.state,
+            recovered_at=incident.recovered_at.isoformat(),
         )
+        # the outage's own length (Alertmanager's times), not the time since it was received:
+        # a late or replayed notification must not make a long outage look short
+        outage_started = first_start or incident.opened_at
         if rules.closes_as_transient(
-            State(incident.state), incident.opened_at, incident.recovered_at, windows
+            State(incident.state), outage_started, incident.recovered_at, windows
         ):
             row = transition(State(incident.state), "close_transient", Role.SYSTEM, {})
             target = row.target_from(State(incident.state))
-            session.add(_event(incident, now, "close_transient", target))
+            _event(session, incident, now, "close_transient", target)
             incident.state = target.value
             incident.closed_at = now
             incident.open_key = None
             incident.stage_entered_at = now
+    await _write_events(session)
 
 
 async def cached_incident(
@@ -346,6 +401,115 @@ async def _keep_rejected(request: web.Request, body: bytes, status: int, error: 
             )
     except DATABASE_ERRORS:
         log.warning("could not store a rejected notification", exc_info=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one committed notification changed."""
+
+    opened: list[tuple[int, str]]
+    """(incident id, skpd) of incidents opened or reopened: they get a ping check."""
+    touched: list[int]
+
+
+@dataclass(slots=True)
+class _Waiting:
+    notification: Notification
+    body: bytes
+    remote: str | None
+    received_at: datetime
+    done: asyncio.Future[Outcome]
+
+
+class Recorder:
+    """Group commit: one writer task records the notifications that wait together in ONE
+    transaction, and each request is answered only after that commit.
+
+    Under a storm (Alertmanager sends many groups at once) this divides transactions, lock
+    hand-overs and commits by the batch size. A notification that fails for any reason but an
+    unreachable database is retried alone, so it cannot take the others of its batch down.
+    """
+
+    def __init__(self, database: Database, windows: rules.Windows, max_batch: int = 64) -> None:
+        self.database = database
+        self.windows = windows
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
+
+    async def record(
+        self, notification: Notification, body: bytes, remote: str | None, now: datetime
+    ) -> Outcome:
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Waiting(notification, body, remote, now, done))
+        return await done
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            batch = [w for w in batch if not w.done.done()]  # the sender gave up meanwhile
+            if batch:
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[_Waiting]) -> None:
+        try:
+            outcomes = []
+            async with self.database.write() as session:
+                for waiting in batch:
+                    outcomes.append(await self._ingest(session, waiting))
+        except (OSError, TimeoutError, OperationalError, InterfaceError) as error:
+            for waiting in batch:  # the database is unreachable or locked: all get 503
+                _fail(waiting.done, error)
+            return
+        except Exception as error:
+            if isinstance(error, DBAPIError) and error.connection_invalidated:
+                for waiting in batch:
+                    _fail(waiting.done, error)
+                return
+            if len(batch) > 1:
+                for waiting in batch:
+                    await self._commit([waiting])
+            else:
+                _fail(batch[0].done, error)
+            return
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            if not waiting.done.done():
+                waiting.done.set_result(outcome)
+
+    async def _ingest(self, session: AsyncSession, waiting: _Waiting) -> Outcome:
+        session.add(
+            RawNotification(
+                received_at=waiting.received_at,
+                remote=waiting.remote,
+                auth_ok=True,
+                status_code=200,
+                error=None,
+                group_key=waiting.notification.groupKey,
+                body=waiting.body,
+            )
+        )
+        result = await ingest(session, waiting.notification, waiting.received_at, self.windows)
+        return Outcome([(i.id, i.skpd) for i in result.opened], sorted(result.incidents))
+
+
+def _fail(done: asyncio.Future[Outcome], error: BaseException) -> None:
+    if not done.done():
+        done.set_exception(error)
+
+
+RECORDER = web.AppKey("recorder", Recorder)
+
+
+async def recorder_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The writer task of the receiver, for `app.cleanup_ctx` (after the database's)."""
+    recorder = Recorder(app[DATABASE], windows_of(app[SETTINGS]))
+    app[RECORDER] = recorder
+    task = asyncio.create_task(recorder.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def receive(request: web.Request) -> web.Response:
@@ -391,24 +555,15 @@ async def _receive(request: web.Request) -> web.Response:
         return _problem(422, f"not an Alertmanager notification: {message}")
     for alert in notification.alerts:
         metrics.alerts.labels(alert.status).inc()
-    windows = windows_of(settings)
-    now = datetime.now(UTC)
     try:
-        async with request.app[DATABASE].write() as session:
-            session.add(
-                RawNotification(
-                    received_at=now,
-                    remote=request.remote,
-                    auth_ok=True,
-                    status_code=200,
-                    error=None,
-                    group_key=notification.groupKey,
-                    body=body,
-                )
-            )
-            result = await ingest(session, notification, now, windows)
-            opened = [(i.id, i.skpd) for i in result.opened]
-            touched = sorted(result.incidents)
+        outcome = await request.app[RECORDER].record(
+            notification, body, request.remote, datetime.now(UTC)
+        )
+    except DataError as error:
+        # a value the database cannot store (e.g. too long for its column): never succeeds
+        message = str(error.orig).splitlines()[0]
+        await _keep_rejected(request, body, 422, message)
+        return _problem(422, f"a value cannot be stored: {message}")
     except IntegrityError:
         # Another webhook process recorded the same alert a moment ago: Alertmanager retries,
         # and the retry finds it recorded (idempotent), so nothing is lost.
@@ -425,6 +580,7 @@ async def _receive(request: web.Request) -> web.Response:
             status=503,
             headers={"Retry-After": "5"},
         )
+    opened, touched = outcome.opened, outcome.touched
     metrics.database_up.set(1)
     checker = request.app[PING_CHECKER]
     for incident_id, skpd in opened:
