@@ -1,0 +1,150 @@
+"""Notifications that fail are retried with backoff, never block, and show on the incident;
+the JSON webhook channel; escalation of overdue stages; the workflow tables' migration; PDFs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from conftest import PASSWORD, Mailbox, Service, free_port, open_by_alert, start_service
+from sqlalchemy import Connection, select
+from test_service import act, bearer
+
+from webhook.escalation import escalate_once, overdue, targets_of
+from webhook.keys import DATABASE
+from webhook.models import Base, Event
+from webhook.notify import NOTIFIER
+from webhook.pdf import form_pdf
+from webhook.workflow import State
+from webhook.workflow_models import Notification
+
+F01 = {
+    "reporter": "sari",
+    "contact_confirmed_with": "budi",
+    "complaint": "internet mati",
+    "affected_service": "internet",
+    "reported_at": "2026-11-24T08:00",
+}
+
+
+async def notifications(service: Service) -> list[Notification]:
+    async with service.app[DATABASE].read() as session:
+        rows = await session.execute(select(Notification).order_by(Notification.id))
+        return list(rows.scalars())
+
+
+async def test_a_channel_that_is_down_is_retried_and_shown(tmp_path: Path) -> None:
+    dead = free_port()  # nothing listens there
+    notify = {"smtp": {"host": "127.0.0.1", "port": dead, "timeout": "2s"}, "retries": 3}
+    notify["backoff"] = "50ms"
+    service = await start_service(tmp_path, notify)
+    try:
+        incident = await open_by_alert(service)
+        await act(service, "sari", incident, "confirm", **F01)
+        started = datetime.now(UTC)
+        status, _ = await act(service, "sari", incident, "report", responsibility="skpd")
+        answered = datetime.now(UTC) - started
+        assert status == 200
+        assert answered < timedelta(seconds=1)  # the workflow did not wait for the channel
+        await service.app[NOTIFIER].drain()
+        rows = await notifications(service)
+        assert {(r.recipient, r.status, r.attempts) for r in rows} == {
+            ("koord@example.test", "failed", 3),
+            ("budi@example.test", "failed", 3),
+        }
+        assert all("Connect" in (r.last_error or "") for r in rows)
+        await service.client.post("/login", data={"name": "koord", "password": PASSWORD})
+        page = await (await service.client.get(f"/incidents/{incident}")).text()
+        assert 'class="failed"' in page and "koord@example.test" in page
+    finally:
+        await service.app[NOTIFIER].drain()
+        await service.client.close()
+
+
+async def test_the_json_webhook_channel_carries_the_links(tmp_path: Path) -> None:
+    received: list[dict[str, Any]] = []
+
+    async def gateway(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.json_response({"ok": True})
+
+    gateway_app = web.Application()
+    gateway_app.router.add_post("/send", gateway)
+    server = TestServer(gateway_app, host="127.0.0.1")
+    await server.start_server()
+    service = await start_service(
+        tmp_path, {"webhook": {"url": str(server.make_url("/send"))}, "backoff": "10ms"}
+    )
+    try:
+        incident = await open_by_alert(service)
+        await act(service, "sari", incident, "confirm", **F01)
+        await act(service, "sari", incident, "report", responsibility="skpd")
+        await service.app[NOTIFIER].drain()
+        to_coordinator = [m for m in received if m["person"] == "koord"]
+        assert to_coordinator and to_coordinator[0]["links"]["dispatch"].startswith(
+            "http://sigap.test/l/"
+        )
+        assert {r.status for r in await notifications(service)} == {"sent"}
+    finally:
+        await service.client.close()
+        await server.close()
+
+
+async def test_overdue_stages_escalate_once_to_the_coordinator(
+    service: Service, smtp: tuple[Mailbox, int]
+) -> None:
+    targets = targets_of({"opened": "15m", "reported": "30m"})
+    opened_at = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert not overdue("opened", opened_at, targets, opened_at + timedelta(minutes=15))
+    assert overdue("opened", opened_at, targets, opened_at + timedelta(minutes=15, seconds=1))
+    assert targets[State.REPORTED] == timedelta(minutes=30)
+    assert not overdue("closed", opened_at, targets, opened_at + timedelta(days=9))
+
+    incident = await open_by_alert(service)
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    assert await escalate_once(service.app[DATABASE], targets, later) == [incident]
+    assert await escalate_once(service.app[DATABASE], targets, later) == []  # once per stage
+    await service.app[NOTIFIER].notify(incident, "escalate")
+    await service.drain()
+    mail = smtp[0].to("koord@example.test")
+    assert mail and "Terlambat" in mail[0]["Subject"]
+    async with service.app[DATABASE].read() as session:
+        kinds = list(
+            (
+                await session.execute(select(Event.kind).where(Event.incident_id == incident))
+            ).scalars()
+        )
+    assert kinds.count("escalate") == 1
+    await service.client.post("/login", data={"name": "koord", "password": PASSWORD})
+    board = await (await service.client.get("/")).text()
+    assert "overdue" not in board  # not yet overdue by the wall clock
+    status, _ = await act(service, "koord", incident, "acknowledge")
+    assert status == 200
+    response = await service.client.get(
+        f"/api/v1/incidents/{incident}", headers=bearer(service, "koord")
+    )
+    assert (await response.json())["state"] == "opened"
+
+
+def _diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    mine = {"form", "used_link", "notification"}
+    return [d for d in compare_metadata(context, Base.metadata) if mine & set(str(d).split("'"))]
+
+
+async def test_revision_0002_matches_the_workflow_models(service: Service) -> None:
+    async with service.app[DATABASE].engine.connect() as conn:
+        assert await conn.run_sync(_diff) == []
+
+
+def test_f01_and_f04_pdfs_have_the_header_and_unicode() -> None:
+    for kind in ("f01", "f04"):
+        pdf = form_pdf(
+            kind, 7, {"skpd": "dinkes", "findings": "Kabel putus · ±3 m", "staff": "sari"}
+        )
+        assert pdf.startswith(b"%PDF") and b"DejaVu" in pdf
