@@ -8,4 +8,4 @@ test:
 lint:
 	.venv/bin/ruff check && .venv/bin/mypy
 bench:
-	bash benchmarks/run_all.sh
+	.venv/bin/python benchmarks/bench_exporter.py && .venv/bin/python benchmarks/bench_webhook.py

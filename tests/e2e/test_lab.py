@@ -1,0 +1,54 @@
+"""The lab's pure core: names, the build plan and what a cut darkens (no root needed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import harness
+
+from exporter.inventory import load_inventory
+
+
+@pytest.fixture(scope="module")
+def lab() -> Any:
+    return harness.load_lab_module()
+
+
+@pytest.fixture(scope="module")
+def inventory() -> Any:
+    return load_inventory(harness.INVENTORY, resolve=None)
+
+
+def test_a_cut_darkens_the_node_and_everything_behind_it(lab: Any, inventory: Any) -> None:
+    dark = lab.dark_nodes(inventory, ["uplink-dinkes"])
+    assert dark == {"uplink-dinkes", *(n.id for n in inventory.descendants("uplink-dinkes"))}
+    assert all(inventory.nodes[n].skpd == "dinkes" for n in dark)
+    assert lab.dark_nodes(inventory, ["core-router"]) == set(inventory.nodes)
+    assert lab.dark_nodes(inventory, []) == set()
+
+
+def test_every_node_gets_a_namespace_a_short_veth_and_its_address(lab: Any, inventory: Any) -> None:
+    root, inner = lab.up_plan(inventory)
+    veths = lab.veth_names(inventory)
+    assert len(set(veths.values())) == len(inventory.nodes)
+    assert all(len(v) <= 15 and v.startswith("sglv") for v in veths.values())
+    assert set(inner) == {f"sgl-{n}" for n in inventory.nodes}
+    assert "netns add sgl-gw-dinkes" in root
+    assert "address add 198.18.5.2/32 dev eth0" in inner["sgl-gw-dinkes"]
+    assert all(n.ip.startswith("198.18.") for n in inventory.nodes.values())
+
+
+def test_link_plan_downs_the_dark_and_gives_the_lit_their_routes_back(
+    lab: Any, inventory: Any
+) -> None:
+    veths = lab.veth_names(inventory)
+    lines = lab.link_plan(inventory, ["sw-rsud-core"])
+    assert f"link set {veths['sw-rsud-core']} down" in lines
+    assert f"link set {veths['ap-rsud-1']} down" in lines
+    assert f"link set {veths['gw-rsud']} up" in lines
+    assert f"route replace 198.18.10.2/32 dev {veths['gw-rsud']} src 198.18.255.254" in lines
