@@ -24,13 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from webhook import links
+from webhook import figures, links
 from webhook.api import incident_json
 from webhook.auth import api_user, visible_skpds
-from webhook.db import get_incident, open_incident, user_by_name
+from webhook.db import get_incident, open_incident, publish, user_by_name
 from webhook.keys import DATABASE, PING_CHECKER, SETTINGS
-from webhook.models import Event, Incident, User
+from webhook.models import Alert, Event, Incident, User
 from webhook.receiver import DATABASE_ERRORS
+from webhook.ui.i18n import word
 from webhook.ui.session import COOKIE, read_session
 from webhook.workflow import (
     FINAL_STATES,
@@ -49,6 +50,7 @@ _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("ui") / "templates"),
     autoescape=True,
 )
+_TEMPLATES.globals["state_name"] = lambda state: word(f"state_{state}", "id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,9 @@ async def apply(
     source = State(incident.state)
     row = transition(source, action, role, data)
     target = row.target_from(source)
+    if action == "repair":  # checked before anything changes: F-04's times feed the figures
+        for field in ("repair_started_at", "repair_ended_at"):
+            _when(data[field], field)
     if action == "dispatch":
         assignee = await user_by_name(session, str(data["assignee"]))
         if assignee is None or assignee.role not in (Role.STAFF, Role.COORDINATOR):
@@ -114,6 +119,12 @@ async def apply(
     if target != source:
         incident.state, incident.stage_entered_at = target.value, now
     incident.updated_at = now
+    recorded = {
+        k: v.isoformat() if isinstance(v, datetime) else v
+        for k, v in data.items()
+        if k != figures.DOWNTIME_KEY  # the ledger is SIGAP's alone, never a person's input
+    }
+    recorded.update(await _publish_figures(session, incident, action, source, target, data, now))
     event = Event(
         incident_id=incident.id,
         at=now,
@@ -122,11 +133,45 @@ async def apply(
         kind=action,
         from_state=source.value,
         to_state=target.value,
-        data={k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()},
+        data=recorded,
     )
     session.add(event)
     await session.flush()
     return Applied(incident, event, row)
+
+
+async def _publish_figures(
+    session: AsyncSession,
+    incident: Incident,
+    action: str,
+    source: State,
+    target: State,
+    data: dict[str, Any],
+    now: datetime,
+) -> dict[str, float]:
+    """The SOP figures of a move, for the metrics once it commits: the first time a timed stage
+    is reached; on F-04 the estimate's error, and a report's outage (no alerts to end it).
+    Returns what the move's event keeps (the downtime ledger)."""
+    earlier = list(
+        (await session.execute(select(Event).where(Event.incident_id == incident.id))).scalars()
+    )
+    responsibility = figures.responsibility_label(incident.responsibility)
+    stage = figures.first_entry(source.value, target.value, earlier)
+    if stage is not None:
+        seconds = (now - incident.opened_at).total_seconds()
+        publish(session, figures.StageReached(stage, responsibility, seconds))
+    if action != "repair":
+        return {}
+    repair_ended_at = _when(data["repair_ended_at"], "repair_ended_at")
+    if incident.estimated_recovery_at is not None:
+        error = figures.estimate_error(incident.estimated_recovery_at, repair_ended_at)
+        publish(session, figures.EstimateChecked(responsibility, error))
+    if await session.scalar(select(Alert.id).where(Alert.incident_id == incident.id).limit(1)):
+        return {}  # the alerts' recovery ends this outage (webhook.receiver.settle)
+    outage = figures.outage_seconds([(incident.opened_at, repair_ended_at)], now)
+    downtime = figures.downtime_increment(outage, earlier)
+    publish(session, figures.OutageEnded(incident.skpd, responsibility, downtime))
+    return {figures.DOWNTIME_KEY: downtime}
 
 
 async def save_form(

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from webhook.auth import api_user, visible_skpds
-from webhook.db import get_incident, list_incidents
+from webhook.db import get_incident, list_incidents, publish
+from webhook.figures import Opened
 from webhook.keys import DATABASE, INVENTORY, PING_CHECKER
 from webhook.models import Event, Incident
 from webhook.receiver import DATABASE_ERRORS
@@ -182,6 +183,7 @@ async def report(request: web.Request) -> web.Response:
                     truncated_alerts=0,
                 )
                 session.add(found)
+                publish(session, Opened(spec.skpd, "unknown", "report"))
                 kind, from_state, created = "opened", None, True
             else:
                 found.nodes = list(dict.fromkeys([*found.nodes, *spec.nodes]))

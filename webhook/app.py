@@ -14,6 +14,8 @@ The shape the other areas rely on:
 - `webhook.auth.api_user(request, session)` turns a bearer token into a `User` (401 otherwise);
   `visible_skpds(user)` is the SKPD scope of an skpd_admin.
 - Each area registers its routes with ONE `setup_*(app)` line in `create_app`, below.
+- What a write transaction changed that the SOP figures count is `webhook.db.publish()`ed on
+  its session (`webhook.figures` facts); `WebhookMetrics.record` gets it after the commit.
 
 Resources live in `cleanup_ctx`: the database (schema upgraded on start), the ping checker and
 the reconciliation loop.
@@ -25,14 +27,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from exporter.inventory import InventoryError, load_inventory
+from exporter.inventory import CORE, InventoryError, load_inventory
 from webhook.api import setup_api
-from webhook.db import Database
+from webhook.db import Database, open_incidents
 from webhook.keys import DATABASE, INVENTORY, METRICS, PING_CHECKER, REGISTRY, SETTINGS
 from webhook.metrics import WebhookMetrics
 from webhook.pingcheck import PingChecker, PingSettings
@@ -40,6 +43,7 @@ from webhook.receiver import DATABASE_ERRORS, receive, recorder_ctx, windows_of
 from webhook.reconcile import reconcile_forever
 from webhook.settings import Settings
 from webhook.ui import setup_ui
+from webhook.ui.views import TARGETS
 
 log = logging.getLogger("sigap.webhook")
 
@@ -59,6 +63,19 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """The registry, with the open-incident gauges read from the database just before (the
+    collectors are sync, the database async)."""
+    own = request.app[METRICS]
+    try:
+        async with request.app[DATABASE].read() as session:
+            incidents = await open_incidents(session)
+    except DATABASE_ERRORS:
+        own.database_up.set(0)
+        own.open_incidents.forget()
+    else:
+        own.database_up.set(1)
+        targets = request.app[TARGETS]
+        own.open_incidents.refresh(incidents, targets, datetime.now(UTC))
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -69,6 +86,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app[REGISTRY] = registry if registry is not None else CollectorRegistry()
     app[METRICS] = WebhookMetrics(app[REGISTRY])
     database = Database(settings.database_url, settings.database_timeout)
+    database.subscribe(app[METRICS].record)
     app[DATABASE] = database
     inventory = None
     if settings.inventory:
@@ -77,6 +95,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         except InventoryError as error:
             raise SystemExit(f"SIGAP_INVENTORY: {error}") from None
         app[INVENTORY] = inventory
+        app[METRICS].know_skpds([*inventory.skpds, CORE])
     app[PING_CHECKER] = PingChecker(
         database,
         PingSettings(settings.ping_count, 0.2, settings.ping_timeout, settings.ping_privileged),

@@ -5,19 +5,24 @@ processes (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL transaction-level advisory l
 processes on one PostgreSQL therefore never race to open the same incident, and SQLite never
 answers a writer with "database is locked" while another write of the same process is running.
 Query helpers take the session, so handlers and tests choose the transaction.
+
+What a transaction changed that the metrics count (`webhook.figures` facts) is `publish()`ed on
+its session and handed to the database's subscribers only after the commit: a move that rolls
+back is never counted.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, func, select, text
+from sqlalchemy import Connection, event, func, or_, select, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,11 +33,22 @@ from sqlalchemy.orm import selectinload
 
 from webhook.models import Incident, User
 from webhook.workflow import OPEN_STATES
+from webhook.workflow_models import Form
+
+if TYPE_CHECKING:
+    from webhook.figures import Fact
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 # Any constant shared by every SIGAP process: the key of PostgreSQL's advisory locks.
 _WRITE_LOCK_KEY = 0x51_6A_9_0001
 _MIGRATE_LOCK_KEY = 0x51_6A_9_0002
+_FACTS = "sigap_facts"
+
+
+def publish(session: AsyncSession, fact: Fact) -> None:
+    """Hand `fact` to the database's subscribers once the write transaction of `session`
+    commits."""
+    session.info.setdefault(_FACTS, []).append(fact)
 
 
 def create_engine(url: str, timeout: float = 5.0) -> AsyncEngine:
@@ -92,6 +108,11 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
+        self._subscribers: list[Callable[[Sequence[Fact]], None]] = []
+
+    def subscribe(self, subscriber: Callable[[Sequence[Fact]], None]) -> None:
+        """Call `subscriber` with the facts of every committed write transaction."""
+        self._subscribers.append(subscriber)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -106,6 +127,7 @@ class Database:
         Use it for every change (the receiver, transitions from the UI, the CLI), so writers
         never interleave: read the incident inside, decide, change, leave.
         """
+        facts: list[Fact] = []
         async with self._write_lock, self.engine.connect() as conn:
             if self.is_sqlite:
                 conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -116,8 +138,12 @@ class Database:
                 try:
                     yield session
                     await session.flush()
+                    facts = session.info.get(_FACTS, [])
                 finally:
                     await session.close()
+        if facts:
+            for subscriber in self._subscribers:
+                subscriber(facts)
 
     async def ping(self) -> None:
         """Raise unless the database answers."""
@@ -165,6 +191,40 @@ async def open_incident(session: AsyncSession, skpd: str) -> Incident | None:
     """The SKPD's open incident (there is at most one)."""
     result = await session.execute(select(Incident).where(Incident.open_key == skpd))
     return result.scalar_one_or_none()
+
+
+async def open_incidents(session: AsyncSession) -> list[Incident]:
+    """Every open incident (at most one per SKPD), for the gauges of /metrics."""
+    query = select(Incident).where(Incident.state.in_([s.value for s in OPEN_STATES]))
+    return list((await session.execute(query)).scalars())
+
+
+async def incidents_between(
+    session: AsyncSession, start: datetime, end: datetime, skpds: Sequence[str] | None
+) -> list[Incident]:
+    """Incidents whose life (opening to closing, or now) overlaps [start, end), with their
+    alerts and events (the monthly report); `skpds` restricts to those SKPDs (None: all)."""
+    query = (
+        select(Incident)
+        .where(
+            Incident.opened_at < end, or_(Incident.closed_at.is_(None), Incident.closed_at >= start)
+        )
+        .options(selectinload(Incident.alerts), selectinload(Incident.events))
+        .order_by(Incident.id)
+    )
+    if skpds is not None:
+        query = query.where(Incident.skpd.in_(skpds))
+    return list((await session.execute(query)).scalars())
+
+
+async def forms_of(session: AsyncSession, kind: str, incident_ids: Sequence[int]) -> dict[int, Any]:
+    """incident id -> the data of its form `kind` (f01, f04), for those that have one."""
+    rows = await session.execute(
+        select(Form.incident_id, Form.data).where(
+            Form.kind == kind, Form.incident_id.in_(incident_ids)
+        )
+    )
+    return {incident_id: data for incident_id, data in rows}
 
 
 async def get_incident(

@@ -37,7 +37,8 @@ from sqlalchemy import select
 
 from exporter.inventory import Duration
 from webhook import links
-from webhook.db import Database
+from webhook.db import Database, publish
+from webhook.figures import MessageDelivered
 from webhook.models import Event, Incident, User
 from webhook.workflow import Role
 
@@ -322,6 +323,8 @@ class Notifier:
                         row.status, row.sent_at = "sent", datetime.now(UTC)
                     elif last:
                         row.status = "failed"
+                    if row.status != "pending":
+                        publish(session, MessageDelivered(message.channel, row.status))
             if error is None:
                 return
             log.warning("notification %d via %s failed (%s)", row_id, message.channel, error)

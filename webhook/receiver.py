@@ -31,9 +31,10 @@ from sqlalchemy.exc import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.inventory import format_path
+from webhook import figures
 from webhook import incidents as rules
 from webhook.auth import alertmanager_authorized
-from webhook.db import Database
+from webhook.db import Database, publish
 from webhook.keys import DATABASE, METRICS, PING_CHECKER, SETTINGS
 from webhook.models import Alert, Event, Incident, RawNotification
 from webhook.settings import Settings
@@ -217,6 +218,8 @@ async def _incident_for(
             alertname=alert.labels.get("alertname"),
             starts_at=alert.startsAt.isoformat(),
         )
+        responsibility = figures.responsibility_label(incident.responsibility)
+        publish(session, figures.Opened(skpd, responsibility, "alert"))
         result.opened.append(incident)
     await session.flush()
     result.incidents[incident.id] = incident
@@ -346,6 +349,7 @@ async def settle(
         if firing or incident.recovered_at is not None:
             continue
         incident.recovered_at = last_end or now
+        downtime = await _downtime_ended(session, incident, now)
         _event(
             session,
             incident,
@@ -353,6 +357,7 @@ async def settle(
             "recovered",
             incident.state,
             recovered_at=incident.recovered_at.isoformat(),
+            downtime_seconds=downtime,  # figures.DOWNTIME_KEY: the ledger
         )
         # the outage's own length (Alertmanager's times), not the time since it was received:
         # a late or replayed notification must not make a long outage look short
@@ -368,6 +373,28 @@ async def settle(
             incident.open_key = None
             incident.stage_entered_at = now
     await _write_events(session)
+
+
+async def _downtime_ended(session: AsyncSession, incident: Incident, now: datetime) -> float:
+    """The downtime an outage that just ended adds (published for the counter after the
+    commit): its alerts' union, less what earlier recoveries of a flapping incident added."""
+    alerts = (
+        await session.execute(
+            select(Alert.starts_at, Alert.ends_at).where(Alert.incident_id == incident.id)
+        )
+    ).all()
+    ledger = (
+        await session.execute(
+            select(Event).where(
+                Event.incident_id == incident.id, Event.kind.in_(("recovered", "repair"))
+            )
+        )
+    ).scalars()
+    outage = figures.outage_seconds([(a.starts_at, a.ends_at) for a in alerts], now)
+    downtime = figures.downtime_increment(outage, ledger)
+    responsibility = figures.responsibility_label(incident.responsibility)
+    publish(session, figures.OutageEnded(incident.skpd, responsibility, downtime))
+    return downtime
 
 
 async def cached_incident(
@@ -407,8 +434,8 @@ async def _keep_rejected(request: web.Request, body: bytes, status: int, error: 
 class Outcome:
     """What one committed notification changed."""
 
-    opened: list[tuple[int, str]]
-    """(incident id, skpd) of incidents opened or reopened: they get a ping check."""
+    opened: list[int]
+    """Incidents opened or reopened: they get a ping check."""
     touched: list[int]
 
 
@@ -490,7 +517,7 @@ class Recorder:
             )
         )
         result = await ingest(session, waiting.notification, waiting.received_at, self.windows)
-        return Outcome([(i.id, i.skpd) for i in result.opened], sorted(result.incidents))
+        return Outcome([i.id for i in result.opened], sorted(result.incidents))
 
 
 def _fail(done: asyncio.Future[Outcome], error: BaseException) -> None:
@@ -583,9 +610,6 @@ async def _receive(request: web.Request) -> web.Response:
     opened, touched = outcome.opened, outcome.touched
     metrics.database_up.set(1)
     checker = request.app[PING_CHECKER]
-    for incident_id, skpd in opened:
-        metrics.incidents_opened.labels(skpd).inc()
+    for incident_id in opened:
         checker.schedule(incident_id)
-    return web.json_response(
-        {"status": "ok", "incidents": touched, "opened": [i for i, _ in opened]}
-    )
+    return web.json_response({"status": "ok", "incidents": touched, "opened": opened})

@@ -29,6 +29,7 @@ ENVIRONMENT = {
     "SIGAP_SECRET_KEY": "secret_key",
     "SIGAP_INVENTORY": "inventory",
     "SIGAP_ALERTMANAGER_URL": "alertmanager_url",
+    "SIGAP_PROMETHEUS_URL": "prometheus_url",
     "SIGAP_EXTERNAL_URL": "external_url",
     "SIGAP_TRANSIENT_WINDOW": "transient_window",
     "SIGAP_REOPEN_WINDOW": "reopen_window",
@@ -55,6 +56,7 @@ class _Spec(BaseModel):
     secret_key: str | None = None
     inventory: str | None = None
     alertmanager_url: str | None = None
+    prometheus_url: str | None = None
     external_url: str | None = None
     transient_window: Duration = 300.0
     reopen_window: Duration = 1800.0
@@ -70,7 +72,7 @@ class _Spec(BaseModel):
     def _bool_text(cls, value: object) -> object:
         return str(value).lower() if isinstance(value, bool) else value
 
-    @field_validator("alertmanager_url", "external_url")
+    @field_validator("alertmanager_url", "prometheus_url", "external_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
@@ -90,6 +92,9 @@ class Settings:
     inventory: str | None
     alertmanager_url: str | None
     """Alertmanager's base URL, read every `reconcile_interval`; None: no reconciliation."""
+    prometheus_url: str | None
+    """Prometheus' base URL, asked for the monthly report's availability; None: the report
+    says availability is unavailable."""
     external_url: str | None
     transient_window: float
     reopen_window: float
@@ -174,6 +179,7 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         secret_key_generated=spec.secret_key is None,
         inventory=spec.inventory,
         alertmanager_url=spec.alertmanager_url,
+        prometheus_url=spec.prometheus_url,
         external_url=spec.external_url,
         transient_window=spec.transient_window,
         reopen_window=spec.reopen_window,

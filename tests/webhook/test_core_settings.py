@@ -47,3 +47,15 @@ def test_errors_name_the_variable_or_the_file_key(tmp_path: Path) -> None:
     file.write_text("alertmanager_url: ftp://am\n")
     with pytest.raises(SettingsError, match=r"webhook\.yml: alertmanager_url"):
         load_settings(str(file), env={})
+
+
+def test_the_prometheus_url_of_the_monthly_report(tmp_path: Path) -> None:
+    settings = load_settings(env={"SIGAP_PROMETHEUS_URL": "http://prometheus:9090/"})
+    assert settings.prometheus_url == "http://prometheus:9090"
+    assert load_settings(env={}).prometheus_url is None
+    with pytest.raises(SettingsError, match=r"SIGAP_PROMETHEUS_URL: .*not an http"):
+        load_settings(env={"SIGAP_PROMETHEUS_URL": "prometheus:9090"})
+    file = tmp_path / "webhook.yml"
+    file.write_text("prometheus_url: ftp://prometheus\n")
+    with pytest.raises(SettingsError, match=r"webhook\.yml: prometheus_url"):
+        load_settings(str(file), env={})

@@ -64,9 +64,9 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
         controller.stop()
 
 
-def config_file(tmp_path: Path, notify: dict[str, Any]) -> str:
+def config_file(tmp_path: Path, notify: dict[str, Any], **sections: Any) -> str:
     path = tmp_path / "sigap.yml"
-    path.write_text(yaml.safe_dump({"notify": notify}))
+    path.write_text(yaml.safe_dump({"notify": notify, **sections}))
     return str(path)
 
 
@@ -118,15 +118,19 @@ async def add_people(app: web.Application) -> dict[str, str]:
     return tokens
 
 
-async def start_service(tmp_path: Path, notify: dict[str, Any]) -> Service:
+async def start_service(
+    tmp_path: Path, notify: dict[str, Any], env: dict[str, str] | None = None, **sections: Any
+) -> Service:
+    """The app with `notify:` and other `sections` in its config file; `env` adds SIGAP_*."""
     settings = load_settings(
-        config_file(tmp_path, notify),
+        config_file(tmp_path, notify, **sections),
         env={
             "SIGAP_DATABASE_URL": f"sqlite:///{tmp_path / 'sigap.db'}",
             "SIGAP_SECRET_KEY": SECRET,
             "SIGAP_ALERTMANAGER_TOKEN": ALERTMANAGER_TOKEN,
             "SIGAP_PING_CHECK": "false",
             "SIGAP_EXTERNAL_URL": "http://sigap.test",
+            **(env or {}),
         },
     )
     app = create_app(settings, CollectorRegistry())

@@ -49,7 +49,7 @@ async def do(page: Page, incident: int, action: str, **fields: str) -> None:
 
 
 async def state(page: Page) -> str:
-    return (await page.inner_text('[data-testid="state"]')).split()[0]
+    return await page.get_attribute('[data-testid="state"]', "data-state") or ""
 
 
 async def test_one_incident_from_alert_to_f04_pdf_in_chromium(service: Service, smtp: Any) -> None:

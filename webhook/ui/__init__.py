@@ -1,5 +1,5 @@
 """The SOP workflow's web side: `setup_ui(app)` adds the UI, the action API, the one-click links,
-the notifier and the escalation loop to the webhook's application."""
+the notifier, the escalation loop and the monthly report to the webhook's application."""
 
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ def setup_ui(app: web.Application) -> None:
     from webhook.models import Incident
     from webhook.notify import NOTIFIER, Notifier, notify_config
     from webhook.pdf import form_pdf
+    from webhook.ui.monthly import setup_monthly_report
     from webhook.ui.views import TARGETS, setup_views
 
     settings = app[SETTINGS]
     sections = settings.sections
     config = notify_config(sections.get("notify"))
     app[TARGETS] = targets_of(sections.get("escalation"))
-    external_url = settings.external_url or "http://localhost:9095"
+    external_url = settings.external_url or "http://localhost:9428"
 
     async def f04_attachment(incident: Incident, person: str) -> tuple[tuple[str, bytes], ...]:
         async with app[DATABASE].read() as session:
@@ -62,3 +63,4 @@ def setup_ui(app: web.Application) -> None:
     app.cleanup_ctx.append(workflow_ctx)
     setup_actions(app)
     setup_views(app)
+    setup_monthly_report(app)

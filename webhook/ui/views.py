@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exporter.inventory import Inventory
 from webhook.actions import after_commit, apply, can_see, load_form, start_ping_check
 from webhook.auth import hash_password, verify_password, visible_skpds
-from webhook.db import get_incident, list_incidents, user_by_name
+from webhook.db import get_incident, list_incidents, publish, user_by_name
 from webhook.escalation import overdue
+from webhook.figures import Opened
 from webhook.keys import DATABASE, INVENTORY, PING_CHECKER, SETTINGS
 from webhook.models import Event, Incident, User
 from webhook.pdf import F01_LABELS, F04_LABELS, form_pdf
@@ -58,8 +59,13 @@ def language(request: web.Request) -> str:
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     lang = language(request)
+    inventory = request.app.get(INVENTORY)
     html = TEMPLATES.get_template(template).render(
-        t=lambda key: word(key, lang), lang=lang, fields=FIELDS, **context
+        t=lambda key: word(key, lang),
+        skpd_name=inventory.skpd_name if inventory else str,
+        lang=lang,
+        fields=FIELDS,
+        **context,
     )
     response = web.Response(status=status, text=html, content_type="text/html")
     if "lang" in request.query:
@@ -355,6 +361,7 @@ async def report(request: web.Request) -> web.Response:
                 truncated_alerts=0,
             )
             session.add(found)
+            publish(session, Opened(skpd, "unknown", "report"))
         session.add(
             Event(
                 incident=found,
