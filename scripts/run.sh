@@ -88,21 +88,26 @@ export SIGAP_DATABASE_URL="sqlite:///$RUN/sigap.db"
 export SIGAP_ALERTMANAGER_TOKEN="$(cat "$RUN/alertmanager-token")"
 export SIGAP_SECRET_KEY="$(cat "$RUN/secret-key")"
 export SIGAP_ALERTMANAGER_URL=http://127.0.0.1:9093
+export SIGAP_PROMETHEUS_URL=http://127.0.0.1:9090
 export SIGAP_INVENTORY=$INVENTORY
 WEBHOOK=$ROOT/.venv/bin/sigap-webhook
 "$WEBHOOK" --log.level warning user add admin --role coordinator --password-stdin \
   <"$RUN/admin-password" >/dev/null
 API_TOKEN=$("$WEBHOOK" --log.level warning token create admin | tail -1)
 
-# The shipped Alertmanager config, with only the token file's path replaced.
-sed "s|credentials_file: .*|credentials_file: $RUN/alertmanager-token|" \
-  deploy/alertmanager/alertmanager.yml >"$RUN/alertmanager.yml"
+# The shipped Prometheus and Alertmanager configs name the docker-compose services (exporter:9427,
+# webhook:9428, ...); here everything runs on 127.0.0.1, so only those hosts (and the token file's
+# path, and the rule files' directory) are replaced. Everything else is as shipped.
+"$PY" scripts/native_config.py prometheus --host 127.0.0.1 \
+  --rules-relative-to deploy/prometheus >"$RUN/prometheus.yml"
+"$PY" scripts/native_config.py alertmanager --host 127.0.0.1 \
+  --token-file "$RUN/alertmanager-token" >"$RUN/alertmanager.yml"
 
 started webhook "$WEBHOOK" --web.listen-address 127.0.0.1:9428
 started exporter "$ROOT/.venv/bin/sigap-exporter" --config.file "$INVENTORY" --web.listen-address 127.0.0.1:9427
 started alertmanager prometheus-alertmanager --config.file "$RUN/alertmanager.yml" \
   --storage.path "$RUN/alertmanager-data" --web.listen-address 127.0.0.1:9093 --cluster.listen-address=
-started prometheus prometheus --config.file deploy/prometheus/prometheus.yml \
+started prometheus prometheus --config.file "$RUN/prometheus.yml" \
   --storage.tsdb.path "$RUN/prometheus-data" --web.listen-address 127.0.0.1:9090
 ready webhook http://127.0.0.1:9428/-/ready
 ready exporter http://127.0.0.1:9427/-/ready

@@ -15,6 +15,8 @@ missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# npm fetches the Compose schema below; any npm will do (Debian's only when there is none).
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
@@ -43,4 +45,29 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e '.[test]'
   touch "$stamp"
+fi
+
+# The Compose Specification JSON schema, for tests/deploy/test_compose.py. No PyPI or Debian
+# package ships it; the npm package dclint (docker-compose-linter, MIT) ships the schema of
+# compose-spec/compose-spec as schemas/compose.schema.json and keeps it current. Pinned here;
+# `npm pack` checks the tarball against the registry's integrity hash.
+COMPOSE_SCHEMA_PACKAGE=dclint@3.1.0
+schema_dir=.venv/share/compose-spec
+if [ "$(cat "$schema_dir/SOURCE" 2>/dev/null)" != "$COMPOSE_SCHEMA_PACKAGE" ]; then
+  if command -v npm >/dev/null; then
+    tmp=$(mktemp -d)
+    # Not fatal (make run does not need it); the compose test then says what is missing.
+    if (cd "$tmp" && npm pack --silent "$COMPOSE_SCHEMA_PACKAGE" >/dev/null \
+      && tar -xzf ./*.tgz package/schemas/compose.schema.json package/LICENSE); then
+      mkdir -p "$schema_dir"
+      cp "$tmp/package/schemas/compose.schema.json" "$schema_dir/compose-spec.json"
+      cp "$tmp/package/LICENSE" "$schema_dir/LICENSE"
+      echo "$COMPOSE_SCHEMA_PACKAGE" >"$schema_dir/SOURCE"
+    else
+      echo "setup: could not fetch $COMPOSE_SCHEMA_PACKAGE from npm (the Compose schema)" >&2
+    fi
+    rm -rf "$tmp"
+  else
+    echo "setup: npm is missing, so the Compose schema is too (run as root once to install npm)" >&2
+  fi
 fi
