@@ -243,10 +243,17 @@ def webhook_env(workdir: Path, token: str, **extra: str) -> dict[str, str]:
     }
 
 
-def start_webhook(workdir: Path, *, token: str, **env: str) -> Service:
-    """``env`` adds SIGAP_* settings (e.g. SIGAP_ALERTMANAGER_URL=...)."""
+def start_webhook(
+    workdir: Path, *, token: str, config: dict[str, Any] | None = None, **env: str
+) -> Service:
+    """``env`` adds SIGAP_* settings (e.g. SIGAP_ALERTMANAGER_URL=...); ``config`` is written as
+    the ``--config.file`` (sections such as ``notify:`` and ``escalation:``)."""
     port = free_port()
     argv = [which(WEBHOOK) or WEBHOOK, f"--web.listen-address=127.0.0.1:{port}"]
+    if config is not None:
+        config_file = workdir / "webhook.yml"
+        config_file.write_text(yaml.safe_dump(config))
+        argv.append(f"--config.file={config_file}")
     return start(
         "webhook",
         argv,
@@ -256,22 +263,22 @@ def start_webhook(workdir: Path, *, token: str, **env: str) -> Service:
     )
 
 
+def webhook_cli(workdir: Path, token: str, *args: str, stdin: str | None = None) -> str:
+    """Run ``sigap-webhook ARGS`` on the webhook's database in ``workdir``; its stdout."""
+    env = {**os.environ, **webhook_env(workdir, token)}
+    argv = [which(WEBHOOK) or WEBHOOK, "--log.level", "warning", *args]
+    result = subprocess.run(argv, env=env, cwd=workdir, input=stdin, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"sigap-webhook {' '.join(args)}: {result.stderr}")
+    return result.stdout
+
+
 def create_api_token(workdir: Path, *, token: str, name: str = "e2e") -> str:
     """A bearer token for the webhook's JSON API: a coordinator ``name`` and its token
     (``sigap-webhook user add`` + ``token create``)."""
-    env = {**os.environ, **webhook_env(workdir, token)}
-    webhook = [which(WEBHOOK) or WEBHOOK, "--log.level", "warning"]
-
-    def run(*args: str, stdin: str | None = None) -> str:
-        result = subprocess.run(
-            [*webhook, *args], env=env, cwd=workdir, input=stdin, capture_output=True, text=True
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"sigap-webhook {' '.join(args)}: {result.stderr}")
-        return result.stdout
-
-    run("user", "add", name, "--role", "coordinator", "--password-stdin", stdin="e2e-password-0\n")
-    return run("token", "create", name).strip().splitlines()[-1]
+    add = ("user", "add", name, "--role", "coordinator", "--password-stdin")
+    webhook_cli(workdir, token, *add, stdin="e2e-password-0\n")
+    return webhook_cli(workdir, token, "token", "create", name).strip().splitlines()[-1]
 
 
 def load_lab_module() -> ModuleType:
@@ -292,14 +299,22 @@ class Stack:
     ``start()``, then ``.prometheus.url``, ``.alertmanager.url``, ``.exporter.url``,
     ``.webhook.url``, ``.api_token`` (the webhook's JSON API); ``stop()``."""
 
-    def __init__(self, workdir: Path, inventory: Path = INVENTORY) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        inventory: Path = INVENTORY,
+        webhook_config: dict[str, Any] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.inventory = inventory
+        self.webhook_config = webhook_config
         self.token = secrets.token_urlsafe(24)
         self.services: list[Service] = []
 
     def start(self) -> None:
-        self.webhook = self._add(start_webhook(self.workdir, token=self.token))
+        self.webhook = self._add(
+            start_webhook(self.workdir, token=self.token, config=self.webhook_config)
+        )
         self.alertmanager = self._add(
             start_alertmanager(self.workdir, webhook_url=self.webhook.url, token=self.token)
         )
