@@ -98,6 +98,24 @@ def render(engine: ProbeEngine, reload: ReloadStatus, labels: LabelCache) -> Ite
                     lines.append(f"{name}{{{label_text}}} {v}\n")
             yield "".join(lines)
 
+    yield _family(
+        "sigap_node_info",
+        "gauge",
+        "The node's place in the topology: its parent (empty for a root) and its name; always 1.",
+    )
+    for start in range(0, len(per_node), CHUNK_NODES):
+        yield "".join(
+            f'sigap_node_info{{{label_text},parent="{escape(t.node.parent or "")}",'
+            f'name="{escape(t.node.name or "")}"}} 1\n'
+            for t, label_text in per_node[start : start + CHUNK_NODES]
+        )
+    yield from per_node_family(
+        "sigap_node_topology_order",
+        "gauge",
+        "Depth-first position of the node in the topology (each node before its subtree, "
+        "siblings in inventory order): sort by it to list nodes as a tree.",
+        lambda t: t.position,
+    )
     yield from per_node_family(
         "sigap_node_up",
         "gauge",

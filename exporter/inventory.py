@@ -50,7 +50,9 @@ Role = Literal[
     "host",
 ]
 Owner = Literal["diskominfo", "skpd"]
-RESERVED_LABELS = frozenset({"skpd", "node", "role", "owner", "address", "instance", "job"})
+RESERVED_LABELS = frozenset(
+    {"skpd", "node", "role", "owner", "address", "parent", "name", "instance", "job"}
+)
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -214,6 +216,17 @@ class Inventory:
             node = self.nodes[stack.pop()]
             yield node
             stack.extend(reversed(self.children.get(node.id, ())))
+
+    def topology_order(self) -> list[str]:
+        """Every node id depth-first: each node right before its subtree, siblings in file
+        order, so a list sorted by this position draws the tree (a gateway, then its switches
+        and their access points, then the next gateway)."""
+        roots = [n.id for n in self.nodes.values() if n.parent is None]
+        order: list[str] = []
+        for root in roots:
+            order.append(root)
+            order.extend(n.id for n in self.descendants(root))
+        return order
 
     def nodes_of(self, skpd_id: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.skpd == skpd_id]

@@ -90,6 +90,7 @@ class Target:
         "last_answered",
         "node",
         "outstanding",
+        "position",
         "published",
         "sent_at",
         "sequence",
@@ -105,6 +106,8 @@ class Target:
         self.outstanding: int | None = None
         self.sent_at = 0.0
         self.last_answered = -1
+        self.position = 0
+        """Depth-first place of the node in the topology (`Inventory.topology_order`)."""
         self.stats = NodeStats(node.probe.window_probes, node.probe.down_after)
         self.update(node, published)
 
@@ -183,6 +186,7 @@ class ProbeEngine:
                 self._watch(echo_socket)
         targets: dict[int, Target] = {}
         order: list[Target] = []
+        position = {node_id: i for i, node_id in enumerate(inventory.topology_order())}
         for node in probed:
             key = (node.id, node.ip)
             slot = self._slot_of.get(key)
@@ -194,6 +198,7 @@ class ProbeEngine:
                 target = Target(node, slot, self.shard.publishes(node))
             else:
                 target.update(node, self.shard.publishes(node))
+            target.position = position[node.id]
             targets[slot] = target
             order.append(target)
         for key in [k for k, slot in self._slot_of.items() if slot not in targets]:

@@ -64,24 +64,6 @@ TIMED_STAGES: tuple[tuple[str, str], ...] = (
     ("repair", "4 Diperbaiki (F-04)"),
     ("close", "5 Ditutup"),
 )
-# Topology layer of each inventory role (exporter.inventory.Role). The exporter publishes no
-# parent, so the SKPD's node table orders nodes by layer: from the link in to the devices.
-ROLE_LAYERS: dict[str, int] = {
-    "core": 1,
-    "internet": 2,
-    "router": 2,
-    "distribution": 3,
-    "uplink": 4,
-    "radio": 4,
-    "gateway": 5,
-    "firewall": 5,
-    "switch": 6,
-    "access_point": 7,
-    "server": 7,
-    "host": 7,
-}
-OTHER_LAYER = 9
-
 NODE = "node, role, owner, address"
 """A node's identity across exporters (no instance)."""
 
@@ -195,19 +177,6 @@ def open_incidents(by: str, selector: str = "") -> str:
 
 def overdue_stages() -> str:
     return named_stages("max by (stage, skpd) (sigap_incident_overdue)", OPEN_STAGES)
-
-
-def node_layer(selector: str) -> str:
-    """Per node: its topology layer (ROLE_LAYERS; OTHER_LAYER for a role not listed)."""
-    roles_of: dict[int, list[str]] = {}
-    for role, layer in ROLE_LAYERS.items():
-        roles_of.setdefault(layer, []).append(role)
-    terms = [
-        f'(0 * max by ({NODE}) (sigap_node_up{{{selector}, role=~"{"|".join(roles)}"}}) + {layer})'
-        for layer, roles in sorted(roles_of.items())
-    ]
-    terms.append(f"(0 * max by ({NODE}) (sigap_node_up{{{selector}}}) + {OTHER_LAYER})")
-    return "\n  or ".join(terms)
 
 
 def rtt_quantile(q: float, selector: str, by: str, window: str = "$__rate_interval") -> str:
@@ -828,7 +797,7 @@ def skpd() -> Json:
         ),
     )
     now_per_node = [
-        node_layer(sel),
+        f"max by ({NODE}) (sigap_node_topology_order{{{sel}}})",
         f"max by ({NODE}) (sigap_node_up{{{sel}}})",
         f"max by ({NODE}) (sigap_node_upstream_up{{{sel}}})",
         f"max by ({NODE}) (sigap_node_packet_loss_ratio{{{sel}}})",
@@ -843,7 +812,7 @@ def skpd() -> Json:
             "Node (urutan topologi)",
             now_per_node,
             columns=[
-                ("Value #A", "Lapis"),
+                ("Value #A", "Urutan"),
                 ("node", "Node"),
                 ("role", "Peran"),
                 ("owner", "Pemilik"),
@@ -856,8 +825,9 @@ def skpd() -> Json:
                 ("Value #G", "Ketersediaan 1 hari"),
             ],
             sort_by="Value #A",
-            description="Node SKPD dari luar ke dalam (lapis: jalur/uplink, gateway, switch, "
-            "access point/server). Pemilik Diskominfo: di luar SKPD; SKPD: jaringan internal.",
+            description="Node SKPD dalam urutan topologi: setiap node tepat sebelum node di "
+            "belakangnya (jalur/uplink, gateway, lalu switch dan access point di belakangnya). "
+            "Pemilik Diskominfo: di luar SKPD; SKPD: jaringan internal.",
             overrides=[
                 by_name("Value #B", mappings=UP, custom_cellOptions=COLORED_CELLS),
                 by_name("Value #C", mappings=UP, custom_cellOptions=COLORED_CELLS),

@@ -31,6 +31,8 @@ skpd:
       - {id: sw-dinkes, address: "::1", role: switch, owner: skpd, parent: gw-dinkes}
 """
 PER_NODE = (
+    "sigap_node_info",
+    "sigap_node_topology_order",
     "sigap_node_up",
     "sigap_node_upstream_up",
     "sigap_probe_packets_sent_total",
@@ -90,6 +92,13 @@ def test_every_series_carries_the_contract_labels_and_promtool_accepts_the_page(
     assert value(text, "sigap_node_up", node="sw-dinkes", address="::1", owner="skpd") == 1
     assert value(text, "sigap_node_up", node="gw-dinkes", kecamatan="batulicin") == 1
     assert value(text, "sigap_node_up", node="core-router", skpd="core") == 1
+    assert value(text, "sigap_node_info", node="gw-dinkes", parent="uplink-dinkes") == 1
+    assert value(text, "sigap_node_info", node="core-router", parent="") == 1
+    order = {
+        node: value(text, "sigap_node_topology_order", node=node)
+        for node in ("core-router", "uplink-dinkes", "gw-dinkes", "sw-dinkes")
+    }
+    assert order == {"core-router": 0, "uplink-dinkes": 1, "gw-dinkes": 2, "sw-dinkes": 3}
     assert value(text, "sigap_exporter_config_last_reload_successful") == 1
     check = subprocess.run(
         ["promtool", "check", "metrics"], input=text, capture_output=True, text=True

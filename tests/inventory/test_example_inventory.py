@@ -32,6 +32,16 @@ def test_every_skpd_hangs_below_the_core(inventory: Inventory) -> None:
             assert any(a.owner == "diskominfo" for a in [inventory.nodes[node_id], *chain])
 
 
+def test_topology_order_lists_each_node_right_before_its_subtree(inventory: Inventory) -> None:
+    order = inventory.topology_order()
+    assert sorted(order) == sorted(inventory.nodes)
+    position = {node_id: i for i, node_id in enumerate(order)}
+    for node_id in order:
+        subtree = [n.id for n in inventory.descendants(node_id)]
+        # the subtree follows the node without a gap: a sorted table draws the tree
+        assert [order[position[node_id] + 1 + k] for k in range(len(subtree))] == subtree
+
+
 def test_example_uses_only_the_lab_range(inventory: Inventory) -> None:
     lab = ipaddress.ip_network("198.18.0.0/15")
     for node in inventory.nodes.values():
