@@ -7,10 +7,12 @@
 Targets: 90 % loopback addresses (127.1.x.y), 10 % silent hosts in a network namespace
 (`sgb-silent`, 198.19.128.0/17, icmp_echo_ignore_all=1), so probes overlap as on a real network.
 Each prober runs alone at a 1 s interval (blackbox: one /probe per target per 15 s, as Prometheus
-drives it), after a warm-up, for --duration seconds. Printed per run: probes/s, CPU-seconds per
-1,000 probes, peak RSS, schedule lag p99 (sigap), false loss (loss on loopback targets, which all
-answer), and a GET /metrics' time and size. Needs root (raw sockets, the namespace), and the Debian
-packages prometheus-smokeping-prober and prometheus-blackbox-exporter (installed when missing).
+drives it), after a warm-up, for --duration seconds, while /metrics is fetched every
+--scrape-interval seconds (2 s, as the shipped prometheus.yml scrapes), so the CPU includes the
+exposition. Printed per run: probes/s, CPU-seconds per 1,000 probes, peak RSS, schedule lag p99
+(sigap), false loss (loss on loopback targets, which all answer), and a GET /metrics' time and
+size. Needs root (raw sockets, the namespace), and the Debian packages
+prometheus-smokeping-prober and prometheus-blackbox-exporter (installed when missing).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -180,6 +183,26 @@ def histogram_p99(before: str, after: str, name: str) -> float | None:
     return None
 
 
+@contextlib.contextmanager
+def scraping(url: str, interval: float) -> Iterator[None]:
+    """GET /metrics every `interval` seconds meanwhile, as Prometheus would, so the CPU figures
+    include the exposition at the scrape rate the shipped prometheus.yml uses."""
+    stopped = threading.Event()
+
+    def loop() -> None:
+        while not stopped.wait(interval):
+            with contextlib.suppress(OSError):
+                get(url)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        thread.join()
+
+
 def measure_scraped(
     name: str,
     n: int,
@@ -190,6 +213,7 @@ def measure_scraped(
     received: str,
     address_label: str,
     lag: str | None,
+    scrape_interval: float,
     note: str = "",
 ) -> Result:
     result = Result(name, n, note=note)
@@ -202,7 +226,8 @@ def measure_scraped(
             time.sleep(10)  # warm-up: every node probed a few times
             before, _ = get(url)
             cpu0, t0 = cpu_seconds(process.pid), time.monotonic()
-            time.sleep(duration)
+            with scraping(url, scrape_interval):
+                time.sleep(duration)
             after, scrape = get(url)
             cpu1, t1 = cpu_seconds(process.pid), time.monotonic()
             result.peak_rss_mib = peak_rss_mib(process.pid)
@@ -216,7 +241,8 @@ def measure_scraped(
     result.probes_per_second = probes / (t1 - t0)
     result.cpu_cores = (cpu1 - cpu0) / (t1 - t0)
     result.cpu_per_1000 = (cpu1 - cpu0) / (probes / 1000) if probes else float("nan")
-    result.false_loss = 1 - lo_recv / lo_sent if lo_sent else None
+    # Replies to requests sent just before the first reading can make this a hair negative.
+    result.false_loss = max(0.0, 1 - lo_recv / lo_sent) if lo_sent else None
     result.scrape_seconds, result.scrape_mib = scrape, len(after.encode()) / 2**20
     if lag:
         p99 = histogram_p99(before, after, lag)
@@ -224,7 +250,7 @@ def measure_scraped(
     return result
 
 
-def run_sigap(n: int, duration: float, workdir: Path) -> Result:
+def run_sigap(n: int, duration: float, scrape_interval: float, workdir: Path) -> Result:
     loopback, silent = targets(n)
     lines = ["probe: {interval: 1s, timeout: 1s, down_after: 3}", "skpd:"]
     for chunk in range(0, n, 100):
@@ -256,6 +282,7 @@ def run_sigap(n: int, duration: float, workdir: Path) -> Result:
         "sigap_probe_packets_received_total",
         "address",
         "sigap_exporter_schedule_lag_seconds",
+        scrape_interval,
     )
 
 
@@ -271,14 +298,18 @@ def ping_group_range(value: str) -> Iterator[None]:
         path.write_text(old)
 
 
-def run_smokeping(n: int, duration: float, workdir: Path, protocol: str) -> Result:
+def run_smokeping(
+    n: int, duration: float, scrape_interval: float, workdir: Path, protocol: str
+) -> Result:
     if protocol == "udp":
         with ping_group_range("0 2147483647"):
-            return _run_smokeping(n, duration, workdir, protocol)
-    return _run_smokeping(n, duration, workdir, protocol)
+            return _run_smokeping(n, duration, scrape_interval, workdir, protocol)
+    return _run_smokeping(n, duration, scrape_interval, workdir, protocol)
 
 
-def _run_smokeping(n: int, duration: float, workdir: Path, protocol: str) -> Result:
+def _run_smokeping(
+    n: int, duration: float, scrape_interval: float, workdir: Path, protocol: str
+) -> Result:
     loopback, silent = targets(n)
     config = workdir / f"smokeping-{n}.yml"
     hosts = "".join(f"  - {h}\n" for h in loopback + silent)
@@ -297,6 +328,7 @@ def _run_smokeping(n: int, duration: float, workdir: Path, protocol: str) -> Res
         "smokeping_response_duration_seconds_count",
         "host",
         None,
+        scrape_interval,
     )
 
 
@@ -304,7 +336,10 @@ async def _drive_blackbox(url: str, hosts: list[str], duration: float) -> tuple[
     import aiohttp  # the webhook's dependency; only this driver needs it here
 
     interval, issued, ok_loopback, loopback = 15.0, 0, 0, 0
-    semaphore = asyncio.Semaphore(200)
+    # Prometheus scrapes every target in its own loop: no global limit on requests in flight.
+    # A silent host holds its request for the whole timeout, so the cap must exceed
+    # (probes/s x 10 % silent x timeout) or the driver, not the exporter, sets the rate.
+    semaphore = asyncio.Semaphore(2000)
     start = time.monotonic()
 
     async def probe(session: aiohttp.ClientSession, host: str, at: float) -> None:
@@ -312,7 +347,8 @@ async def _drive_blackbox(url: str, hosts: list[str], duration: float) -> tuple[
         await asyncio.sleep(max(0.0, at - time.monotonic()))
         async with semaphore:
             issued += 1
-            headers = {"X-Prometheus-Scrape-Timeout-Seconds": "10"}
+            # blackbox waits the scrape timeout less 0.5 s: a 1 s echo timeout, as the others
+            headers = {"X-Prometheus-Scrape-Timeout-Seconds": "1.5"}
             params = {"module": "icmp", "target": host}
             async with session.get(url, params=params, headers=headers) as response:
                 body = await response.text()
@@ -320,7 +356,9 @@ async def _drive_blackbox(url: str, hosts: list[str], duration: float) -> tuple[
             loopback += 1
             ok_loopback += "probe_success 1" in body
 
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
+    connector = aiohttp.TCPConnector(limit=0)  # the pool's default 100 would cap it too
+    timeout = aiohttp.ClientTimeout(total=15)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         jobs = []
         rounds = max(1, int(duration // interval))
         for r in range(rounds):
@@ -382,6 +420,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,5000,10000,20000")
     parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument(
+        "--scrape-interval",
+        type=float,
+        default=2.0,
+        help="GET /metrics this often during the window (2 s: the shipped prometheus.yml)",
+    )
     parser.add_argument("--only", choices=["sigap", "smokeping", "blackbox"], action="append")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -394,12 +438,13 @@ def main() -> int:
         workdir = Path(tmp)
         for n in sizes:
             with silent_hosts(targets(n)[1]):
+                window = (n, args.duration, args.scrape_interval, workdir)
                 if "sigap" in probers:
-                    print(run_sigap(n, args.duration, workdir).row(), flush=True)
+                    print(run_sigap(*window).row(), flush=True)
                 if "smokeping" in probers:
-                    print(run_smokeping(n, args.duration, workdir, "udp").row(), flush=True)
+                    print(run_smokeping(*window, "udp").row(), flush=True)
                     if n <= 1000:  # raw mode saturates both cores from 1,000 nodes on
-                        print(run_smokeping(n, args.duration, workdir, "icmp").row(), flush=True)
+                        print(run_smokeping(*window, "icmp").row(), flush=True)
                 if "blackbox" in probers and n <= 10000:
                     duration = max(args.duration, 30.0)
                     print(run_blackbox(n, duration, workdir).row(), flush=True)

@@ -16,13 +16,11 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
 
 from webhook.auth import api_user, visible_skpds
-from webhook.db import get_incident, list_incidents, publish
-from webhook.figures import Opened
+from webhook.db import get_incident, list_incidents, record_report
 from webhook.keys import DATABASE, INVENTORY, PING_CHECKER
-from webhook.models import Event, Incident
+from webhook.models import Incident
 from webhook.receiver import DATABASE_ERRORS
 from webhook.workflow import Role, State
 
@@ -160,48 +158,15 @@ async def report(request: web.Request) -> web.Response:
             skpds = visible_skpds(user)
             if skpds is not None and spec.skpd not in skpds:
                 raise _json_error(403, f"{user.name} reports only for {', '.join(skpds)}")
-            data = {
-                "reporter": spec.reporter or user.name,
-                "description": spec.description,
-                "nodes": spec.nodes,
-            }
-            found = await session.scalar(select(Incident).where(Incident.open_key == spec.skpd))
-            if found is None:
-                found = Incident(
-                    skpd=spec.skpd,
-                    state=State.OPENED.value,
-                    responsibility=None,
-                    source="report",
-                    open_key=spec.skpd,
-                    title=spec.description.splitlines()[0][:300],
-                    description=spec.description,
-                    nodes=list(dict.fromkeys(spec.nodes)),
-                    opened_at=now,
-                    opened_by=user.name,
-                    stage_entered_at=now,
-                    updated_at=now,
-                    truncated_alerts=0,
-                )
-                session.add(found)
-                publish(session, Opened(spec.skpd, "unknown", "report"))
-                kind, from_state, created = "opened", None, True
-            else:
-                found.nodes = list(dict.fromkeys([*found.nodes, *spec.nodes]))
-                found.updated_at = now
-                kind, from_state, created = "report", found.state, False
-            session.add(
-                Event(
-                    incident=found,
-                    at=now,
-                    actor=user.name,
-                    role=user.role,
-                    kind=kind,
-                    from_state=from_state,
-                    to_state=found.state,
-                    data=data,
-                )
+            found, created = await record_report(
+                session,
+                user,
+                spec.skpd,
+                spec.description,
+                now,
+                nodes=spec.nodes,
+                reporter=spec.reporter,
             )
-            await session.flush()
             incident_id = found.id
     except DATABASE_ERRORS:
         raise web.HTTPServiceUnavailable(text="database unavailable") from None

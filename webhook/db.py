@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -31,12 +31,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import selectinload
 
-from webhook.models import Incident, User
-from webhook.workflow import OPEN_STATES
+from webhook.figures import Fact, Opened
+from webhook.models import Event, Incident, User
+from webhook.workflow import OPEN_STATES, State
 from webhook.workflow_models import Form
-
-if TYPE_CHECKING:
-    from webhook.figures import Fact
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 # Any constant shared by every SIGAP process: the key of PostgreSQL's advisory locks.
@@ -257,3 +255,58 @@ async def list_incidents(
     elif is_open is False:
         query = query.where(Incident.state.not_in([s.value for s in OPEN_STATES]))
     return list((await session.execute(query)).scalars())
+
+
+async def record_report(
+    session: AsyncSession,
+    user: User,
+    skpd: str,
+    description: str,
+    now: datetime,
+    *,
+    nodes: Sequence[str] = (),
+    reporter: str | None = None,
+) -> tuple[Incident, bool]:
+    """SOP step 1, second path: a person reports an outage of `skpd` (UI form or JSON API).
+
+    Opens an incident, or adds to the SKPD's open one (one outage, one incident, as with
+    alerts); the report goes on the timeline either way. Returns the incident and whether it
+    was opened now (the caller then starts the ping check, after the commit)."""
+    data = {"reporter": reporter or user.name, "description": description, "nodes": list(nodes)}
+    incident = await open_incident(session, skpd)
+    created = incident is None
+    if incident is None:
+        incident = Incident(
+            skpd=skpd,
+            state=State.OPENED.value,
+            responsibility=None,
+            source="report",
+            open_key=skpd,
+            title=description.splitlines()[0][:300],
+            description=description,
+            nodes=list(dict.fromkeys(nodes)),
+            opened_at=now,
+            opened_by=user.name,
+            stage_entered_at=now,
+            updated_at=now,
+            truncated_alerts=0,
+        )
+        session.add(incident)
+        publish(session, Opened(skpd, "unknown", "report"))
+    else:
+        incident.nodes = list(dict.fromkeys([*incident.nodes, *nodes]))
+        incident.updated_at = now
+    session.add(
+        Event(
+            incident=incident,
+            at=now,
+            actor=user.name,
+            role=user.role,
+            kind="opened" if created else "report",
+            from_state=None if created else incident.state,
+            to_state=incident.state,
+            data=data,
+        )
+    )
+    await session.flush()
+    return incident, created

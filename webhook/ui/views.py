@@ -19,11 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exporter.inventory import Inventory
 from webhook.actions import after_commit, apply, can_see, load_form, start_ping_check
 from webhook.auth import hash_password, verify_password, visible_skpds
-from webhook.db import get_incident, list_incidents, publish, user_by_name
+from webhook.db import get_incident, list_incidents, record_report, user_by_name
 from webhook.escalation import overdue
-from webhook.figures import Opened
 from webhook.keys import DATABASE, INVENTORY, PING_CHECKER, SETTINGS
-from webhook.models import Event, Incident, User
+from webhook.models import Incident, User
 from webhook.pdf import F01_LABELS, F04_LABELS, form_pdf
 from webhook.ui.i18n import FIELDS, LANGUAGES, word
 from webhook.ui.session import (
@@ -342,39 +341,7 @@ async def report(request: web.Request) -> web.Response:
             raise web.HTTPUnprocessableEntity(text="SKPD and description are needed")
         if skpds is not None and skpd not in skpds:
             raise web.HTTPForbidden(text=f"{user.name} reports only for {', '.join(skpds)}")
-        found = await session.scalar(select(Incident).where(Incident.open_key == skpd))
-        created = found is None
-        if found is None:
-            found = Incident(
-                skpd=skpd,
-                state=State.OPENED.value,
-                responsibility=None,
-                source="report",
-                open_key=skpd,
-                title=description.splitlines()[0][:300],
-                description=description,
-                nodes=[],
-                opened_at=now,
-                opened_by=user.name,
-                stage_entered_at=now,
-                updated_at=now,
-                truncated_alerts=0,
-            )
-            session.add(found)
-            publish(session, Opened(skpd, "unknown", "report"))
-        session.add(
-            Event(
-                incident=found,
-                at=now,
-                actor=user.name,
-                role=user.role,
-                kind="opened" if created else "report",
-                from_state=None if created else found.state,
-                to_state=found.state,
-                data={"reporter": user.name, "description": description},
-            )
-        )
-        await session.flush()
+        found, created = await record_report(session, user, skpd, description, now)
         incident_id = found.id
     if created:
         request.app[PING_CHECKER].schedule(incident_id, actor="sigap")
