@@ -78,7 +78,8 @@ async def ping_addresses(addresses: Mapping[str, str], settings: PingSettings) -
             "address": address,
             "sent": host.packets_sent,
             "received": host.packets_received,
-            "loss": host.packet_loss,
+            # icmplib reports no loss when nothing could be sent (no route): that is all lost
+            "loss": 1 - host.packets_received / host.packets_sent if host.packets_sent else 1.0,
             "rtt_avg_ms": round(host.avg_rtt, 3) if host.is_alive else None,
         }
     return result

@@ -109,6 +109,16 @@ WORDS: dict[str, dict[str, str]] = {
     "state_closed": {"id": "Ditutup", "en": "Closed"},
     "state_transient": {"id": "Gangguan sesaat", "en": "Transient"},
     "state_cancelled": {"id": "Dibatalkan", "en": "Cancelled"},
+    # timeline entries that are not workflow moves (those use the transition's own label)
+    "event_opened": {"id": "Insiden dibuka", "en": "Incident opened"},
+    "event_alert_firing": {"id": "Alert menyala", "en": "Alert firing"},
+    "event_alert_resolved": {"id": "Alert selesai", "en": "Alert resolved"},
+    "event_recovered": {"id": "Koneksi pulih", "en": "Connection recovered"},
+    "event_report": {"id": "Laporan tambahan", "en": "Further report"},
+    "event_escalate": {"id": "Terlambat: dieskalasi", "en": "Overdue: escalated"},
+    "replies": {"id": "balasan", "en": "replies"},
+    "mean": {"id": "rata-rata", "en": "mean"},
+    "no_reply": {"id": "tidak menjawab", "en": "no reply"},
     # the roles (webhook.workflow.Role)
     "role_staff": {"id": "staf jaringan", "en": "network staff"},
     "role_coordinator": {"id": "koordinator jaringan", "en": "network coordinator"},

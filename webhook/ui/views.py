@@ -35,7 +35,14 @@ from webhook.ui.session import (
     new_session,
     read_session,
 )
-from webhook.workflow import OPEN_STATES, Role, State, TransitionRefused, available
+from webhook.workflow import (
+    OPEN_STATES,
+    TRANSITIONS,
+    Role,
+    State,
+    TransitionRefused,
+    available,
+)
 from webhook.workflow_models import Notification
 
 TEMPLATES = jinja2.Environment(
@@ -56,11 +63,20 @@ def language(request: web.Request) -> str:
     return lang if lang in LANGUAGES else "id"
 
 
+def event_name(kind: str, lang: str) -> str:
+    """A timeline entry's name: the workflow move's own label, else the UI's word for it."""
+    move = next((t for t in TRANSITIONS if t.action == kind), None)
+    if move is not None:
+        return move.label_id if lang == "id" else move.label_en
+    return word(f"event_{kind}", lang)
+
+
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     lang = language(request)
     inventory = request.app.get(INVENTORY)
     html = TEMPLATES.get_template(template).render(
         t=lambda key: word(key, lang),
+        event_name=lambda kind: event_name(kind, lang),
         skpd_name=inventory.skpd_name if inventory else str,
         lang=lang,
         fields=FIELDS,
