@@ -167,7 +167,7 @@ async def _publish_figures(
         error = figures.estimate_error(incident.estimated_recovery_at, repair_ended_at)
         publish(session, figures.EstimateChecked(responsibility, error))
     if await session.scalar(select(Alert.id).where(Alert.incident_id == incident.id).limit(1)):
-        return {}  # the alerts' recovery ends this outage (webhook.receiver.settle)
+        return {}  # the alerts' recovery ends this outage (webhook.ingest)
     outage = figures.outage_seconds([(incident.opened_at, repair_ended_at)], now)
     downtime = figures.downtime_increment(outage, earlier)
     publish(session, figures.OutageEnded(incident.skpd, responsibility, downtime))

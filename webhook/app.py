@@ -17,8 +17,8 @@ The shape the other areas rely on:
 - What a write transaction changed that the SOP figures count is `webhook.db.publish()`ed on
   its session (`webhook.figures` facts); `WebhookMetrics.record` gets it after the commit.
 
-Resources live in `cleanup_ctx`: the database (schema upgraded on start), the ping checker and
-the reconciliation loop.
+Resources live in `cleanup_ctx`: the database (schema upgraded on start; SQLite checkpointed
+beside the writer), the ping checker, the reconciliation loop and the receiver's writer.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from exporter.inventory import CORE, InventoryError, load_inventory
 from webhook.api import setup_api
-from webhook.db import Database, open_incidents
+from webhook.db import Database, checkpoints, open_incidents
 from webhook.keys import DATABASE, INVENTORY, METRICS, PING_CHECKER, REGISTRY, SETTINGS
 from webhook.metrics import WebhookMetrics
 from webhook.pingcheck import PingChecker, PingSettings
@@ -106,17 +106,18 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()
-        reconciler = None
+        tasks = []
+        if database.is_sqlite:
+            tasks.append(asyncio.create_task(checkpoints(database)))
         if settings.alertmanager_url:
-            reconciler = asyncio.create_task(
-                reconcile_forever(
-                    database,
-                    settings.alertmanager_url,
-                    settings.reconcile_interval,
-                    windows_of(settings),
-                    app[METRICS],
-                )
+            reconciler = reconcile_forever(
+                database,
+                settings.alertmanager_url,
+                settings.reconcile_interval,
+                windows_of(settings),
+                app[METRICS],
             )
+            tasks.append(asyncio.create_task(reconciler))
         if settings.alertmanager_token is None:
             log.warning(
                 "SIGAP_ALERTMANAGER_TOKEN not set: anyone who reaches /api/v1/alertmanager "
@@ -128,10 +129,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 "sessions do not survive a restart"
             )
         yield
-        if reconciler is not None:
-            reconciler.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await reconciler
+                await task
         await app[PING_CHECKER].drain()
         await database.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from datetime import UTC, datetime
 
@@ -150,8 +151,17 @@ def main(argv: list[str] | None = None) -> int:
         host, port = parse_listen_address(args.listen)
     except ValueError as error:
         parser.error(str(error))
-    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup)  # after the cleanup contexts' start-up
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0
+
+
+async def _freeze_startup(app: web.Application) -> None:
+    """What start-up made (modules, the app, the engines) lives as long as the process: keep it
+    out of the garbage collector's full passes, each of which stalled every request ~60 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 if __name__ == "__main__":

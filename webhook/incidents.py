@@ -1,6 +1,6 @@
 """The pure core of grouping: which incident an alert belongs to, and when an incident recovers.
 
-No database, no aiohttp: `webhook.receiver` loads what these functions need, asks them, and
+No database, no aiohttp: `webhook.ingest` loads what these functions need, asks them, and
 writes the answer. The rules (issue 3):
 
 - an incident gathers the alerts of one outage of one SKPD (Alertmanager groups by ``skpd``);

@@ -9,14 +9,14 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import Connection
 
 from webhook.db import Database
+from webhook.figures import Fact
 from webhook.incidents import Windows
+from webhook.ingest import Batch
 from webhook.metrics import WebhookMetrics
-from webhook.models import Alert, Event, Incident
-from webhook.receiver import DATABASE_ERRORS, cached_incident, settle
-from webhook.workflow import Role
+from webhook.receiver import DATABASE_ERRORS
 
 log = logging.getLogger("sigap.webhook")
 
@@ -39,42 +39,14 @@ async def reconcile_once(
     that arrived while the question was on its way is not resolved by mistake.
     """
     now = datetime.now(UTC)
-    async with database.write() as session:
-        rows = (
-            await session.execute(
-                select(Alert).where(Alert.status == "firing", Alert.received_at < seen_before)
-            )
-        ).scalars()
-        gone = [a for a in rows if a.fingerprint not in fingerprints]
-        touched: dict[int, Incident] = {}
-        for alert in gone:
-            alert.status, alert.resolved_by, alert.ends_at, alert.updated_at = (
-                "resolved",
-                "reconcile",
-                now,
-                now,
-            )
-            if alert.incident_id is None:
-                continue
-            incident = await cached_incident(session, touched, alert.incident_id)
-            session.add(
-                Event(
-                    incident_id=incident.id,
-                    at=now,
-                    actor="reconcile",
-                    role=Role.SYSTEM.value,
-                    kind="alert_resolved",
-                    from_state=incident.state,
-                    to_state=incident.state,
-                    data={
-                        "fingerprint": alert.fingerprint,
-                        "alertname": alert.labels.get("alertname"),
-                        "why": "Alertmanager no longer knows this alert",
-                    },
-                )
-            )
-        await settle(session, touched.values(), now, windows)
-        return len(gone)
+
+    def resolve(connection: Connection, facts: list[Fact]) -> int:
+        batch = Batch(connection, facts, windows)
+        resolved = batch.resolve_forgotten(fingerprints, seen_before, now)
+        batch.write()
+        return resolved
+
+    return await database.write_batch(resolve)
 
 
 async def reconcile_forever(

@@ -4,7 +4,9 @@ nothing, and a resolution for an alert never seen firing is accepted."""
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -129,3 +131,25 @@ async def test_a_long_outage_told_late_is_not_transient(tmp_path: Path) -> None:
         (incident,) = await incidents(hook)
         assert incident.recovered_at is not None
         assert incident.state == State.OPENED.value
+
+
+async def test_a_big_notification_is_read_whole(tmp_path: Path) -> None:
+    """Hundreds of kilobytes arrive in many pieces: all of them make the notification (under
+    1 MiB), and past 1 MiB, also without a Content-Length, the answer is 413."""
+    settings = settings_for(f"sqlite:///{tmp_path / 's.db'}")
+    nodes = [alert("diskominfo", f"diskominfo-n{i}") for i in range(1500)]
+    body = json.dumps(notification(nodes)).encode()
+    assert 512 * 1024 < len(body) < 1024 * 1024
+
+    async def chunked(data: bytes) -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 64 * 1024):
+            yield data[start : start + 64 * 1024]
+
+    async with live_webhook(settings) as hook, aiohttp.ClientSession() as http:
+        async with http.post(hook.receiver, data=body, headers=HEADERS) as response:
+            assert response.status == 200, await response.text()
+        async with hook.app[DATABASE].read() as session:
+            assert await session.scalar(select(func.count()).select_from(Alert)) == 1500
+        too_big = body + b" " * (1024 * 1024)
+        async with http.post(hook.receiver, data=chunked(too_big), headers=HEADERS) as response:
+            assert response.status == 413
