@@ -35,13 +35,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
@@ -279,6 +281,18 @@ def create_api_token(workdir: Path, *, token: str, name: str = "e2e") -> str:
     add = ("user", "add", name, "--role", "coordinator", "--password-stdin")
     webhook_cli(workdir, token, *add, stdin="e2e-password-0\n")
     return webhook_cli(workdir, token, "token", "create", name).strip().splitlines()[-1]
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout: float, step: float = 0.5) -> T:
+    """Poll `check` every `step` seconds until it returns something truthy; fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(step)
 
 
 def load_lab_module() -> ModuleType:

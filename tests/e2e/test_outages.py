@@ -16,20 +16,18 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import Stack
+from harness import Stack, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
-T = TypeVar("T")
 
 MEDIAN_GOAL = 30.0
 WORST_GOAL = 45.0
@@ -81,17 +79,6 @@ class Client:
 
     def active_alerts(self) -> list[dict[str, Any]]:
         return list(self._get(f"{self.stack.alertmanager.url}/api/v2/alerts?active=true"))
-
-
-def wait_for(what: str, check: Callable[[], T | None], timeout: float, step: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(step)
 
 
 def alertnames(detail: dict[str, Any]) -> set[str]:

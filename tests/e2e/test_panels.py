@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -45,10 +45,10 @@ from dashboard_queries import (
     scrape_interval,
     step,
 )
+from harness import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
-T = TypeVar("T")
 Json = dict[str, Any]
 
 CUT_SKPD, CUT_NODE = "dinkes", "uplink-dinkes"
@@ -189,17 +189,6 @@ class Webhook:
     def report(self, skpd: str, node: str, description: str) -> Json:
         body = {"skpd": skpd, "nodes": [node], "description": description, "reporter": "Telepon"}
         return dict(call(f"{self.url}/api/v1/incidents", body, self.token))
-
-
-def wait_for(what: str, check: Callable[[], T | None], timeout: float, every: float = 1.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
 
 
 def iso(moment: datetime) -> str:
