@@ -18,7 +18,7 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # --- run ---
 FROM python:3.11-slim
-# fonts-dejavu-core: the fonts of the F-04 PDF (webhook/pdf.py reads /usr/share/fonts/truetype/dejavu).
+# fonts-dejavu-core: the fonts of the F-04 PDF (webhook/core/pdf.py reads /usr/share/fonts/truetype/dejavu).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*

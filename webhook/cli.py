@@ -13,12 +13,13 @@ from sqlalchemy import select
 
 from exporter.cli import parse_listen_address
 from exporter.logfmt import setup_logging
-from webhook.app import create_app
-from webhook.auth import hash_password, hash_token, new_api_token
-from webhook.db import Database, user_by_name
-from webhook.models import ApiToken, User
+from webhook.core.workflow import Role
 from webhook.settings import Settings, SettingsError, load_settings
-from webhook.workflow import Role
+from webhook.store.database import Database
+from webhook.store.models import ApiToken, User
+from webhook.store.queries import user_by_name
+from webhook.web.app import create_app
+from webhook.web.auth import hash_password, hash_token, new_api_token
 
 DEFAULT_LISTEN = ":9428"
 ADMIN_ROLES = [r.value for r in Role if r is not Role.SYSTEM]

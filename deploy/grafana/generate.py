@@ -15,8 +15,8 @@ Prometheus servers (a second vantage point, a test stack) without editing a file
 - `sigap-sop`  Kinerja SOP: time per SOP stage, estimate accuracy, incidents and downtime by
                SKPD and responsibility, open and overdue stages, notifications sent and failed.
 
-The queries follow the metric contract (README, webhook/metrics.py): exporter series are per
-node (`skpd`, `node`, `role`, `owner`, `address`) and are taken with max over exporters
+The queries follow the metric contract (README, webhook/services/metrics.py): exporter series
+are per node (`skpd`, `node`, `role`, `owner`, `address`) and are taken with max over exporters
 (`instance`); the webhook's incident gauges are read from the database, so every replica reports
 the same value (max over replicas); its histograms and counters are per process (sum). No query
 names an instance. Every panel shows a value even when nothing is wrong (an empty result is
@@ -43,8 +43,8 @@ DATASOURCE_UID = "sigap-prometheus"
 DATASOURCE_NAME = "Prometheus SIGAP"
 DS: Json = {"type": "prometheus", "uid": "${datasource}"}
 
-# The incident's open stages (webhook.workflow.State less the final ones) in SOP order, with the
-# name shown. The number in front keeps tables in SOP order when sorted by this name.
+# The incident's open stages (webhook.core.workflow.State less the final ones) in SOP order, with
+# the name shown. The number in front keeps tables in SOP order when sorted by this name.
 OPEN_STAGES: tuple[tuple[str, str], ...] = (
     ("opened", "1 Dibuka"),
     ("ping_checked", "2 Cek ping"),

@@ -797,7 +797,7 @@ def test_console_scripts_of_compose_and_dockerfile_are_the_package_s() -> None:
 
 
 def test_dockerfile_installs_the_fonts_of_the_f04_pdf() -> None:
-    from webhook import pdf
+    from webhook.core import pdf
 
     packages = {"/usr/share/fonts/truetype/dejavu": "fonts-dejavu-core"}
     package = packages.get(str(pdf.FONT_DIR))
@@ -809,8 +809,8 @@ def test_dockerfile_installs_the_fonts_of_the_f04_pdf() -> None:
 
 
 def test_webhook_example_config_and_its_commented_sections_are_valid() -> None:
-    from webhook.escalation import targets_of
-    from webhook.notify import notify_config
+    from webhook.services.delivery import notify_config
+    from webhook.services.escalation import targets_of
     from webhook.settings import load_settings
 
     load_settings(str(WEBHOOK_EXAMPLE_CONFIG), env={})

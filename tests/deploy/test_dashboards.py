@@ -36,8 +36,8 @@ from dashboard_queries import (  # noqa: E402
     scrape_interval,
 )
 
-from webhook.metrics import WebhookMetrics  # noqa: E402
-from webhook.workflow import OPEN_STATES, State  # noqa: E402
+from webhook.core.workflow import OPEN_STATES, State  # noqa: E402
+from webhook.services.metrics import WebhookMetrics  # noqa: E402
 
 Json = dict[str, Any]
 
@@ -102,7 +102,7 @@ def test_the_generator_knows_every_stage_and_role() -> None:
     generator = load_generator()
     open_stages = [s.value for s in State if s in OPEN_STATES]
     assert [stage for stage, _ in generator.OPEN_STAGES] == open_stages
-    from webhook.figures import TIMED_STAGES
+    from webhook.core.figures import TIMED_STAGES
 
     assert [stage for stage, _ in generator.TIMED_STAGES] == list(TIMED_STAGES)
 

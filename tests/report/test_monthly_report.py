@@ -28,7 +28,7 @@ from conftest import Service, start_service  # noqa: E402
 from sop_walk import act, alert, detail, first_entries, open_report, send, walk_to_repair  # noqa: E402
 from test_service import login  # noqa: E402
 
-from webhook.monthly import Month  # noqa: E402
+from webhook.core.monthly import Month  # noqa: E402
 
 INVENTORY = ROOT / "deploy" / "inventory.example.yml"
 RULE = "sigap:skpd_up:avg1m"

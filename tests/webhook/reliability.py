@@ -21,10 +21,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
-from webhook.app import create_app
-from webhook.keys import DATABASE
-from webhook.models import Alert, Incident
 from webhook.settings import Settings, load_settings
+from webhook.store.models import Alert, Incident
+from webhook.web.app import create_app
+from webhook.web.keys import DATABASE
 
 TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:  # tests/pgserver.py, shared by the areas

@@ -1,4 +1,5 @@
-"""The pure grouping core (`webhook.incidents`): no database, no sockets, the clock passed in."""
+"""The pure grouping core (`webhook.core.grouping`): no database, no sockets, the clock passed
+in."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from exporter.inventory import CORE
-from webhook.incidents import (
+from webhook.core.grouping import (
     Placement,
     Windows,
     closes_as_transient,
@@ -16,7 +17,7 @@ from webhook.incidents import (
     responsibility_of,
     skpd_of,
 )
-from webhook.workflow import State
+from webhook.core.workflow import State
 
 T = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 W = Windows(transient=timedelta(minutes=5), reopen=timedelta(minutes=30))
@@ -64,8 +65,8 @@ def test_merge_responsibility() -> None:
 
 def test_ping_targets_are_the_affected_nodes() -> None:
     from exporter.inventory import parse_inventory
-    from webhook.models import Alert
-    from webhook.pingcheck import targets_of
+    from webhook.services.pingcheck import targets_of
+    from webhook.store.models import Alert
 
     inventory = parse_inventory(
         """

@@ -1,4 +1,4 @@
-"""Alembic revision 0001 creates exactly what `webhook.models` describes (on SQLite and
+"""Alembic revision 0001 creates exactly what `webhook.store.models` describes (on SQLite and
 PostgreSQL): the service upgrades on start, so a model change without a migration must fail here."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from sqlalchemy import Connection
 sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/pgserver.py
 from pgserver import pgserver
 
-from webhook.db import Database
-from webhook.models import Base
 from webhook.settings import database_url
+from webhook.store.database import Database
+from webhook.store.models import Base
 
 CORE_TABLES = {"incident", "alert", "event", "raw_notification", "user_account", "api_token"}
 

@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).parent))
 from reliability import TOKEN, free_port, live_webhook, settings_for
 
-from webhook.keys import DATABASE
-from webhook.models import Alert, Incident, RawNotification
-from webhook.workflow import State
+from webhook.core.workflow import State
+from webhook.store.models import Alert, Incident, RawNotification
+from webhook.web.keys import DATABASE
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 pytestmark = [

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 sys.path.insert(0, str(Path(__file__).parent))
 from reliability import HEADERS, alert, notification, settings_for
 
-from webhook.app import create_app
+from webhook.web.app import create_app
 
 ALLOWED = {200, 400, 413, 422}
 

@@ -17,9 +17,9 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).parent))
 from reliability import HEADERS, alert, live_webhook, notification, settings_for
 
-from webhook.keys import DATABASE
-from webhook.models import Event, Incident
-from webhook.workflow import State
+from webhook.core.workflow import State
+from webhook.store.models import Event, Incident
+from webhook.web.keys import DATABASE
 
 INVENTORY = """
 skpd:

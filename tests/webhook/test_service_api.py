@@ -19,11 +19,11 @@ from jsonschema import Draft202012Validator
 sys.path.insert(0, str(Path(__file__).parent))
 from reliability import HEADERS, TESTS, alert, live_webhook, notification, settings_for
 
-OPENAPI = yaml.safe_load((TESTS.parent / "webhook" / "openapi.yaml").read_text())
+OPENAPI = yaml.safe_load((TESTS.parent / "webhook" / "web" / "openapi.yaml").read_text())
 
 
 def conforms(value: object, schema: str) -> None:
-    """`value` matches components.schemas[schema] of webhook/openapi.yaml."""
+    """`value` matches components.schemas[schema] of webhook/web/openapi.yaml."""
     validator = Draft202012Validator(
         {"$ref": f"#/components/schemas/{schema}", "components": OPENAPI["components"]}
     )

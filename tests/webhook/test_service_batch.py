@@ -1,4 +1,4 @@
-"""The receiver's group commit: many notifications in ONE transaction (`webhook.ingest.Batch`)
+"""The receiver's group commit: many notifications in ONE transaction (`webhook.intake.batch.Batch`)
 record exactly what the same notifications record one transaction each: the same alerts, the
 same incidents with the same timelines, the same answers and the same facts for the metrics.
 On SQLite and on PostgreSQL."""
@@ -19,12 +19,13 @@ sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/pgserver.py
 from pgserver import PgServer, pgserver
 from reliability import T0, alert, notification
 
-from webhook.db import Database
-from webhook.figures import Fact
-from webhook.incidents import Windows
-from webhook.ingest import Batch, Notification, Outcome
-from webhook.models import Alert, Event, Incident
+from webhook.core.figures import Fact
+from webhook.core.grouping import Windows
+from webhook.intake.batch import Batch, Outcome
+from webhook.intake.payload import AlertmanagerNotification as Notification
 from webhook.settings import database_url
+from webhook.store.database import Database
+from webhook.store.models import Alert, Event, Incident
 
 WINDOWS = Windows(transient=timedelta(minutes=5), reopen=timedelta(minutes=30))
 

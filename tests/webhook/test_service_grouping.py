@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).parent))
 from reliability import HEADERS, LiveWebhook, alert, live_webhook, notification, settings_for
 
-from webhook.keys import DATABASE
-from webhook.models import Alert, Event, Incident
-from webhook.workflow import State
+from webhook.core.workflow import State
+from webhook.store.models import Alert, Event, Incident
+from webhook.web.keys import DATABASE
 
 
 def now_alert(skpd: str, node: str, *, resolved: bool = False, ago: float = 60) -> dict[str, Any]:

@@ -19,12 +19,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
 from prometheus_client import CollectorRegistry
 
-from webhook.app import create_app
-from webhook.auth import hash_password, hash_token, new_api_token
-from webhook.keys import DATABASE
-from webhook.models import ApiToken, User
-from webhook.notify import NOTIFIER
+from webhook.services.delivery import NOTIFIER
 from webhook.settings import load_settings
+from webhook.store.models import ApiToken, User
+from webhook.web.app import create_app
+from webhook.web.auth import hash_password, hash_token, new_api_token
+from webhook.web.keys import DATABASE
 
 SECRET = "workflow-test-secret"
 ALERTMANAGER_TOKEN = "am-token"

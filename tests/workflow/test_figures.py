@@ -26,10 +26,10 @@ from sop_walk import (
     walk_to_repair,
 )
 
-from webhook import figures
-from webhook.keys import REGISTRY
-from webhook.monthly import Month
-from webhook.workflow import OPEN_STATES, State
+from webhook.core import figures
+from webhook.core.monthly import Month
+from webhook.core.workflow import OPEN_STATES, State
+from webhook.web.keys import REGISTRY
 
 INVENTORY = Path(__file__).resolve().parents[2] / "deploy" / "inventory.example.yml"
 PROMTOOL = shutil.which("promtool")

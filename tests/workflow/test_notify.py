@@ -15,13 +15,12 @@ from conftest import PASSWORD, Mailbox, Service, free_port, open_by_alert, start
 from sqlalchemy import Connection, select
 from test_service import act, bearer
 
-from webhook.escalation import escalate_once, overdue, targets_of
-from webhook.keys import DATABASE
-from webhook.models import Base, Event
-from webhook.notify import NOTIFIER
-from webhook.pdf import form_pdf
-from webhook.workflow import State
-from webhook.workflow_models import Notification
+from webhook.core.pdf import form_pdf
+from webhook.core.workflow import State
+from webhook.services.delivery import NOTIFIER
+from webhook.services.escalation import escalate_once, overdue, targets_of
+from webhook.store.models import Base, Event, Notification
+from webhook.web.keys import DATABASE
 
 F01 = {
     "reporter": "sari",

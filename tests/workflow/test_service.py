@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from conftest import PASSWORD, SECRET, Mailbox, Service, open_by_alert
 
-from webhook import links
+from webhook.core import links
 
 Client = TestClient[Any, Any]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from webhook.workflow import (
+from webhook.core.workflow import (
     ACTIONS,
     FINAL_STATES,
     TRANSITIONS,

@@ -1,0 +1,319 @@
+"""The monthly report (laporan bulanan, issue 6): per SKPD and month, availability, outages,
+downtime split by responsibility, time per SOP stage, and the incidents.
+
+Pure: the month's incidents (with their alerts and events), the F-04 repair ends and the
+availability from Prometheus in, a `MonthlyReport` out, and its CSV. The page and the PDF
+(`webhook.web.ui.monthly`, `webhook.core.pdf`) render the same object. The rules:
+
+- an incident belongs to the month when its life (opening to closing, or now) overlaps it;
+- outages: incidents opened in the month, cancelled ones (false alarms, duplicates) left out;
+  the time per stage is the mean over those;
+- downtime: each non-cancelled incident's outage (`webhook.core.figures.outage_intervals`)
+  within the month, by its responsibility.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from webhook.core import figures
+from webhook.core.i18n import MONTH_NAMES, word
+from webhook.core.workflow import State
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        found = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+        if found is None or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1970:
+            raise ValueError(f"bulan {text!r}: expected the format YYYY-MM, e.g. 2026-11")
+        return cls(int(found[1]), int(found[2]))
+
+    @classmethod
+    def of(cls, moment: datetime) -> Month:
+        return cls(moment.year, moment.month)
+
+    @property
+    def start(self) -> datetime:
+        return datetime(self.year, self.month, 1, tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The next month's start (exclusive)."""
+        return self.next().start
+
+    def next(self) -> Month:
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
+    def previous(self) -> Month:
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    def name(self, lang: str) -> str:
+        return f"{MONTH_NAMES.get(lang, MONTH_NAMES['id'])[self.month - 1]} {self.year}"
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+class AlertSpan(Protocol):
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime | None: ...
+
+
+class IncidentRecord(Protocol):
+    """What the report reads of an incident (`webhook.store.models.Incident`, alerts and events
+    loaded)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def skpd(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def responsibility(self) -> str | None: ...
+    @property
+    def opened_at(self) -> datetime: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def alerts(self) -> Sequence[AlertSpan]: ...
+    @property
+    def events(self) -> Sequence[figures.Move]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentLine:
+    id: int
+    skpd: str
+    title: str
+    state: str
+    responsibility: str
+    opened_at: datetime
+    closed_at: datetime | None
+    downtime: float
+    """Seconds of its outage within the month (0 for a cancelled one)."""
+    time_to_stage: Mapping[str, float]
+    counted: bool
+    """Opened in the month and not cancelled: one of the month's outages."""
+
+
+@dataclass(frozen=True, slots=True)
+class SkpdMonth:
+    skpd: str
+    name: str
+    availability: float | None
+    """0..1; None when Prometheus gave no figure."""
+    outages: int
+    downtime: Mapping[str, float]
+    """Responsibility (diskominfo, skpd, unknown) -> seconds."""
+    time_to_stage: Mapping[str, float | None]
+    """Timed stage -> mean seconds from opening; None when no outage reached it."""
+    incidents: tuple[IncidentLine, ...]
+
+    @property
+    def downtime_total(self) -> float:
+        return sum(self.downtime.values())
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyReport:
+    month: Month
+    generated_at: datetime
+    skpds: tuple[SkpdMonth, ...]
+    availability_problem: str | None
+    """Why availability is missing (no Prometheus configured, unreachable), else None."""
+
+
+def repair_end(f04: Mapping[str, Any] | None) -> datetime | None:
+    """F-04's repair end as an aware datetime (a form's naive time is UTC, as the UI shows)."""
+    value = (f04 or {}).get("repair_ended_at")
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def incident_line(
+    incident: IncidentRecord, month: Month, repair_ended_at: datetime | None, now: datetime
+) -> IncidentLine:
+    """One incident's figures for the month (alerts and events loaded)."""
+    cancelled = incident.state == State.CANCELLED
+    intervals = figures.outage_intervals(
+        incident.opened_at,
+        incident.closed_at,
+        [(a.starts_at, a.ends_at) for a in incident.alerts],
+        repair_ended_at,
+    )
+    downtime = 0.0
+    if not cancelled:
+        downtime = figures.outage_seconds(intervals, now, (month.start, month.end))
+    return IncidentLine(
+        id=incident.id,
+        skpd=incident.skpd,
+        title=incident.title,
+        state=incident.state,
+        responsibility=figures.responsibility_label(incident.responsibility),
+        opened_at=incident.opened_at,
+        closed_at=incident.closed_at,
+        downtime=downtime,
+        time_to_stage=figures.time_to_stages(incident.opened_at, incident.events),
+        counted=not cancelled and month.start <= incident.opened_at < month.end,
+    )
+
+
+def build_report(
+    month: Month,
+    names: Mapping[str, str],
+    incidents: Iterable[IncidentRecord],
+    repair_ends: Mapping[int, datetime | None],
+    availability: Mapping[str, float],
+    availability_problem: str | None,
+    now: datetime,
+) -> MonthlyReport:
+    """The report of `names`' SKPDs (in that order; SKPDs of `incidents` not named follow)."""
+    lines = [incident_line(i, month, repair_ends.get(i.id), now) for i in incidents]
+    order = dict(names)
+    for line in lines:
+        order.setdefault(line.skpd, line.skpd)
+    skpds = []
+    for skpd, name in order.items():
+        mine = tuple(sorted((x for x in lines if x.skpd == skpd), key=lambda x: x.opened_at))
+        counted = [x for x in mine if x.counted]
+        skpds.append(
+            SkpdMonth(
+                skpd=skpd,
+                name=name,
+                availability=availability.get(skpd),
+                outages=len(counted),
+                downtime=figures.per_responsibility((x.responsibility, x.downtime) for x in mine),
+                time_to_stage={
+                    stage: figures.mean(
+                        x.time_to_stage[stage] for x in counted if stage in x.time_to_stage
+                    )
+                    for stage in figures.TIMED_STAGES
+                },
+                incidents=mine,
+            )
+        )
+    return MonthlyReport(month, now, tuple(skpds), availability_problem)
+
+
+# --- how the figures read ------------------------------------------------------------------------
+
+
+def format_duration(seconds: float | None, lang: str) -> str:
+    if seconds is None:
+        return "-"
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    day, hour, minute = ("hari", "j", "m") if lang == "id" else ("d", "h", "min")
+    if days:
+        return f"{days} {day} {hours} {hour}"
+    if hours:
+        return f"{hours} {hour} {minutes:02d} {minute}"
+    return f"{minutes} {minute}"
+
+
+def format_availability(ratio: float | None, lang: str) -> str:
+    if ratio is None:
+        return word("no_data", lang)
+    text = f"{ratio * 100:.3f} %"
+    return text.replace(".", ",") if lang == "id" else text
+
+
+def format_time(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else str(round(value))
+
+
+def summary_csv(report: MonthlyReport, lang: str) -> str:
+    """One row per SKPD; availability as a ratio 0..1, durations in whole seconds."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    seconds = word("seconds", lang)
+    writer.writerow(
+        [
+            "SKPD",
+            word("skpd_name", lang),
+            word("month", lang),
+            f"{word('availability', lang)} (0-1)",
+            word("outages", lang),
+            f"{word('downtime', lang)} {word('total', lang)} ({seconds})",
+            *(
+                f"{word('downtime', lang)} {word(f'responsibility_{r}', lang)} ({seconds})"
+                for r in figures.RESPONSIBILITIES
+            ),
+            *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in figures.TIMED_STAGES),
+        ]
+    )
+    for skpd in report.skpds:
+        writer.writerow(
+            [
+                skpd.skpd,
+                skpd.name,
+                str(report.month),
+                "" if skpd.availability is None else f"{skpd.availability:.6f}",
+                skpd.outages,
+                _seconds(skpd.downtime_total),
+                *(_seconds(skpd.downtime[r]) for r in figures.RESPONSIBILITIES),
+                *(_seconds(skpd.time_to_stage[s]) for s in figures.TIMED_STAGES),
+            ]
+        )
+    return out.getvalue()
+
+
+def incidents_csv(report: MonthlyReport, lang: str) -> str:
+    """One row per incident of the month."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    seconds = word("seconds", lang)
+    writer.writerow(
+        [
+            word("incident", lang),
+            "SKPD",
+            f"{word('opened_at', lang)} (UTC)",
+            word("state", lang),
+            word("responsibility", lang),
+            f"{word('downtime', lang)} ({seconds})",
+            *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in figures.TIMED_STAGES),
+            word("description", lang),
+        ]
+    )
+    for skpd in report.skpds:
+        for line in skpd.incidents:
+            writer.writerow(
+                [
+                    line.id,
+                    line.skpd,
+                    line.opened_at.isoformat(),
+                    line.state,
+                    line.responsibility,
+                    _seconds(line.downtime),
+                    *(_seconds(line.time_to_stage.get(s)) for s in figures.TIMED_STAGES),
+                    line.title,
+                ]
+            )
+    return out.getvalue()

@@ -1,0 +1,677 @@
+"""Recording Alertmanager's alerts and what they mean for the incidents, one `Batch` per write
+transaction (the receiver's group commit of notifications, or one reconciliation).
+
+A batch reads what it needs in four statements (the alerts the notifications name, the
+incidents those may touch, the alerts and downtime ledger of those that may recover), then
+decides in memory, one notification after the other, exactly as if each had its own
+transaction, and writes the outcome with one statement per table and kind of change. Most
+notifications are Alertmanager's repeats: they change nothing and cost no statement of their
+own. Statements are what costs (a round trip each, and SQLAlchemy's work around it), so their
+number does not grow with the batch; the ORM is left out of this path for the same reason.
+
+What a batch holds is valid only inside its transaction: writers are serialised
+(`webhook.store.database`), so nothing else changes these rows meanwhile, and nothing is kept
+from one transaction to the next (another replica may write in between).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
+
+from webhook.core import figures
+from webhook.core import grouping as rules
+from webhook.core.figures import Fact
+from webhook.core.workflow import FINAL_STATES, Role, State, transition
+from webhook.intake.payload import AlertIn, AlertmanagerNotification
+from webhook.store.models import Alert, Event, Incident
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one notification changed."""
+
+    opened: list[int]
+    """Incidents opened or reopened: they get a ping check."""
+    touched: list[int]
+
+
+AlertKey = tuple[str, datetime]
+"""Alertmanager's identity of an alert: its fingerprint and startsAt."""
+
+_KEYS_PER_SELECT = 4000
+"""Alert keys asked for in one statement: below the bind-parameter limits of both backends."""
+_LEDGER = ("recovered", "repair")
+"""The events that carry the downtime already counted (`figures.DOWNTIME_KEY`)."""
+
+
+@dataclass(eq=False, slots=True)
+class _Incident:
+    """An incident as the batch reads and changes it."""
+
+    id: int | None
+    """None until `Batch.write` inserts an incident the batch opened."""
+    skpd: str
+    state: str
+    responsibility: str | None
+    open_key: str | None
+    nodes: list[Any]
+    opened_at: datetime
+    recovered_at: datetime | None
+    closed_at: datetime | None
+    stage_entered_at: datetime
+    truncated_alerts: int
+    updated_at: datetime
+    opening: dict[str, Any] | None = None
+    """Opened by the batch: the columns written only when it is inserted."""
+    changed: bool = False
+
+
+_INCIDENT_COLUMNS = (
+    Incident.id,
+    Incident.skpd,
+    Incident.state,
+    Incident.responsibility,
+    Incident.open_key,
+    Incident.nodes,
+    Incident.opened_at,
+    Incident.recovered_at,
+    Incident.closed_at,
+    Incident.stage_entered_at,
+    Incident.truncated_alerts,
+    Incident.updated_at,
+)
+_INCIDENT_CHANGES = (
+    "state",
+    "responsibility",
+    "open_key",
+    "nodes",
+    "recovered_at",
+    "closed_at",
+    "stage_entered_at",
+    "truncated_alerts",
+    "updated_at",
+)
+"""The columns the batch may change: all written back, with one statement."""
+
+
+@dataclass(slots=True)
+class _Alert:
+    """An alert as the transaction sees it: its row, then what the batch changed."""
+
+    fingerprint: str
+    starts_at: datetime
+    ends_at: datetime | None
+    status: str
+    resolved_by: str | None
+    incident_id: int | None
+    """Its incident in the database."""
+    id: int | None = None
+    """None: new in this batch, inserted by `Batch.write`."""
+    incident: _Incident | None = None
+    """The incident the batch gave it, which replaces `incident_id`."""
+    received: AlertIn | None = None
+    """A new alert as first received (labels, annotations, generator URL)."""
+    received_at: datetime | None = None
+    changed_at: datetime | None = None
+    """When the batch last changed it; None: unchanged, nothing to write."""
+
+
+_ALERT_COLUMNS = (
+    Alert.fingerprint,
+    Alert.starts_at,
+    Alert.ends_at,
+    Alert.status,
+    Alert.resolved_by,
+    Alert.incident_id,
+    Alert.id,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """A line of an incident's timeline: pending, or read back for the downtime ledger."""
+
+    incident: _Incident
+    at: datetime
+    actor: str
+    role: str
+    kind: str
+    from_state: str | None
+    to_state: str
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Ingested:
+    """What one notification changed, in the batch's terms (ids exist once written)."""
+
+    opened: list[_Incident] = field(default_factory=list)
+    touched: dict[_Incident, None] = field(default_factory=dict)
+    """An ordered set."""
+    lost: set[_Incident] = field(default_factory=set)
+    """Incidents that lost a firing alert: they may have recovered."""
+
+
+# The statements, built once (their parameters bound when run): building one costs more than
+# running it.
+_ALERTS_NAMED = select(*_ALERT_COLUMNS).where(
+    Alert.fingerprint.in_(bindparam("fingerprints")), Alert.starts_at.in_(bindparam("starts"))
+)
+_ALERTS_OF = select(*_ALERT_COLUMNS).where(Alert.incident_id.in_(bindparam("ids")))
+_INCIDENTS = select(*_INCIDENT_COLUMNS).where(
+    or_(
+        Incident.id.in_(bindparam("ids")),
+        Incident.open_key.in_(bindparam("skpds")),
+        and_(
+            Incident.skpd.in_(bindparam("closing_skpds")),
+            Incident.closed_at >= bindparam("closed_since"),
+        ),
+    )
+)
+_LEDGER_OF = select(
+    Event.incident_id,
+    Event.at,
+    Event.actor,
+    Event.role,
+    Event.kind,
+    Event.from_state,
+    Event.to_state,
+    Event.data,
+).where(Event.incident_id.in_(bindparam("ids")), Event.kind.in_(_LEDGER))
+_OPEN_INCIDENT = insert(Incident).returning(Incident.id, sort_by_parameter_order=True)
+_CHANGE_INCIDENT = update(Incident).where(Incident.id == bindparam("incident_id"))
+_CHANGE_ALERT = update(Alert).where(Alert.id == bindparam("alert_id"))
+
+
+def _places(alert: AlertIn, known: _Alert | None) -> bool:
+    """A firing alert that no incident holds: new, or revived after the reconciliation had
+    resolved it (Alertmanager had only forgotten it or been slow)."""
+    return alert.status == "firing" and (
+        known is None or (known.status == "resolved" and known.resolved_by == "reconcile")
+    )
+
+
+def _written(incident: _Incident) -> int:
+    assert incident.id is not None, "the batch is not written yet"
+    return incident.id
+
+
+class Batch:
+    """The alerts and incidents of one write transaction: read once, decided in memory, written
+    once. Use: `read` the notifications, `ingest` each in order, `write`, then `outcomes`; or
+    `resolve_forgotten`, then `write`."""
+
+    def __init__(self, connection: Connection, facts: list[Fact], windows: rules.Windows) -> None:
+        self.connection = connection
+        self.facts = facts
+        """What the metrics count, published by `webhook.store.database` after the commit."""
+        self.windows = windows
+        self._alerts: dict[AlertKey, _Alert] = {}
+        self._rows_of: defaultdict[int, list[AlertKey]] = defaultdict(list)
+        """Incident id -> the keys of its alerts in the database, as far as read."""
+        self._assigned: defaultdict[_Incident, list[AlertKey]] = defaultdict(list)
+        """The alerts the batch gave an incident."""
+        self._incidents: dict[int, _Incident] = {}
+        self._opened: list[_Incident] = []
+        self._open: dict[str, _Incident | None] = {}
+        """SKPD -> its open incident, for every SKPD the batch may place a firing alert in."""
+        self._last_closed: dict[str, _Incident] = {}
+        """SKPD -> its incident closed last within the reopen window (if any)."""
+        self._complete: set[int] = set()
+        """Incidents whose alerts and downtime ledger in the database are all read."""
+        self._ledger: defaultdict[int, list[_Event]] = defaultdict(list)
+        self._events: list[_Event] = []
+        self._ingested: list[_Ingested] = []
+
+    def _know(self, row: Row[*tuple[Any, ...]]) -> None:
+        key = (row.fingerprint, row.starts_at)
+        if key in self._alerts:  # the batch's state is newer than the row
+            return
+        self._alerts[key] = _Alert(*row[: len(_ALERT_COLUMNS)])
+        if row.incident_id is not None:
+            self._rows_of[row.incident_id].append(key)
+
+    def read(self, notifications: Sequence[AlertmanagerNotification], since: datetime) -> None:
+        """Read what the notifications need, in four statements: the alerts they name, the
+        incidents those may go to, and the alerts and downtime ledger of the incidents that
+        may recover. `since`: the earliest receipt among them (for the reopen window)."""
+        keys = list({(a.fingerprint, a.startsAt) for n in notifications for a in n.alerts})
+        for start in range(0, len(keys), _KEYS_PER_SELECT):
+            chunk = keys[start : start + _KEYS_PER_SELECT]
+            rows = self.connection.execute(
+                _ALERTS_NAMED,
+                {
+                    "fingerprints": list({k[0] for k in chunk}),
+                    "starts": list({k[1] for k in chunk}),
+                },
+            )
+            for row in rows:
+                self._know(row)
+        # Judged against the database's state: deciding can only narrow what is needed.
+        placing: set[str] = set()  # SKPDs that may get an incident for a firing alert
+        resolving: set[str] = set()
+        losing: set[int] = set()  # incidents whose firing alerts may resolve
+        for notification in notifications:
+            for alert in notification.alerts:
+                known = self._alerts.get((alert.fingerprint, alert.startsAt))
+                if alert.status == "resolved":
+                    resolving.add(rules.skpd_of(alert.labels))
+                    if known is not None and known.status == "firing" and known.incident_id:
+                        losing.add(known.incident_id)
+                elif _places(alert, known):
+                    placing.add(rules.skpd_of(alert.labels))
+        self._read_incidents(losing, placing, since - self.windows.reopen)
+        # an incident that gets a firing alert may lose it again in the same batch
+        placed = [self._open[s] or self._last_closed.get(s) for s in placing & resolving]
+        self._read_recovery(losing | {i.id for i in placed if i and i.id is not None})
+
+    def _read_incidents(self, ids: set[int], skpds: set[str], closed_since: datetime) -> None:
+        """The incidents `ids`, and for each SKPD of `skpds` its open incident and those closed
+        since `closed_since` (one of which may reopen)."""
+        self._open.update(dict.fromkeys(skpds))
+        if not ids and not skpds:
+            return
+        rows = self.connection.execute(
+            _INCIDENTS,
+            {
+                "ids": list(ids),
+                "skpds": list(skpds),
+                "closing_skpds": list(skpds),
+                "closed_since": closed_since,
+            },
+        )
+        for row in rows:
+            incident = self._incidents[row.id] = _Incident(*row)
+            if incident.open_key is not None and incident.open_key in skpds:
+                self._open[incident.open_key] = incident
+            elif incident.closed_at is not None and incident.closed_at >= closed_since:
+                self._note_closed(incident)
+
+    def _read_recovery(self, ids: set[int]) -> None:
+        """The alerts and the downtime ledger of the incidents `ids` (read by now), which
+        deciding whether they recovered needs."""
+        ids = ids - self._complete
+        if not ids:
+            return
+        for row in self.connection.execute(_ALERTS_OF, {"ids": list(ids)}):
+            self._know(row)
+        for entry in self.connection.execute(_LEDGER_OF, {"ids": list(ids)}):
+            incident = self._incidents[entry.incident_id]
+            self._ledger[entry.incident_id].append(_Event(incident, *entry[1:]))
+        self._complete |= ids
+
+    def _note_closed(self, incident: _Incident) -> None:
+        assert incident.closed_at is not None
+        last = self._last_closed.get(incident.skpd)
+        if last is None or last.closed_at is None or last.closed_at <= incident.closed_at:
+            self._last_closed[incident.skpd] = incident
+
+    def _event(
+        self,
+        incident: _Incident,
+        now: datetime,
+        kind: str,
+        to_state: State | str,
+        from_state: str | None = "",
+        actor: str = "alertmanager",
+        **data: Any,
+    ) -> None:
+        """Put an event on the incident's timeline (written by `write`)."""
+        self._events.append(
+            _Event(
+                incident,
+                now,
+                actor,
+                Role.SYSTEM.value,
+                kind,
+                incident.state if from_state == "" else from_state,
+                str(to_state),
+                data,
+            )
+        )
+
+    def ingest(self, notification: AlertmanagerNotification, now: datetime) -> None:
+        """Record a notification's alerts and what they mean for the incidents."""
+        result = _Ingested()
+        self._ingested.append(result)
+        new: set[AlertKey] = set()
+        for alert in notification.alerts:
+            key = (alert.fingerprint, alert.startsAt)
+            if key in new:  # the same new alert twice in one notification
+                continue
+            known = self._alerts.get(key)
+            if known is None:
+                new.add(key)
+                resolved = alert.status == "resolved"
+                known = self._alerts[key] = _Alert(
+                    alert.fingerprint,
+                    alert.startsAt,
+                    alert.endsAt if resolved else None,
+                    alert.status,
+                    "alertmanager" if resolved else None,
+                    None,
+                    received=alert,
+                    received_at=now,
+                    changed_at=now,
+                )
+                if not resolved:
+                    incident = self._place(key, known, alert, now, notification, result)
+                    self._event(
+                        incident,
+                        now,
+                        "alert_firing",
+                        incident.state,
+                        alertname=alert.labels.get("alertname"),
+                        node=alert.labels.get("node"),
+                        fingerprint=alert.fingerprint,
+                    )
+            elif _places(alert, known):
+                known.status, known.ends_at, known.resolved_by = "firing", None, None
+                known.changed_at = now
+                self._place(key, known, alert, now, notification, result)
+            elif alert.status == "resolved" and known.status == "firing":
+                known.status, known.resolved_by = "resolved", "alertmanager"
+                known.ends_at, known.changed_at = alert.endsAt or now, now
+                holder = self._incident_of(known)
+                if holder is not None:
+                    result.touched[holder] = None
+                    result.lost.add(holder)
+                    self._event(
+                        holder,
+                        now,
+                        "alert_resolved",
+                        holder.state,
+                        alertname=alert.labels.get("alertname"),
+                        node=alert.labels.get("node"),
+                        fingerprint=alert.fingerprint,
+                    )
+        if notification.truncatedAlerts:
+            for incident in result.touched:
+                incident.truncated_alerts = max(
+                    incident.truncated_alerts, notification.truncatedAlerts
+                )
+        self._settle(result.touched, result.lost, now)
+
+    def _incident_of(self, alert: _Alert) -> _Incident | None:
+        if alert.incident is not None:
+            return alert.incident
+        return None if alert.incident_id is None else self._incidents[alert.incident_id]
+
+    def _place(
+        self,
+        key: AlertKey,
+        known: _Alert,
+        alert: AlertIn,
+        now: datetime,
+        notification: AlertmanagerNotification,
+        result: _Ingested,
+    ) -> _Incident:
+        """Give a firing alert its SKPD's incident: the open one, a reopened one, or a new one."""
+        skpd = rules.skpd_of(alert.labels)
+        incident = self._open[skpd]
+        last = self._last_closed.get(skpd)
+        placement = rules.place_firing(
+            incident is not None, last.closed_at if last else None, now, self.windows
+        )
+        if placement is rules.Placement.REOPEN:
+            assert last is not None
+            incident = self._open[skpd] = last
+            reason = (
+                f"{alert.labels.get('alertname', 'alert')} fired again within the reopen window"
+            )
+            row = transition(State(incident.state), "reopen", Role.SYSTEM, {"reason": reason})
+            self._event(
+                incident, now, "reopen", row.target_from(State(incident.state)), reason=reason
+            )
+            incident.state = State.OPENED.value
+            incident.open_key = skpd
+            incident.closed_at = None
+            incident.recovered_at = None
+            incident.stage_entered_at = now
+            result.opened.append(incident)
+        elif placement is rules.Placement.NEW:
+            incident = self._open[skpd] = self._open_new(skpd, alert, now, notification)
+            result.opened.append(incident)
+        assert incident is not None
+        result.touched[incident] = None
+        known.incident = incident
+        self._assigned[incident].append(key)
+        node = alert.labels.get("node")
+        if node and node not in incident.nodes:
+            incident.nodes = [*incident.nodes, node]
+        incident.responsibility = rules.merge_responsibility(
+            incident.responsibility, rules.responsibility_of(alert.labels), State(incident.state)
+        )
+        incident.recovered_at = None
+        return incident
+
+    def _open_new(
+        self, skpd: str, alert: AlertIn, now: datetime, notification: AlertmanagerNotification
+    ) -> _Incident:
+        incident = _Incident(
+            id=None,
+            skpd=skpd,
+            state=State.OPENED.value,
+            responsibility=rules.responsibility_of(alert.labels),
+            open_key=skpd,
+            nodes=[],
+            opened_at=now,
+            recovered_at=None,
+            closed_at=None,
+            stage_entered_at=now,
+            truncated_alerts=0,
+            updated_at=now,
+            opening={
+                "source": "alert",
+                "title": (alert.annotations.get("summary") or alert.labels.get("alertname", ""))[
+                    :300
+                ],
+                "description": alert.annotations.get("description"),
+                "group_key": notification.groupKey,
+                "opened_by": "alertmanager",
+            },
+        )
+        self._opened.append(incident)
+        self._event(
+            incident,
+            now,
+            "opened",
+            State.OPENED,
+            from_state=None,
+            alertname=alert.labels.get("alertname"),
+            starts_at=alert.startsAt.isoformat(),
+        )
+        responsibility = figures.responsibility_label(incident.responsibility)
+        self.facts.append(figures.Opened(skpd, responsibility, "alert"))
+        return incident
+
+    def resolve_forgotten(self, active: set[str], seen_before: datetime, now: datetime) -> int:
+        """Resolve the alerts firing here that Alertmanager no longer knows (its fingerprints
+        `active`) and that were received before `seen_before`; returns how many."""
+        rows = self.connection.execute(
+            select(*_ALERT_COLUMNS, Alert.labels)
+            .where(Alert.status == "firing", Alert.received_at < seen_before)
+            .order_by(Alert.id)
+        )
+        gone = [row for row in rows if row.fingerprint not in active]
+        losing = {row.incident_id for row in gone if row.incident_id is not None}
+        self._read_incidents(losing, set(), now)
+        self._read_recovery(losing)
+        touched: dict[_Incident, None] = {}
+        for row in gone:
+            self._know(row)
+            known = self._alerts[(row.fingerprint, row.starts_at)]
+            known.status, known.resolved_by = "resolved", "reconcile"
+            known.ends_at, known.changed_at = now, now
+            incident = self._incident_of(known)
+            if incident is None:
+                continue
+            touched[incident] = None
+            self._event(
+                incident,
+                now,
+                "alert_resolved",
+                incident.state,
+                actor="reconcile",
+                fingerprint=known.fingerprint,
+                alertname=row.labels.get("alertname"),
+                why="Alertmanager no longer knows this alert",
+            )
+        self._settle(touched, set(touched), now)
+        return len(gone)
+
+    def _settle(self, touched: Iterable[_Incident], lost: set[_Incident], now: datetime) -> None:
+        """After alerts changed: mark incidents whose alerts all resolved as recovered, and
+        close the short, unconfirmed ones as transient. Only those that `lost` a firing alert
+        can have recovered."""
+        for incident in touched:
+            # every change of the batch to an incident comes through here
+            incident.updated_at, incident.changed = now, True
+            if (
+                incident not in lost
+                or State(incident.state) in FINAL_STATES
+                or incident.recovered_at is not None
+            ):
+                continue
+            alerts = self._alerts_of(incident)
+            if any(a.status == "firing" for a in alerts):
+                continue
+            incident.recovered_at = max(
+                (a.ends_at for a in alerts if a.ends_at is not None), default=now
+            )
+            downtime = self._downtime_ended(incident, alerts, now)
+            self._event(
+                incident,
+                now,
+                "recovered",
+                incident.state,
+                recovered_at=incident.recovered_at.isoformat(),
+                downtime_seconds=downtime,  # figures.DOWNTIME_KEY: the ledger
+            )
+            # the outage's own length (Alertmanager's times), not the time since it was
+            # received: a late or replayed notification must not make a long outage look short
+            outage_started = min((a.starts_at for a in alerts), default=incident.opened_at)
+            if rules.closes_as_transient(
+                State(incident.state), outage_started, incident.recovered_at, self.windows
+            ):
+                row = transition(State(incident.state), "close_transient", Role.SYSTEM, {})
+                target = row.target_from(State(incident.state))
+                self._event(incident, now, "close_transient", target)
+                incident.state = target.value
+                incident.closed_at = now
+                incident.open_key = None
+                incident.stage_entered_at = now
+                if self._open.get(incident.skpd) is incident:
+                    self._open[incident.skpd] = None
+                self._note_closed(incident)
+
+    def _alerts_of(self, incident: _Incident) -> list[_Alert]:
+        """Every alert of the incident: the batch's, and the rest from the database."""
+        held = [self._alerts[key] for key in self._assigned.get(incident, ())]
+        if incident.id is not None:
+            self._read_recovery({incident.id})
+            for key in self._rows_of[incident.id]:
+                alert = self._alerts[key]
+                if alert.incident is None:  # else the batch moved it (or it is in `held`)
+                    held.append(alert)
+        return held
+
+    def _downtime_ended(self, incident: _Incident, alerts: list[_Alert], now: datetime) -> float:
+        """The downtime an outage that just ended adds (published for the counter after the
+        commit): its alerts' union, less what earlier recoveries of a flapping incident added."""
+        ledger = [e for e in self._events if e.incident is incident and e.kind in _LEDGER]
+        if incident.id is not None:
+            ledger += self._ledger[incident.id]
+        outage = figures.outage_seconds([(a.starts_at, a.ends_at) for a in alerts], now)
+        downtime = figures.downtime_increment(outage, ledger)
+        responsibility = figures.responsibility_label(incident.responsibility)
+        self.facts.append(figures.OutageEnded(incident.skpd, responsibility, downtime))
+        return downtime
+
+    def write(self) -> None:
+        """Write what the batch changed: one statement per table and kind of change."""
+        # Changes first: an incident closed in the batch frees its SKPD's `open_key` for one
+        # the batch opened (at most one of them ends open).
+        changed = [i for i in self._incidents.values() if i.changed]
+        if changed:
+            self.connection.execute(
+                _CHANGE_INCIDENT,
+                [{"incident_id": i.id, **_changes(i)} for i in changed],
+            )
+        if self._opened:
+            ids = self.connection.execute(
+                _OPEN_INCIDENT,
+                [
+                    {"skpd": i.skpd, "opened_at": i.opened_at, **(i.opening or {}), **_changes(i)}
+                    for i in self._opened
+                ],
+            )
+            for incident, inserted in zip(self._opened, ids.scalars(), strict=True):
+                incident.id = inserted
+        new: list[dict[str, Any]] = []
+        moved: list[dict[str, Any]] = []
+        for alert in self._alerts.values():
+            if alert.changed_at is None:
+                continue
+            incident_id = _written(alert.incident) if alert.incident else alert.incident_id
+            fields = {
+                "status": alert.status,
+                "resolved_by": alert.resolved_by,
+                "ends_at": alert.ends_at,
+                "updated_at": alert.changed_at,
+                "incident_id": incident_id,
+            }
+            if alert.received is None:
+                moved.append({"alert_id": alert.id, **fields})
+                continue
+            new.append(
+                {
+                    "fingerprint": alert.fingerprint,
+                    "starts_at": alert.starts_at,
+                    "labels": alert.received.labels,
+                    "annotations": alert.received.annotations,
+                    "generator_url": alert.received.generatorURL,
+                    "received_at": alert.received_at,
+                    **fields,
+                }
+            )
+        if new:
+            self.connection.execute(insert(Alert), new)
+        if moved:
+            self.connection.execute(_CHANGE_ALERT, moved)
+        if self._events:
+            self.connection.execute(
+                insert(Event),
+                [
+                    {
+                        "incident_id": _written(e.incident),
+                        "at": e.at,
+                        "actor": e.actor,
+                        "role": e.role,
+                        "kind": e.kind,
+                        "from_state": e.from_state,
+                        "to_state": e.to_state,
+                        "data": e.data,
+                    }
+                    for e in self._events
+                ],
+            )
+
+    def outcomes(self) -> list[Outcome]:
+        """What each notification changed, in the order ingested (after `write`)."""
+        return [
+            Outcome(
+                [_written(i) for i in result.opened], sorted(_written(i) for i in result.touched)
+            )
+            for result in self._ingested
+        ]
+
+
+def _changes(incident: _Incident) -> dict[str, Any]:
+    return {name: getattr(incident, name) for name in _INCIDENT_CHANGES}

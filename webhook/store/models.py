@@ -1,0 +1,245 @@
+"""The incident record: SQLAlchemy 2.0 typed models, the same on SQLite and PostgreSQL.
+
+States, roles and responsibilities are stored as their string values (see `webhook.core.workflow`),
+so the state machine can grow without a schema change. Relationships never lazy-load
+(`raise_on_sql`): a query says what it loads (`selectinload(Incident.alerts)`).
+Changes of state go through `webhook.core.workflow.transition` and leave an `Event` on the timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}; SIGAP stores aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: Json,
+        list[Any]: Json,
+    }
+
+
+class Incident(Base):
+    """One outage of one SKPD (or one report), walked through the SOP."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    skpd: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    responsibility: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    """'alert' (opened by Alertmanager) or 'report' (opened by a person)."""
+    open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """The SKPD while the incident is open, NULL once final: at most one open incident per SKPD."""
+    title: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str | None] = mapped_column(Text)
+    nodes: Mapped[list[Any]] = mapped_column(default=list)
+    """Node ids named by the alerts or the report."""
+    group_key: Mapped[str | None] = mapped_column(Text)
+    """Alertmanager's groupKey of the notification that opened it."""
+    opened_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(100))
+    recovered_at: Mapped[datetime | None]
+    """When the last of its alerts resolved; NULL while any alert fires."""
+    closed_at: Mapped[datetime | None]
+    truncated_alerts: Mapped[int] = mapped_column(Integer, default=0)
+    holder: Mapped[str | None] = mapped_column(String(100))
+    """Who holds the incident now (acknowledged or was dispatched)."""
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    estimated_recovery_at: Mapped[datetime | None]
+    stage_entered_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    alerts: Mapped[list[Alert]] = relationship(
+        back_populates="incident", lazy="raise_on_sql", order_by="Alert.id"
+    )
+    events: Mapped[list[Event]] = relationship(
+        back_populates="incident", lazy="raise_on_sql", order_by="Event.id"
+    )
+
+
+class Alert(Base):
+    """One Alertmanager alert: a fingerprint from one `startsAt` until it resolves."""
+
+    __tablename__ = "alert"
+    __table_args__ = (UniqueConstraint("fingerprint", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    """'firing' or 'resolved'."""
+    resolved_by: Mapped[str | None] = mapped_column(String(16))
+    """'alertmanager' or 'reconcile' (Alertmanager no longer knew it; a later firing revives it)."""
+    labels: Mapped[dict[str, Any]]
+    annotations: Mapped[dict[str, Any]]
+    generator_url: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+
+    incident: Mapped[Incident | None] = relationship(back_populates="alerts", lazy="raise_on_sql")
+
+
+class Event(Base):
+    """One line of an incident's timeline: who did what, when, from which state to which."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_incident_id_at", "incident_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+    """A workflow action (`webhook.core.workflow.ACTIONS`: ping_check, reopen, ...), `opened`, or a
+    record that moves nothing: alerts (firing/resolved), recovered, report."""
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    incident: Mapped[Incident] = relationship(back_populates="events", lazy="raise_on_sql")
+
+
+class RawNotification(Base):
+    """Every body that reached the receiver authenticated (and failed authentications' metadata)."""
+
+    __tablename__ = "raw_notification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    remote: Mapped[str | None] = mapped_column(String(100))
+    auth_ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    group_key: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    """argon2id (argon2-cffi's PasswordHasher)."""
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    skpds: Mapped[list[Any]] = mapped_column(default=list)
+    """The SKPD ids an skpd_admin may see and report for."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored (tokens are 256 random bits)."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    user: Mapped[User] = relationship(lazy="raise_on_sql")
+
+
+class Form(Base):
+    """The latest content of one form (`f01` or `f04`) of an incident."""
+
+    __tablename__ = "form"
+    __table_args__ = (UniqueConstraint("incident_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    data: Mapped[dict[str, Any]]
+    saved_at: Mapped[datetime]
+    saved_by: Mapped[str] = mapped_column(String(100))
+
+
+class UsedLink(Base):
+    """A one-click link that has been used: its nonce may never act again."""
+
+    __tablename__ = "used_link"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str] = mapped_column(String(100))
+    used_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """One message to one recipient on one channel, and how its delivery went."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    """'pending', 'sent' or 'failed' (given up after the last retry)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,157 @@
+"""POST /api/v1/alertmanager: Alertmanager's notifications, recorded durably, exactly once.
+
+The answer is 2xx only after the commit; a database that is locked or down gets a 503 (which
+Alertmanager retries); 4xx only for what can never succeed (Alertmanager drops the whole group
+on a 4xx). Every authenticated body is kept as a RawNotification, rejected ones too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.exc import DataError, IntegrityError
+
+from exporter.inventory import format_path
+from webhook.intake.payload import AlertmanagerNotification
+from webhook.intake.recorder import Recorder, windows_of
+from webhook.store.database import DATABASE_ERRORS
+from webhook.store.models import RawNotification
+from webhook.web.auth import alertmanager_authorized
+from webhook.web.keys import DATABASE, METRICS, PING_CHECKER, SETTINGS
+
+log = logging.getLogger("sigap.webhook")
+MAX_BODY_BYTES = 1024 * 1024
+
+
+RECORDER = web.AppKey("recorder", Recorder)
+
+
+async def recorder_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The writer task of the receiver, for `app.cleanup_ctx` (after the database's)."""
+    recorder = Recorder(app[DATABASE], windows_of(app[SETTINGS]))
+    app[RECORDER] = recorder
+    await recorder.rehearse()
+    task = asyncio.create_task(recorder.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.json_response({"status": "error", "error": message}, status=status)
+
+
+async def _keep_rejected(request: web.Request, body: bytes, status: int, error: str) -> None:
+    """Store an authenticated but unusable body for audit; a database error here is only
+    logged, since the answer (4xx) does not depend on it."""
+    try:
+        async with request.app[DATABASE].write() as session:
+            session.add(
+                RawNotification(
+                    received_at=datetime.now(UTC),
+                    remote=request.remote,
+                    auth_ok=True,
+                    status_code=status,
+                    error=error,
+                    group_key=None,
+                    body=body,
+                )
+            )
+    except DATABASE_ERRORS:
+        log.warning("could not store a rejected notification", exc_info=True)
+
+
+async def _body(request: web.Request) -> bytes | None:
+    """The whole body, or None past `MAX_BODY_BYTES`. (`content.read(n)` returns only what has
+    arrived so far: a big notification came cut, and its 400 made Alertmanager drop it.)"""
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def receive(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    metrics = request.app[METRICS]
+    response = await _receive(request)
+    metrics.notifications.labels(f"{response.status // 100}xx").inc()
+    metrics.duration.observe(time.perf_counter() - started)
+    return response
+
+
+async def _receive(request: web.Request) -> web.Response:
+    settings, metrics = request.app[SETTINGS], request.app[METRICS]
+    if not alertmanager_authorized(
+        request.headers.get("Authorization"), settings.alertmanager_token
+    ):
+        return web.json_response(
+            {
+                "status": "error",
+                "error": "missing or wrong credentials: send "
+                "'Authorization: Bearer <SIGAP_ALERTMANAGER_TOKEN>'",
+            },
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="sigap"'},
+        )
+    body = await _body(request) if (request.content_length or 0) <= MAX_BODY_BYTES else None
+    if body is None:
+        return _problem(413, f"body over {MAX_BODY_BYTES} bytes")
+    try:
+        notification = AlertmanagerNotification.model_validate_json(body)
+    except ValidationError as error:
+        problems = error.errors(include_url=False, include_context=False)
+        if problems[0]["type"] == "json_invalid":
+            message = f"not JSON: {problems[0]['msg'].removeprefix('Invalid JSON: ')}"
+            await _keep_rejected(request, body, 400, message)
+            return _problem(400, message)
+        message = "; ".join(
+            f"{format_path(tuple(e['loc'])) or 'body'}: {e['msg']}" for e in problems
+        )
+        await _keep_rejected(request, body, 422, message)
+        return _problem(422, f"not an Alertmanager notification: {message}")
+    firing = sum(alert.status == "firing" for alert in notification.alerts)
+    for status, count in (("firing", firing), ("resolved", len(notification.alerts) - firing)):
+        if count:
+            metrics.alerts.labels(status).inc(count)
+    try:
+        outcome = await request.app[RECORDER].record(
+            notification, body, request.remote, datetime.now(UTC)
+        )
+    except DataError as error:
+        # a value the database cannot store (e.g. too long for its column): never succeeds
+        message = str(error.orig).splitlines()[0]
+        await _keep_rejected(request, body, 422, message)
+        return _problem(422, f"a value cannot be stored: {message}")
+    except IntegrityError:
+        # Another webhook process recorded the same alert a moment ago: Alertmanager retries,
+        # and the retry finds it recorded (idempotent), so nothing is lost.
+        log.info("concurrent delivery of the same alerts; asking Alertmanager to retry")
+        return _problem(503, "the same alerts are being recorded concurrently; retry")
+    except DATABASE_ERRORS as error:
+        metrics.database_up.set(0)
+        log.error(
+            "notification not committed; answering 503 so Alertmanager retries",
+            extra={"error": str(error).splitlines()[0], "group_key": notification.groupKey},
+        )
+        return web.json_response(
+            {"status": "error", "error": "database unavailable; retry later"},
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    opened, touched = outcome.opened, outcome.touched
+    metrics.database_up.set(1)
+    checker = request.app[PING_CHECKER]
+    for incident_id in opened:
+        checker.schedule(incident_id)
+    return web.json_response({"status": "ok", "incidents": touched, "opened": opened})

@@ -1,0 +1,21 @@
+"""Typed keys of the aiohttp application: what `create_app` puts in the app for handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from exporter.inventory import Inventory
+from webhook.services.metrics import WebhookMetrics
+from webhook.services.pingcheck import PingChecker
+from webhook.settings import Settings
+from webhook.store.database import Database
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+METRICS = web.AppKey("metrics", WebhookMetrics)
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+"""The registry /metrics serves: each area registers its collectors on it."""
+PING_CHECKER = web.AppKey("ping_checker", PingChecker)
+INVENTORY = web.AppKey("inventory", Inventory)
+"""Present only when an inventory is configured."""
