@@ -3,7 +3,7 @@ length is known), a manual report, and the SOP's moves through the action API.""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from conftest import ALERTMANAGER_TOKEN, Service
@@ -133,7 +133,7 @@ async def walk_to_repair(
         "repair",
         findings="kabel putus",
         actions_taken="sambung ulang",
-        repair_started_at=estimated_recovery_at.isoformat(),
+        repair_started_at=(repair_ended_at - timedelta(minutes=30)).isoformat(),
         repair_ended_at=repair_ended_at.isoformat(),
         result="pulih",
     )

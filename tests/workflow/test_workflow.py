@@ -36,6 +36,7 @@ EXPECTED_ROLES = {
     "cancel": {Role.STAFF, Role.COORDINATOR},
     "close_transient": {Role.SYSTEM},
     "reopen": {Role.SYSTEM, Role.COORDINATOR},
+    "escalate": {Role.SYSTEM},
 }
 S = State
 OPEN = [s for s in State if s not in FINAL_STATES]
@@ -65,6 +66,7 @@ EXPECTED_TARGET: dict[tuple[str, State], State] = {
     ("close_transient", S.OPENED): S.TRANSIENT,
     ("close_transient", S.PING_CHECKED): S.TRANSIENT,
     **{("reopen", s): S.OPENED for s in FINAL_STATES},
+    **{("escalate", s): s for s in OPEN},
 }
 
 

@@ -36,7 +36,7 @@ DOWNTIME_KEY = "downtime_seconds"
 ledger that keeps a flapping incident's outage from being counted twice."""
 
 
-class Move(Protocol):
+class EventRecord(Protocol):
     """What the figures read of a timeline event (`webhook.store.models.Event`)."""
 
     @property
@@ -53,7 +53,7 @@ def responsibility_label(value: str | None) -> str:
     return value or "unknown"
 
 
-def stages_reached(events: Iterable[Move]) -> dict[str, datetime]:
+def stages_reached(events: Iterable[EventRecord]) -> dict[str, datetime]:
     """When each timed stage was first entered; a reopened incident keeps its first times."""
     reached: dict[str, datetime] = {}
     for event in sorted(events, key=lambda e: e.at):
@@ -63,12 +63,12 @@ def stages_reached(events: Iterable[Move]) -> dict[str, datetime]:
     return reached
 
 
-def time_to_stages(opened_at: datetime, events: Iterable[Move]) -> dict[str, float]:
+def time_to_stages(opened_at: datetime, events: Iterable[EventRecord]) -> dict[str, float]:
     """Seconds from the incident's opening to the first entry of each timed stage reached."""
     return {stage: (at - opened_at).total_seconds() for stage, at in stages_reached(events).items()}
 
 
-def first_entry(source: str, target: str, earlier: Iterable[Move]) -> str | None:
+def first_entry(source: str, target: str, earlier: Iterable[EventRecord]) -> str | None:
     """The timed stage a move from `source` to `target` enters for the first time, if any."""
     stage = _STAGE_OF_STATE.get(target)
     if stage is None or source == target or stage in stages_reached(earlier):
@@ -121,12 +121,12 @@ def outage_intervals(
     return [(opened_at, repair_ended_at or closed_at)]
 
 
-def downtime_counted(events: Iterable[Move]) -> float:
+def downtime_counted(events: Iterable[EventRecord]) -> float:
     """Downtime already added to the counter for this incident (the ledger on its events)."""
     return sum(float(e.data.get(DOWNTIME_KEY, 0.0)) for e in events)
 
 
-def downtime_increment(outage: float, events: Iterable[Move]) -> float:
+def downtime_increment(outage: float, events: Iterable[EventRecord]) -> float:
     """What an outage that just ended adds to the counter, given what earlier ones added."""
     return max(0.0, outage - downtime_counted(events))
 

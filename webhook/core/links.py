@@ -4,7 +4,7 @@ A link is `base64url(payload).base64url(HMAC-SHA256(secret, payload))`; the payl
 incident, the action, the person and the expiry, plus a random nonce that is stored when the
 link is used (`UsedLink`), so it works once. Checking is pure (`verify`, the clock passed in);
 the web handlers (GET shows a confirmation page, because mail scanners prefetch links; only POST
-acts) live in `webhook.web.actions`.
+acts) live in `webhook.web.links`.
 """
 
 from __future__ import annotations

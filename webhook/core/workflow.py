@@ -1,16 +1,23 @@
-"""The SOP as a state machine: states, who may move an incident, and what each move requires.
+"""The SOP as a state machine: states, who may move an incident, what each move requires and
+what it does.
 
 Pure: no I/O. `TRANSITIONS` is the single source for the UI's buttons, the JSON API, the signed
-links and the docs. `transition()` checks one move and returns the row that allows it, or raises
-`TransitionRefused` with a reason a person can act on (the HTTP layer answers 409 with it).
+links and the docs; `EFFECTS` beside it says what each move sets. `apply_move()` is the one way
+an incident changes — from an alert batch, the UI, the API, a link, the ping check or
+escalation: it checks the move (`TransitionRefused`, answered 409, with a reason a person can
+act on; `FormInvalid`, answered 422) and returns the changes, the timeline entry, the form and
+the notices owed, which the store writes in the move's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+
+from webhook.core.forms import FORM_OF_MOVE, F04Form, FormInvalid, parse_form
 
 
 class State(StrEnum):
@@ -56,6 +63,8 @@ class Transition:
     sop_step: int
     label_id: str
     label_en: str
+    notifies: bool = False
+    """The move owes the people the SOP names a message (`webhook.core.messages` says whom)."""
 
     def target_from(self, state: State) -> State:
         return self.target if self.target is not None else state
@@ -70,9 +79,19 @@ def _t(
     sop_step: int,
     label_id: str,
     label_en: str,
+    *,
+    notifies: bool = False,
 ) -> Transition:
     return Transition(
-        action, frozenset(sources), target, frozenset(roles), requires, sop_step, label_id, label_en
+        action,
+        frozenset(sources),
+        target,
+        frozenset(roles),
+        requires,
+        sop_step,
+        label_id,
+        label_en,
+        notifies,
     )
 
 
@@ -133,6 +152,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         4,
         "Tetapkan tanggung jawab & laporkan",
         "Set responsibility & report",
+        notifies=True,
     ),
     _t(
         "set_responsibility",
@@ -153,6 +173,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         5,
         "Tugaskan staf",
         "Dispatch staff",
+        notifies=True,
     ),
     _t(
         "estimate",
@@ -163,6 +184,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         6,
         "Catat temuan & estimasi",
         "Record findings & estimate",
+        notifies=True,
     ),
     _t(
         "forward",
@@ -173,6 +195,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         8,
         "Teruskan estimasi ke SKPD",
         "Forward estimate to SKPD",
+        notifies=True,
     ),
     _t(
         "order_repair",
@@ -183,6 +206,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         9,
         "Perintahkan perbaikan",
         "Order repair",
+        notifies=True,
     ),
     _t(
         "repair",
@@ -193,6 +217,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         9,
         "Isi tindakan (F-04)",
         "Fill action report (F-04)",
+        notifies=True,
     ),
     _t(
         "close",
@@ -223,6 +248,17 @@ TRANSITIONS: tuple[Transition, ...] = (
         0,
         "Tutup (gangguan sesaat)",
         "Close as transient",
+    ),
+    _t(
+        "escalate",
+        OPEN_STATES,
+        None,
+        {R.SYSTEM},
+        (),
+        0,
+        "Eskalasi: tahap terlambat",
+        "Escalate: stage overdue",
+        notifies=True,
     ),
     _t(
         "reopen",
@@ -284,3 +320,132 @@ def transition(state: State, action: str, role: Role, data: Mapping[str, Any]) -
 def available(state: State, role: Role) -> list[Transition]:
     """The moves `role` may make now, in the table's order (the UI's buttons)."""
     return [t for t in TRANSITIONS if state in t.sources and role in t.roles]
+
+
+# --- the effects of a move ------------------------------------------------------------------------
+
+
+class IncidentFacts(Protocol):
+    """What a move reads of an incident: the stored row (`webhook.store.models.Incident`) or the
+    alert batch's working copy (`webhook.intake.batch`)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def skpd(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One move as a person (or SIGAP) asks for it, with what the store knows that it needs."""
+
+    action: str
+    actor: str
+    role: Role
+    at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+    staff: frozenset[str] = frozenset()
+    """The active network staff (staff and coordinators): who may be dispatched."""
+    skpd_has_open_incident: bool = False
+    """Another incident of the SKPD is open: this one cannot reopen."""
+
+
+@dataclass(frozen=True, slots=True)
+class FormWrite:
+    """A form the move saves: F-01 or F-04, whole (`merge=False`) or added to (`merge=True`)."""
+
+    kind: str
+    data: dict[str, Any]
+    merge: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    kind: str
+    actor: str
+    role: str
+    from_state: str
+    to_state: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one move does: the incident's changed columns, its line on the timeline, the form it
+    saves and the notices it owes (the outbox turns them into messages)."""
+
+    row: Transition
+    changes: dict[str, Any]
+    event: TimelineEntry
+    form: FormWrite | None
+    owed: tuple[str, ...]
+
+    @property
+    def source(self) -> State:
+        return State(self.event.from_state)
+
+    @property
+    def target(self) -> State:
+        return State(self.event.to_state)
+
+
+def _dispatch(incident: IncidentFacts, move: Move, form: Any) -> dict[str, Any]:
+    if form.assignee not in move.staff:
+        raise TransitionRefused(f"{form.assignee!r} is not a member of the network staff")
+    return {"assignee": form.assignee, "holder": form.assignee}
+
+
+def _reopen(incident: IncidentFacts, move: Move, form: Any) -> dict[str, Any]:
+    if move.skpd_has_open_incident:
+        raise TransitionRefused(f"SKPD {incident.skpd} already has an open incident")
+    return {"open_key": incident.skpd, "closed_at": None}
+
+
+Effect = Callable[[IncidentFacts, Move, Any], dict[str, Any]]
+EFFECTS: dict[str, Effect] = {
+    "acknowledge": lambda incident, move, form: {"holder": move.actor},
+    "report": lambda incident, move, form: {"responsibility": form.responsibility},
+    "set_responsibility": lambda incident, move, form: {"responsibility": form.responsibility},
+    "dispatch": _dispatch,
+    "estimate": lambda incident, move, form: {"estimated_recovery_at": form.estimated_recovery_at},
+    "reopen": _reopen,
+}
+"""The incident's columns each move sets, beside the state and the times every move keeps."""
+
+
+def _form_of(action: str, incident: IncidentFacts, move: Move, record: dict[str, Any]) -> Any:
+    if action == "confirm":
+        return FormWrite("f01", record)
+    if action == "repair":
+        return FormWrite("f04", record)
+    if action == "close":  # the SKPD admin's receipt is part of F-04 (SOP 9: handed to the SKPD)
+        return FormWrite(
+            "f04", {"acknowledged_by": move.actor, "acknowledged_at": move.at.isoformat()}, True
+        )
+    return None
+
+
+def apply_move(incident: IncidentFacts, move: Move) -> Applied:
+    """The one way an incident changes: check `move` against the table and its form's schema
+    (TransitionRefused, FormInvalid), and return everything it does, for the store to write in
+    one transaction."""
+    source = State(incident.state)
+    row = transition(source, move.action, move.role, move.data)
+    form = parse_form(FORM_OF_MOVE[move.action], move.data, move.action)
+    if isinstance(form, F04Form) and form.repair_ended_at < form.repair_started_at:
+        raise FormInvalid("repair: repair_ended_at is before repair_started_at")
+    target = row.target_from(source)
+    changes: dict[str, Any] = {"updated_at": move.at}
+    effect = EFFECTS.get(move.action)
+    if effect is not None:
+        changes.update(effect(incident, move, form))
+    if target != source:
+        changes.update(state=target.value, stage_entered_at=move.at)
+    if target in FINAL_STATES and source not in FINAL_STATES:
+        changes.update(open_key=None, closed_at=move.at)
+    record = form.record()
+    event = TimelineEntry(
+        move.action, move.actor, move.role.value, source.value, target.value, record
+    )
+    owed = (move.action,) if row.notifies else ()
+    return Applied(row, changes, event, _form_of(move.action, incident, move, record), owed)

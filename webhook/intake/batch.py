@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, up
 from webhook.core import figures
 from webhook.core import grouping as rules
 from webhook.core.figures import Fact
-from webhook.core.workflow import FINAL_STATES, Role, State, transition
+from webhook.core.workflow import FINAL_STATES, Move, Role, State, apply_move
 from webhook.intake.payload import AlertIn, AlertmanagerNotification
 from webhook.store.models import Alert, Event, Incident
 
@@ -336,6 +336,25 @@ class Batch:
             )
         )
 
+    def _move(self, incident: _Incident, move: Move) -> None:
+        """SIGAP's own move on an incident, through the one pure core, like a person's."""
+        applied = apply_move(incident, move)
+        for column, value in applied.changes.items():
+            setattr(incident, column, value)
+        entry = applied.event
+        self._events.append(
+            _Event(
+                incident,
+                move.at,
+                entry.actor,
+                entry.role,
+                entry.kind,
+                entry.from_state,
+                entry.to_state,
+                entry.data,
+            )
+        )
+
     def ingest(self, notification: AlertmanagerNotification, now: datetime) -> None:
         """Record a notification's alerts and what they mean for the incidents."""
         result = _Ingested()
@@ -425,15 +444,9 @@ class Batch:
             reason = (
                 f"{alert.labels.get('alertname', 'alert')} fired again within the reopen window"
             )
-            row = transition(State(incident.state), "reopen", Role.SYSTEM, {"reason": reason})
-            self._event(
-                incident, now, "reopen", row.target_from(State(incident.state)), reason=reason
+            self._move(
+                incident, Move("reopen", "alertmanager", Role.SYSTEM, now, {"reason": reason})
             )
-            incident.state = State.OPENED.value
-            incident.open_key = skpd
-            incident.closed_at = None
-            incident.recovered_at = None
-            incident.stage_entered_at = now
             result.opened.append(incident)
         elif placement is rules.Placement.NEW:
             incident = self._open[skpd] = self._open_new(skpd, alert, now, notification)
@@ -560,13 +573,7 @@ class Batch:
             if rules.closes_as_transient(
                 State(incident.state), outage_started, incident.recovered_at, self.windows
             ):
-                row = transition(State(incident.state), "close_transient", Role.SYSTEM, {})
-                target = row.target_from(State(incident.state))
-                self._event(incident, now, "close_transient", target)
-                incident.state = target.value
-                incident.closed_at = now
-                incident.open_key = None
-                incident.stage_entered_at = now
+                self._move(incident, Move("close_transient", "alertmanager", Role.SYSTEM, now))
                 if self._open.get(incident.skpd) is incident:
                     self._open[incident.skpd] = None
                 self._note_closed(incident)

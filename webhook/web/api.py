@@ -5,7 +5,11 @@ GET /api/v1/incidents/{id}                        one, with its alerts and its e
 POST /api/v1/incidents                            a manual report (SOP step 1: an SKPD admin or
                                                   staff taking a phone call); joins the SKPD's
                                                   open incident if there is one
-An SKPD admin's token sees and reports only its own SKPDs.
+POST /api/v1/incidents/{id}/actions/{action}      a move of the SOP, its form as the JSON body:
+                                                  200 with the incident, 409 when the move is
+                                                  not possible now, 422 when the form is wrong
+An SKPD admin's token sees and reports only its own SKPDs. Errors: {"status": "error",
+"error": "..."} (`webhook.web.http`).
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from webhook.core.workflow import Role, State
+from webhook.core.forms import FormInvalid
+from webhook.core.workflow import Role, State, TransitionRefused
 from webhook.store.database import DATABASE_ERRORS
 from webhook.store.models import Incident
 from webhook.store.queries import get_incident, list_incidents, record_report
 from webhook.web.auth import api_user, visible_skpds
+from webhook.web.http import json_error, read_json_object
 from webhook.web.keys import DATABASE, INVENTORY, PING_CHECKER
+from webhook.web.moves import NoSuchIncident, move_incident
 
 REPORTERS = frozenset({Role.STAFF, Role.COORDINATOR, Role.SKPD_ADMIN})
 
@@ -178,7 +185,30 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response(incident_json(stored, detail=True), status=201 if created else 200)
 
 
+async def act(request: web.Request) -> web.Response:
+    try:
+        incident_id = int(request.match_info["id"])
+    except ValueError:
+        raise json_error(404, f"no incident {request.match_info['id']}") from None
+    action = request.match_info["action"]
+    data = await read_json_object(request)
+    try:
+        async with request.app[DATABASE].read() as session:
+            user = await api_user(request, session)
+        incident, _ = await move_incident(request.app, user, incident_id, action, data)
+    except NoSuchIncident:
+        raise json_error(404, f"no incident {incident_id}") from None
+    except TransitionRefused as refused:
+        raise json_error(409, refused.reason) from None
+    except FormInvalid as invalid:
+        raise json_error(422, invalid.reason) from None
+    except DATABASE_ERRORS:
+        raise json_error(503, "database unavailable; retry", **{"Retry-After": "5"}) from None
+    return web.json_response(incident_json(incident), status=202 if action == "ping_check" else 200)
+
+
 def setup_api(app: web.Application) -> None:
+    app.router.add_post("/api/v1/incidents/{id}/actions/{action}", act)
     app.router.add_post("/api/v1/incidents", report)
     app.router.add_get("/api/v1/incidents", incidents)
     app.router.add_get("/api/v1/incidents/{id}", incident)

@@ -13,13 +13,14 @@ ESCALATION_INTERVAL = 60.0
 
 
 def setup_ui(app: web.Application) -> None:
-    # Imported here, not above: webhook.web.actions imports webhook.web.ui.session (no cycle).
+    # Imported here, not above: webhook.web.links imports webhook.web.ui.views (no cycle).
     from webhook.core.pdf import form_pdf
     from webhook.services.delivery import NOTIFIER, Notifier, notify_config
     from webhook.services.escalation import escalate_forever, targets_of
     from webhook.store.models import Incident
-    from webhook.web.actions import load_form, setup_actions
+    from webhook.store.moves import load_form
     from webhook.web.keys import DATABASE, SETTINGS
+    from webhook.web.links import setup_links
     from webhook.web.ui.monthly import setup_monthly_report
     from webhook.web.ui.views import TARGETS, setup_views
 
@@ -34,7 +35,7 @@ def setup_ui(app: web.Application) -> None:
             data = await load_form(session, incident.id, "f04")
         if data is None:
             return ()
-        pdf = form_pdf("f04", incident.id, {"skpd": incident.skpd, **data})
+        pdf = form_pdf("f04", incident.id, {**data, "skpd": incident.skpd})
         return ((f"F-04-{incident.id}.pdf", pdf),)
 
     async def workflow_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -61,6 +62,6 @@ def setup_ui(app: web.Application) -> None:
         await notifier.close()
 
     app.cleanup_ctx.append(workflow_ctx)
-    setup_actions(app)
+    setup_links(app)
     setup_views(app)
     setup_monthly_report(app)

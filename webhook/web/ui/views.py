@@ -1,6 +1,6 @@
 """The server-rendered web UI: login, the board, the incident page, forms, reports, users.
 
-Handlers parse the request, call `webhook.web.actions` / the query helpers, and render. Works
+Handlers parse the request, call `webhook.web.moves` / the query helpers, and render. Works
 without JavaScript; every POST carries the session's CSRF token.
 """
 
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.inventory import Inventory
+from webhook.core.forms import FormInvalid
 from webhook.core.i18n import FIELDS, LANGUAGES, word
 from webhook.core.pdf import F01_LABELS, F04_LABELS, form_pdf
 from webhook.core.workflow import (
@@ -29,10 +30,12 @@ from webhook.core.workflow import (
 )
 from webhook.services.escalation import overdue
 from webhook.store.models import Incident, Notification, User
+from webhook.store.moves import load_form
 from webhook.store.queries import get_incident, list_incidents, record_report, user_by_name
-from webhook.web.actions import after_commit, apply, can_see, load_form, start_ping_check
 from webhook.web.auth import hash_password, verify_password, visible_skpds
+from webhook.web.http import read_form
 from webhook.web.keys import DATABASE, INVENTORY, PING_CHECKER, SETTINGS
+from webhook.web.moves import NoSuchIncident, can_see, move_incident
 from webhook.web.ui.session import (
     COOKIE,
     LIFETIME,
@@ -101,10 +104,11 @@ async def current_user(request: web.Request, session: AsyncSession) -> tuple[Use
 
 
 async def checked_form(request: web.Request, login: Session) -> dict[str, str]:
-    form = await request.post()
-    if not csrf_ok(request.app[SETTINGS].secret_key, login, form.get("csrf")):
+    """The form's fields, once its CSRF token is checked (read before any write starts)."""
+    form = await read_form(request)
+    if not csrf_ok(request.app[SETTINGS].secret_key, login, form.pop("csrf", None)):
         raise web.HTTPForbidden(text="CSRF token missing or wrong; reload the page and retry")
-    return {k: str(v) for k, v in form.items() if k != "csrf"}
+    return form
 
 
 async def login_page(request: web.Request) -> web.Response:
@@ -272,30 +276,30 @@ async def incident_page(request: web.Request) -> web.Response:
 
 async def act(request: web.Request) -> web.Response:
     action = request.match_info["action"]
-    async with request.app[DATABASE].write() as session:
+    try:
+        incident_id = int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    async with request.app[DATABASE].read() as session:
         user, login_session = await current_user(request, session)
-        data: dict[str, Any] = await checked_form(request, login_session)
-        incident = await _visible_incident(request, session, user)
-        if action == "repair":
-            data.setdefault("staff", incident.assignee or user.name)
-        try:
-            if action == "ping_check":
-                start_ping_check(request.app, incident, user)
-                raise web.HTTPSeeOther(f"/incidents/{incident.id}")
-            applied = await apply(
-                session, incident, action, user.name, Role(user.role), data, _now()
-            )
-        except TransitionRefused as refused:
-            return render(
-                request,
-                "refused.html",
-                status=409,
-                incident=incident,
-                reason=refused.reason,
-                user=user,
-            )
-    await after_commit(request.app, applied)
-    raise web.HTTPSeeOther(f"/incidents/{incident.id}")
+    data: dict[str, Any] = await checked_form(request, login_session)
+    try:
+        await move_incident(request.app, user, incident_id, action, data)
+    except NoSuchIncident:
+        raise web.HTTPNotFound(text=f"no incident {incident_id}") from None
+    except (TransitionRefused, FormInvalid) as refused:
+        async with request.app[DATABASE].read() as session:
+            incident = await _visible_incident(request, session, user)
+        status = 422 if isinstance(refused, FormInvalid) else 409
+        return render(
+            request,
+            "refused.html",
+            status=status,
+            incident=incident,
+            reason=refused.reason,
+            user=user,
+        )
+    raise web.HTTPSeeOther(f"/incidents/{incident_id}")
 
 
 async def form_view(request: web.Request) -> web.Response:
@@ -308,7 +312,7 @@ async def form_view(request: web.Request) -> web.Response:
         data = await load_form(session, incident.id, kind)
     if data is None:
         raise web.HTTPNotFound(text=f"incident {incident.id} has no {kind.upper()} yet")
-    data = {"skpd": incident.skpd, **data}
+    data = {**data, "skpd": incident.skpd}  # the form never overrides the incident
     for key in DATETIME_FIELDS & data.keys():
         data[key] = str(data[key]).replace("T", " ")
     if request.match_info.get("pdf"):

@@ -1,0 +1,172 @@
+"""What a person may send with each SOP move: one schema per form, nothing else accepted.
+
+Pure. A form holds only its own fields: an extra key (a forged `skpd`, `state` or
+`acknowledged_by`) is refused with the names of the unknown fields, never stored, so nothing in
+a form can override the incident's own values on the page, the PDF or the figures. Text is
+stripped; a field left blank counts as missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+
+def _aware(value: datetime) -> datetime:
+    """A time without zone is taken as UTC (as the store keeps it)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+Moment = Annotated[datetime, AfterValidator(_aware)]
+Line = Annotated[str, Field(min_length=1, max_length=300)]
+Text = Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    def record(self) -> dict[str, Any]:
+        """JSON-ready values for the timeline and the stored form (times as ISO 8601)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class NoData(_Form):
+    """Moves that carry nothing: forward, order_repair, close, acknowledge, close_transient."""
+
+
+class F01Form(_Form):
+    """F-01, the SKPD complaint form (SOP step 3)."""
+
+    reporter: Line
+    contact_confirmed_with: Line
+    complaint: Text
+    affected_service: Line
+    reported_at: Moment
+
+
+class ResponsibilityForm(_Form):
+    """SOP step 4: whose fault it is."""
+
+    responsibility: Literal["diskominfo", "skpd"]
+
+
+class DispatchForm(_Form):
+    """SOP step 5: the staff member sent."""
+
+    assignee: Line
+
+
+class EstimateForm(_Form):
+    """SOP steps 6-7: the findings and the estimated time of recovery."""
+
+    findings: Text
+    estimated_recovery_at: Moment
+
+
+class F04Form(_Form):
+    """F-04, the action report (SOP step 9)."""
+
+    findings: Text
+    actions_taken: Text
+    repair_started_at: Moment
+    repair_ended_at: Moment
+    result: Text
+    parts_replaced: Line | None = None
+    staff: Line | None = None
+    """Who repaired; the assignee (or whoever files it) when not given."""
+
+
+class ReasonForm(_Form):
+    """Cancel and reopen say why."""
+
+    reason: Text
+
+
+class PingCheckForm(_Form):
+    """What the ping check found (SOP step 2); filled by SIGAP, never by a person."""
+
+    results: dict[str, Any] = Field(default_factory=dict)
+    reachable: list[str] = Field(default_factory=list)
+    unreachable: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+class EscalationForm(_Form):
+    """An overdue stage: its target time."""
+
+    target_seconds: int = Field(ge=0)
+
+
+class ReportForm(_Form):
+    """A manual outage report (SOP step 1, second path: an SKPD admin, or staff on the phone)."""
+
+    skpd: str = Field(min_length=1, max_length=64, pattern=r"^[^\s\x00-\x1f]+$")
+    description: Text
+    nodes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=100
+    )
+    reporter: Line | None = None
+    """Who reported it, when not the user (e.g. the caller on the phone)."""
+
+
+F = TypeVar("F", bound=_Form)
+
+FORM_OF_MOVE: dict[str, type[_Form]] = {
+    "ping_check": PingCheckForm,
+    "acknowledge": NoData,
+    "confirm": F01Form,
+    "report": ResponsibilityForm,
+    "set_responsibility": ResponsibilityForm,
+    "dispatch": DispatchForm,
+    "estimate": EstimateForm,
+    "forward": NoData,
+    "order_repair": NoData,
+    "repair": F04Form,
+    "close": NoData,
+    "cancel": ReasonForm,
+    "close_transient": NoData,
+    "reopen": ReasonForm,
+    "escalate": EscalationForm,
+}
+
+
+class FormInvalid(Exception):
+    """Data that no state of the incident would accept: unknown fields or malformed values.
+    `reason` names each field and what is wrong (the HTTP layer answers 422 with it)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def parse_form(schema: type[F], data: Mapping[str, Any], what: str) -> F:
+    """`data` as `schema`, or FormInvalid naming every bad field of `what` (a move or form)."""
+    try:
+        return schema.model_validate(dict(data))
+    except ValidationError as error:
+        unknown = sorted(str(e["loc"][0]) for e in error.errors() if e["type"] == "extra_forbidden")
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in error.errors()
+            if e["type"] != "extra_forbidden"
+        ]
+        if unknown:
+            allowed = ", ".join(schema.model_fields) or "no fields"
+            problems.insert(0, f"unknown field(s) {', '.join(unknown)} (it takes {allowed})")
+        raise FormInvalid(f"{what}: {'; '.join(problems)}") from None
+
+
+def missing_fields(schema: type[_Form], data: Mapping[str, Any]) -> list[str]:
+    """The required fields of `schema` that `data` leaves out or blank, in the form's order."""
+    return [
+        name
+        for name, field in schema.model_fields.items()
+        if field.is_required() and _blank(data.get(name))
+    ]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value in ([], ())

@@ -1,0 +1,129 @@
+"""The store's half of a move: load what `webhook.core.workflow.apply_move` needs, write what it
+returns — the incident's columns, the timeline entry, the form, the SOP figures — in the
+caller's write transaction. The UI, the JSON API, the one-click links, the ping check and
+escalation all come through `make_move`; the alert batch applies the same pure function to its
+own working copy (`webhook.intake.batch`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from webhook.core import figures
+from webhook.core.workflow import Applied, FormWrite, Move, Role, apply_move
+from webhook.store.database import publish
+from webhook.store.models import Alert, Event, Form, Incident, User
+from webhook.store.queries import open_incident
+
+
+async def make_move(
+    session: AsyncSession,
+    incident: Incident,
+    action: str,
+    actor: str,
+    role: Role,
+    data: dict[str, Any],
+    now: datetime,
+) -> tuple[Applied, Event]:
+    """Make one move on `incident` in the session's transaction (TransitionRefused or
+    FormInvalid when it cannot be made; nothing is written then)."""
+    staff: frozenset[str] = frozenset()
+    if action == "dispatch":
+        staff = frozenset(
+            (
+                await session.execute(
+                    select(User.name).where(
+                        User.role.in_([Role.STAFF.value, Role.COORDINATOR.value]), User.active
+                    )
+                )
+            ).scalars()
+        )
+    other_open = False
+    if action == "reopen":
+        other_open = await open_incident(session, incident.skpd) not in (None, incident)
+    if action == "repair" and not data.get("staff"):
+        data = {**data, "staff": incident.assignee or actor}  # F-04 names who repaired
+    move = Move(action, actor, role, now, data, staff, other_open)
+    applied = apply_move(incident, move)
+    earlier = list(
+        (await session.execute(select(Event).where(Event.incident_id == incident.id))).scalars()
+    )
+    for column, value in applied.changes.items():
+        setattr(incident, column, value)
+    if applied.form is not None:
+        await _save_form(session, incident.id, applied.form, actor, now)
+    entry = applied.event
+    event = Event(
+        incident_id=incident.id,
+        at=now,
+        actor=entry.actor,
+        role=entry.role,
+        kind=entry.kind,
+        from_state=entry.from_state,
+        to_state=entry.to_state,
+        data={**entry.data, **await _figures(session, incident, applied, earlier, now)},
+    )
+    session.add(event)
+    await session.flush()
+    return applied, event
+
+
+async def _figures(
+    session: AsyncSession,
+    incident: Incident,
+    applied: Applied,
+    earlier: list[Event],
+    now: datetime,
+) -> dict[str, float]:
+    """The SOP figures of a move, published for the metrics once it commits: the first time a
+    timed stage is reached; on F-04 the estimate's error, and a report's outage (no alerts to
+    end it). Returns what the move's event keeps (the downtime ledger)."""
+    responsibility = figures.responsibility_label(incident.responsibility)
+    stage = figures.first_entry(applied.source.value, applied.target.value, earlier)
+    if stage is not None:
+        seconds = (now - incident.opened_at).total_seconds()
+        publish(session, figures.StageReached(stage, responsibility, seconds))
+    if applied.row.action != "repair":
+        return {}
+    repair_ended_at = datetime.fromisoformat(applied.event.data["repair_ended_at"])
+    if incident.estimated_recovery_at is not None:
+        error = figures.estimate_error(incident.estimated_recovery_at, repair_ended_at)
+        publish(session, figures.EstimateChecked(responsibility, error))
+    if await session.scalar(select(Alert.id).where(Alert.incident_id == incident.id).limit(1)):
+        return {}  # the alerts' recovery ends this outage (webhook.intake.batch)
+    outage = figures.outage_seconds([(incident.opened_at, repair_ended_at)], now)
+    downtime = figures.downtime_increment(outage, earlier)
+    publish(session, figures.OutageEnded(incident.skpd, responsibility, downtime))
+    return {figures.DOWNTIME_KEY: downtime}
+
+
+async def _save_form(
+    session: AsyncSession, incident_id: int, write: FormWrite, by: str, now: datetime
+) -> None:
+    form = (
+        await session.execute(
+            select(Form).where(Form.incident_id == incident_id, Form.kind == write.kind)
+        )
+    ).scalar_one_or_none()
+    if form is None:
+        session.add(
+            Form(
+                incident_id=incident_id, kind=write.kind, data=write.data, saved_at=now, saved_by=by
+            )
+        )
+    elif write.merge:
+        form.data = {**form.data, **write.data}
+    else:
+        form.data, form.saved_at, form.saved_by = write.data, now, by
+
+
+async def load_form(session: AsyncSession, incident_id: int, kind: str) -> dict[str, Any] | None:
+    form = (
+        await session.execute(
+            select(Form).where(Form.incident_id == incident_id, Form.kind == kind)
+        )
+    ).scalar_one_or_none()
+    return None if form is None else dict(form.data)

@@ -1,0 +1,105 @@
+"""What every handler shares at the HTTP edge: the JSON API's one error shape, and request
+bodies read whole, bounded in size and time, before any transaction starts (a client that
+trickles its body in never holds the database's writer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger("sigap.webhook")
+BODY_TIMEOUT = 10.0
+"""Seconds a client may take to send its body (a weak phone connection included)."""
+MAX_JSON_BYTES = 64 * 1024
+
+
+def json_error(status: int, message: str, **headers: str) -> web.HTTPException:
+    """The JSON API's error: `{"status": "error", "error": "<what is wrong>"}`, raised."""
+    return _EXCEPTIONS[status](
+        text=json.dumps({"status": "error", "error": message}),
+        content_type="application/json",
+        headers=headers or None,
+    )
+
+
+def _by_status(cls: type[web.HTTPException]) -> dict[int, type[web.HTTPException]]:
+    found = {cls.status_code: cls}
+    for sub in cls.__subclasses__():
+        found.update(_by_status(sub))
+    return found
+
+
+_EXCEPTIONS = _by_status(web.HTTPException)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, within `limit` bytes (413) and BODY_TIMEOUT seconds (408)."""
+    if (request.content_length or 0) > limit:
+        raise json_error(413, f"body over {limit} bytes")
+    chunks, size = [], 0
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    raise json_error(413, f"body over {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise json_error(408, f"the body did not arrive within {BODY_TIMEOUT:g} s") from None
+    return b"".join(chunks)
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """A JSON object body (an empty body is an empty object)."""
+    body = await read_body(request, MAX_JSON_BYTES)
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError as error:
+        raise json_error(400, f"body is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise json_error(400, "body must be a JSON object")
+    return data
+
+
+async def read_form(request: web.Request) -> dict[str, str]:
+    """A form body (the UI's POSTs), read like `read_body`."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_JSON_BYTES, request.content_length or 0)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            form = await request.post()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(text="the form did not arrive in time; retry") from None
+    return {k: str(v) for k, v in form.items()}
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Under /api/: every error in the one JSON shape, and never a traceback or an internal."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400 or error.content_type == "application/json":
+            raise
+        message = (error.text or error.reason or "").strip() or error.reason
+        raise json_error(error.status, message, **_kept_headers(error)) from None
+    except Exception:
+        log.exception("unexpected error", extra={"path": request.path})
+        raise json_error(500, "internal error; the log has the details") from None
+
+
+def _kept_headers(error: web.HTTPException) -> dict[str, str]:
+    kept = ("Retry-After", "WWW-Authenticate", "Allow")
+    return {name: error.headers[name] for name in kept if name in error.headers}
