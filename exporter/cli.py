@@ -18,6 +18,7 @@ from exporter.inventory import InventoryError, load_inventory
 from exporter.logfmt import setup_logging
 from exporter.prober import ProbeEngine, Shard
 from exporter.web import ExporterService, create_app
+from exporter.webconfig import WebConfig, WebConfigError, load_web_config
 
 log = logging.getLogger("sigap.exporter")
 DEFAULT_LISTEN = ":9427"
@@ -48,13 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--config.check",
         dest="config_check",
         action="store_true",
-        help="validate the inventory and exit (0 valid, 1 invalid)",
+        help="validate the inventory (and the --web.config.file) and exit (0 valid, 1 invalid)",
     )
     parser.add_argument(
         "--web.listen-address",
         dest="listen",
         default=DEFAULT_LISTEN,
         help=f"address to serve /metrics on (default {DEFAULT_LISTEN})",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        type=Path,
+        help="TLS and basic auth, in the format of Prometheus' exporter-toolkit (default: none)",
+    )
+    parser.add_argument(
+        "--web.enable-lifecycle",
+        dest="enable_lifecycle",
+        action="store_true",
+        help="let POST /-/reload reload the inventory (SIGHUP always does)",
     )
     parser.add_argument(
         "--shard",
@@ -91,10 +104,19 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"{args.config_file}: cannot read: {error.strerror}", file=sys.stderr)
         return 1
+    web_config = WebConfig()
+    if args.web_config_file is not None:
+        try:
+            web_config = load_web_config(args.web_config_file)
+        except WebConfigError as error:
+            print(error, file=sys.stderr)
+            return 1
     if args.config_check:
         print(
             f"{args.config_file}: valid: {len(inventory.nodes)} nodes, {len(inventory.skpds)} SKPDs"
         )
+        if args.web_config_file is not None:
+            print(f"{args.web_config_file}: valid: {web_config.describe()}")
         return 0
     engine = ProbeEngine(shard)
     try:
@@ -106,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     service.inventory = inventory
     service.reload_status.successful = True
     service.reload_status.last_success_time = time.time()
-    app = create_app(service)
+    app = create_app(service, web_config, enable_lifecycle=args.enable_lifecycle)
     reloads: set[asyncio.Task[str | None]] = set()
 
     async def on_sighup(app: web.Application) -> None:
@@ -124,10 +146,19 @@ def main(argv: list[str] | None = None) -> int:
             "address": args.listen,
             "nodes": len(engine.order),
             "shard": args.shard,
+            "web": web_config.describe(),
+            "lifecycle": args.enable_lifecycle,
             "version": __version__,
         },
     )
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        ssl_context=web_config.ssl_context,
+        print=None,
+        access_log=None,
+    )
     return 0
 
 

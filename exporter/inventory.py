@@ -248,8 +248,9 @@ class Problem:
     line: int | None = None
 
 
-class InventoryError(Exception):
-    """An inventory that cannot be used; `str()` is one readable line per problem."""
+class ConfigError(Exception):
+    """A config file that cannot be used; `str()` is one readable line per problem, each
+    naming the file, the line, the path in the file and what was expected."""
 
     def __init__(self, file: str, problems: list[Problem]) -> None:
         self.file = file
@@ -262,6 +263,10 @@ class InventoryError(Exception):
             where = f"{self.file}:{p.line}" if p.line else self.file
             lines.append(f"{where}: {p.path}: {p.message}" if p.path else f"{where}: {p.message}")
         return "\n".join(lines)
+
+
+class InventoryError(ConfigError):
+    """An inventory that cannot be used."""
 
 
 def format_path(loc: tuple[Any, ...]) -> str:
@@ -295,7 +300,7 @@ def _line_index(text: str) -> dict[tuple[Any, ...], int]:
     return index
 
 
-class _LazyLines:
+class YamlLines:
     """The line index, built only when there is a problem to report (it costs a second parse)."""
 
     def __init__(self, text: str) -> None:
@@ -388,7 +393,7 @@ def parse_inventory(
         raise InventoryError(file, [Problem("", f"not valid YAML: {exc.problem}", line)]) from exc
     except yaml.YAMLError as exc:
         raise InventoryError(file, [Problem("", f"not valid YAML: {exc}")]) from exc
-    lines = _LazyLines(text)
+    lines = YamlLines(text)
     if not isinstance(data, dict):
         raise InventoryError(
             file, [Problem("", "expected a mapping with the keys probe, core and skpd", 1)]
@@ -426,7 +431,7 @@ def _effective_probe(
 def _build(
     spec: _InventorySpec,
     file: str,
-    lines: _LazyLines,
+    lines: YamlLines,
     resolve: Resolver | None,
 ) -> Inventory:
     problems: list[Problem] = []

@@ -92,6 +92,7 @@ class Target:
         "outstanding",
         "position",
         "published",
+        "schedule_token",
         "sent_at",
         "sequence",
         "slot",
@@ -106,6 +107,8 @@ class Target:
         self.outstanding: int | None = None
         self.sent_at = 0.0
         self.last_answered = -1
+        self.schedule_token = 0
+        """Bumped when the target is rescheduled: its older schedule entries are void."""
         self.position = 0
         """Depth-first place of the node in the topology (`Inventory.topology_order`)."""
         self.stats = NodeStats(node.probe.window_probes, node.probe.down_after)
@@ -156,19 +159,24 @@ class ProbeEngine:
         self.order: list[Target] = []
         """Targets parents first, as the inventory lists them."""
         self._open_socket = open_socket
-        self._slot_of: dict[tuple[str, str], int] = {}
+        self._slot_of: dict[tuple[object, ...], int] = {}
         self._next_slot = 0
         self._cookie = secrets.token_bytes(8)
         self._schedule: list[tuple[float, int, int]] = []
+        """(due, slot, schedule token): an entry whose slot is gone or whose token is older
+        than its target's is skipped when it comes up."""
         self._deadlines: list[tuple[float, int, int]] = []
-        self._generation = 0
         self._running = False
 
     # --- inventory ------------------------------------------------------------------------------
 
     def apply(self, inventory: Inventory) -> None:
-        """Probe `inventory` from now on, keeping the history of nodes that stay (same id, same
-        address). Opens the socket of a family the first time a node needs it; raises
+        """Probe `inventory` from now on, touching only what changed.
+
+        A node whose identity (`identity()`: id, address and every label of its series) stays
+        keeps its place in the schedule, its counters, loss window and up/down state; a new or
+        changed node starts afresh on a new slot, spread over its interval; a removed node's
+        series go. Opens the socket of a family the first time a node needs it; raises
         SocketUnavailable (and changes nothing) when that is impossible."""
         probed = [n for n in inventory.nodes.values() if self.shard.probes(n)]
         for family in sorted({n.family for n in probed} - self.sockets.keys()):
@@ -186,41 +194,44 @@ class ProbeEngine:
                 self._watch(echo_socket)
         targets: dict[int, Target] = {}
         order: list[Target] = []
+        restart: list[Target] = []
         position = {node_id: i for i, node_id in enumerate(inventory.topology_order())}
         for node in probed:
-            key = (node.id, node.ip)
+            key = identity(node)
             slot = self._slot_of.get(key)
-            if slot is None:
+            target = self.targets.get(slot) if slot is not None else None
+            if target is None:
                 slot = self._slot_of[key] = self._next_slot
                 self._next_slot += 1
-            target = self.targets.get(slot)
-            if target is None:
                 target = Target(node, slot, self.shard.publishes(node))
-            else:
+                restart.append(target)
+            elif target.node != node:  # parent, name or probe settings: same series
+                interval = target.interval
                 target.update(node, self.shard.publishes(node))
+                if target.interval != interval:
+                    restart.append(target)
             target.position = position[node.id]
-            targets[slot] = target
+            targets[target.slot] = target
             order.append(target)
         for key in [k for k, slot in self._slot_of.items() if slot not in targets]:
             del self._slot_of[key]
         self.targets = targets
         self.order = order
-        self._reschedule()
+        self._schedule_first(restart)
 
-    def _reschedule(self) -> None:
-        """Spread the first requests evenly over each node's interval; a node still waiting for
-        a reply is not asked again before its timeout, so a reload costs no false loss."""
-        self._generation += 1
+    def _schedule_first(self, targets: list[Target]) -> None:
+        """Spread the first requests of `targets` evenly over each one's interval; a target
+        still waiting for a reply is not asked again before its timeout, so a new interval
+        costs no false loss. Other targets keep their schedule entries."""
         now = time.monotonic()
-        count = max(1, len(self.order))
-        schedule = []
-        for i, target in enumerate(self.order):
+        count = max(1, len(targets))
+        for i, target in enumerate(targets):
+            target.schedule_token += 1
             due = now + target.interval * i / count
             if target.outstanding is not None:
                 due = max(due, target.sent_at + target.timeout)
-            schedule.append((due, self._generation, target.slot))
-        heapq.heapify(schedule)
-        self._schedule = schedule
+            self._schedule.append((due, target.slot, target.schedule_token))
+        heapq.heapify(self._schedule)
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -253,20 +264,20 @@ class ProbeEngine:
         asyncio.get_running_loop().add_reader(echo_socket.sock.fileno(), self._receive, echo_socket)
 
     def _send_due(self, now: float) -> None:
-        schedule, targets, generation = self._schedule, self.targets, self._generation
+        schedule, targets = self._schedule, self.targets
         observe_lag = self.counters.observe_lag
         sent = 0
         while schedule and schedule[0][0] <= now:
-            due, entry_generation, slot = heapq.heappop(schedule)
+            due, slot, token = heapq.heappop(schedule)
             target = targets.get(slot)
-            if entry_generation != generation or target is None:
+            if target is None or token != target.schedule_token:
                 continue
             observe_lag(now - due)
             self._send(target, time.monotonic())
             due += target.interval
             if due <= now:  # fell a whole interval behind: skip, never burst
                 due = now + target.interval
-            heapq.heappush(schedule, (due, generation, slot))
+            heapq.heappush(schedule, (due, slot, token))
             sent += 1
             if sent % 256 == 0:
                 now = time.monotonic()
@@ -348,6 +359,21 @@ class ProbeEngine:
             target.outstanding = None
             target.last_answered = reply.sequence
             target.stats.record_reply(rtt, stamped if stamped is not None else wall)
+
+
+def identity(node: Node) -> tuple[object, ...]:
+    """What makes a node's series: its id, the address probed and every label it is published
+    with. A node whose identity changes on reload is a new node to the engine (new slot, fresh
+    counters), as it is a new series to Prometheus."""
+    return (
+        node.id,
+        node.ip,
+        node.address,
+        node.skpd,
+        node.role,
+        node.owner,
+        tuple(sorted(node.labels.items())),
+    )
 
 
 def describe_sockets(engine: ProbeEngine) -> str:

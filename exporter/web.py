@@ -1,4 +1,9 @@
-"""The exporter's HTTP side: /metrics, health, reload and a landing page listing the nodes."""
+"""The exporter's HTTP side: /metrics, health, reload and a landing page listing the nodes.
+
+With basic auth users in the web config every endpoint asks for them, /-/healthy included, as
+exporter-toolkit protects every handler; /-/reload also needs `--web.enable-lifecycle`, as in
+Prometheus (SIGHUP always reloads).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import contextlib
 import html
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -16,6 +21,7 @@ from exporter.exposition import LabelCache, ReloadStatus, render
 from exporter.icmp import SocketUnavailable
 from exporter.inventory import Inventory, InventoryError, load_inventory
 from exporter.prober import ProbeEngine, describe_sockets
+from exporter.webconfig import BasicAuth, WebConfig
 
 log = logging.getLogger("sigap.exporter")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -66,6 +72,18 @@ class ExporterService:
 
 
 SERVICE = web.AppKey("service", ExporterService)
+BASIC_AUTH = web.AppKey("basic_auth", BasicAuth)
+LIFECYCLE = web.AppKey("lifecycle", bool)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def require_basic_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not await request.app[BASIC_AUTH].check(request.headers.get("Authorization")):
+        return web.Response(
+            status=401, text="Unauthorized\n", headers={"WWW-Authenticate": "Basic"}
+        )
+    return await handler(request)
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
@@ -90,6 +108,12 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
+    if not request.app[LIFECYCLE]:
+        return web.Response(
+            status=403,
+            text="Lifecycle API is not enabled: start sigap-exporter with "
+            "--web.enable-lifecycle, or send it SIGHUP.\n",
+        )
     error = await request.app[SERVICE].reload()
     if error is not None:
         return web.Response(status=500, text=f"failed to reload config: {error}\n")
@@ -129,9 +153,26 @@ sockets {describe_sockets(service.engine)}</p>{warning}
     return web.Response(text=body, content_type="text/html")
 
 
-def create_app(service: ExporterService) -> web.Application:
-    app = web.Application()
+def create_app(
+    service: ExporterService,
+    web_config: WebConfig | None = None,
+    *,
+    enable_lifecycle: bool = False,
+) -> web.Application:
+    """The exporter's app; TLS is the server's business (`web_config.ssl_context`)."""
+    web_config = web_config or WebConfig()
+    basic_auth = BasicAuth(web_config.users)
+    app = web.Application(middlewares=[require_basic_auth] if basic_auth.enabled else [])
     app[SERVICE] = service
+    app[BASIC_AUTH] = basic_auth
+    app[LIFECYCLE] = enable_lifecycle
+    if web_config.headers:
+        headers = dict(web_config.headers)
+
+        async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+            response.headers.update(headers)
+
+        app.on_response_prepare.append(add_headers)
 
     async def probe_loop(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(service.engine.run())
@@ -147,4 +188,5 @@ def create_app(service: ExporterService) -> web.Application:
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_post("/-/reload", reload)
+    app.router.add_put("/-/reload", reload)
     return app

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -61,18 +63,39 @@ class Exporter:
     process: subprocess.Popen[str]
     config: Path
     log: Path
+    context: ssl.SSLContext | None = None
+    """The client side of TLS, for an exporter started with a web config."""
+    auth: tuple[str, str] | None = None
+    """Basic auth sent with every request unless a call says otherwise."""
+
+    def request(
+        self, path: str, method: str = "GET", auth: tuple[str, str] | bool | None = True
+    ) -> urllib.request.Request:
+        request = urllib.request.Request(self.url + path, method=method)
+        credentials = self.auth if auth is True else auth or None
+        if credentials:
+            token = base64.b64encode(":".join(credentials).encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        return request
 
     def get(self, path: str = "/metrics") -> str:
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
-            return str(response.read().decode())
+        with urllib.request.urlopen(self.request(path), timeout=10, context=self.context) as r:
+            return str(r.read().decode())
+
+    def fetch(
+        self, path: str, method: str = "GET", auth: tuple[str, str] | bool | None = True
+    ) -> tuple[int, dict[str, str], str]:
+        """(status, headers, body), whatever the status."""
+        request = self.request(path, method, auth)
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=self.context) as response:
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read().decode()
 
     def post(self, path: str) -> tuple[int, str]:
-        request = urllib.request.Request(self.url + path, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
+        status, _headers, body = self.fetch(path, "POST")
+        return status, body
 
     def wait_for(self, check: object, timeout: float = 15.0) -> str:
         """Poll /metrics until `check(text)` is true; returns that text."""
@@ -90,7 +113,14 @@ class Exporter:
 def start_exporter(tmp_path: Path) -> Iterator[object]:
     started: list[Exporter] = []
 
-    def start(inventory: str, *extra: str) -> Exporter:
+    def start(
+        inventory: str,
+        *extra: str,
+        context: ssl.SSLContext | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> Exporter:
+        """Start an exporter; `context` (TLS) and `auth` (basic auth) are how to reach it when
+        `extra` passes a --web.config.file."""
         config = tmp_path / f"inventory-{len(started)}.yml"
         config.write_text(inventory)
         log = tmp_path / f"exporter-{len(started)}.log"
@@ -111,7 +141,8 @@ def start_exporter(tmp_path: Path) -> Iterator[object]:
             text=True,
             cwd=ROOT,
         )
-        exporter = Exporter(f"http://127.0.0.1:{port}", process, config, log)
+        scheme = "https" if context else "http"
+        exporter = Exporter(f"{scheme}://127.0.0.1:{port}", process, config, log, context, auth)
         started.append(exporter)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

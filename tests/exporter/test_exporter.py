@@ -116,7 +116,7 @@ def test_every_series_carries_the_contract_labels_and_promtool_accepts_the_page(
 def test_a_bad_reload_keeps_probing_the_last_good_inventory(
     start_exporter: StartExporter,
 ) -> None:
-    exporter = start_exporter(LOOPBACK)
+    exporter = start_exporter(LOOPBACK, "--web.enable-lifecycle")
     exporter.wait_for(lambda t: len(samples(t, "sigap_node_up")) == 4)
     exporter.config.write_text(LOOPBACK.replace("parent: uplink-dinkes", "parent: uplink-x"))
     status, body = exporter.post("/-/reload")
