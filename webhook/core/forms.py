@@ -159,14 +159,6 @@ def parse_form(schema: type[F], data: Mapping[str, Any], what: str) -> F:
         raise FormInvalid(f"{what}: {'; '.join(problems)}") from None
 
 
-def missing_fields(schema: type[_Form], data: Mapping[str, Any]) -> list[str]:
-    """The required fields of `schema` that `data` leaves out or blank, in the form's order."""
-    return [
-        name
-        for name, field in schema.model_fields.items()
-        if field.is_required() and _blank(data.get(name))
-    ]
-
-
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
+    """Left out, or only whitespace: a required field so given is missing."""
     return value is None or (isinstance(value, str) and not value.strip()) or value in ([], ())

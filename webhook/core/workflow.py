@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from webhook.core.forms import FORM_OF_MOVE, F04Form, FormInvalid, parse_form
+from webhook.core.forms import FORM_OF_MOVE, F04Form, FormInvalid, blank, parse_form
 
 
 class State(StrEnum):
@@ -254,7 +254,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         OPEN_STATES,
         None,
         {R.SYSTEM},
-        (),
+        ("target_seconds",),
         0,
         "Eskalasi: tahap terlambat",
         "Escalate: stage overdue",
@@ -304,7 +304,7 @@ def transition(state: State, action: str, role: Role, data: Mapping[str, Any]) -
     if role not in row.roles:
         allowed_roles = ", ".join(sorted(r.value for r in row.roles))
         raise TransitionRefused(f"a {role.value} cannot {action}; it is for {allowed_roles}")
-    missing = [k for k in row.requires if data.get(k) in (None, "", [], ())]
+    missing = [k for k in row.requires if blank(data.get(k))]
     if missing:
         raise TransitionRefused(f"{action} needs {', '.join(missing)}")
     if "responsibility" in row.requires:
