@@ -291,3 +291,48 @@ def test_reconciliation_uses_the_api_alertmanager_033_serves() -> None:
     """0.27 removed API v1; v2's GET /api/v2/alerts keeps `fingerprint` (0.28 added `mutedBy`)."""
     source = (ROOT / "webhook" / "reconcile.py").read_text()
     assert "/api/v2/alerts" in source and "/api/v1/" not in source
+
+
+# --- the versions table -------------------------------------------------------------------------
+
+
+def versions_table(path: Path) -> list[list[str]]:
+    text = path.read_text()
+    start = text.index("<!-- versions:")
+    rows = []
+    for line in text[start:].splitlines()[1:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows[2:]
+
+
+def test_readme_and_operations_name_the_versions_tests_and_compose_run() -> None:
+    readme = versions_table(ROOT / "README.md")
+    assert readme == versions_table(ROOT / "docs" / "operations.md"), "one table, said twice"
+    table = {row[0]: row for row in readme}
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    images = {
+        "Prometheus": compose["prometheus"]["image"],
+        "Alertmanager": compose["alertmanager"]["image"],
+        "Grafana": compose["grafana"]["image"],
+        "PostgreSQL": compose["postgres"]["image"],
+    }
+    for component, image in images.items():
+        tag = image.rpartition(":")[2]
+        assert table[component][2] == tag, f"{component}: compose runs {image}"
+    debian = {"Prometheus": "prometheus", "Alertmanager": "prometheus-alertmanager"}
+    debian |= {"PostgreSQL": "postgresql"}
+    dpkg = shutil.which("dpkg-query")
+    for component, package in debian.items():
+        if dpkg is None:
+            break
+        out = subprocess.run(
+            [dpkg, "-W", "-f=${Version}", package], capture_output=True, text=True, check=False
+        ).stdout
+        upstream = re.split(r"[+~-]", out)[0] if out else ""
+        if upstream:
+            assert table[component][1].startswith(upstream), (component, upstream)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    sdk = re.search(r'"(grafana-foundation-sdk==\d+)"', pyproject)
+    assert sdk and f"`{sdk[1]}`" in table["Grafana"][3]
