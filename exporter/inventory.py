@@ -454,7 +454,7 @@ def _build(
     skpd_ids: dict[str, tuple[Any, ...]] = {}
     for si, s in enumerate(spec.skpd):
         loc = ("skpd", si, "id")
-        if not _ID.match(s.id):
+        if not _ID.fullmatch(s.id):
             problem(loc, f"bad id {s.id!r}; expected lower-case letters, digits, '-', '_' or '.'")
         elif s.id == CORE:
             problem(loc, f"{CORE!r} is reserved for the core section; choose another id")
@@ -474,7 +474,7 @@ def _build(
     ips: dict[str, tuple[Any, ...]] = {}
     built: dict[str, Node] = {}
     for loc, n, skpd_id in entries:
-        if not _ID.match(n.id):
+        if not _ID.fullmatch(n.id):
             problem(
                 (*loc, "id"),
                 f"bad id {n.id!r}; expected lower-case letters, digits, '-', '_' or '.'",
