@@ -165,7 +165,7 @@ def test_names_are_valid_legacy_names_so_utf8_changes_nothing() -> None:
     from prometheus_client import CollectorRegistry
 
     from exporter.exposition import _LE
-    from webhook.metrics import WebhookMetrics
+    from webhook.services.metrics import WebhookMetrics
 
     registry = CollectorRegistry()
     WebhookMetrics(registry)
@@ -194,7 +194,7 @@ def test_both_metrics_endpoints_answer_with_a_content_type_prometheus_3_knows() 
         r"text/plain; version=(0\.0\.4|1\.0\.0)(; charset=utf-8)?(; escaping=\w+)?"
         r"|application/openmetrics-text; version=(0\.0\.1|1\.0\.0)(; charset=utf-8)?"
     )
-    webhook_app = (ROOT / "webhook" / "app.py").read_text()
+    webhook_app = (ROOT / "webhook" / "web" / "app.py").read_text()
     assert "CONTENT_TYPE_LATEST" in webhook_app, "the webhook's /metrics type moved; test it"
     for content_type in (CONTENT_TYPE, CONTENT_TYPE_LATEST):
         assert known.fullmatch(content_type), content_type
@@ -284,7 +284,7 @@ def test_the_webhook_parses_an_alertmanager_033_payload() -> None:
 
 def test_reconciliation_uses_the_api_alertmanager_033_serves() -> None:
     """0.27 removed API v1; v2's GET /api/v2/alerts keeps `fingerprint` (0.28 added `mutedBy`)."""
-    source = (ROOT / "webhook" / "reconcile.py").read_text()
+    source = (ROOT / "webhook" / "services" / "reconcile.py").read_text()
     assert "/api/v2/alerts" in source and "/api/v1/" not in source
 
 
