@@ -12,9 +12,13 @@ and cookie, and anything else (another program's ping, a stale or forged reply) 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import socket
 import struct
+import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -132,13 +136,20 @@ def _ping_group_range() -> str:
         return "unknown"
 
 
-def open_echo_socket(family: int) -> EchoSocket:
-    """Raw when privileged, else the kernel's datagram ICMP socket when ping_group_range allows."""
+def open_echo_socket(family: int, privileged: bool | None = None) -> EchoSocket:
+    """Raw when privileged, else the kernel's datagram ICMP socket when ping_group_range allows.
+    `privileged` True or False asks for that kind only (the webhook's SIGAP_PING_PRIVILEGED)."""
     factory = ICMPv4Socket if family == 4 else ICMPv6Socket
     try:
+        if privileged is False:
+            raise ICMPLibError("a datagram socket was asked for")
         icmp = factory(privileged=True)
         kind, reason = "raw", "privileged (CAP_NET_RAW): raw socket, no datagram socket needed"
     except ICMPLibError as raw_error:
+        if privileged:
+            raise SocketUnavailable(
+                f"cannot open a raw IPv{family} ICMP socket ({raw_error}); it needs CAP_NET_RAW"
+            ) from raw_error
         groups = _ping_group_range()
         try:
             icmp = factory(privileged=False)
@@ -161,3 +172,84 @@ def open_echo_socket(family: int) -> EchoSocket:
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
     return EchoSocket(family, icmp, kind, reason)
+
+
+# --- shared by request/response users of the socket (the webhook's ping check) -----------------
+
+_SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
+_LD_B, _LD_H, _LD_B_X, _LD_H_X, _LDX_IP_HEADER, _JEQ, _RET = (
+    0x30,  # A = byte at k
+    0x28,  # A = half-word at k
+    0x50,  # A = byte at X + k
+    0x48,  # A = half-word at X + k
+    0xB1,  # X = 4 * (byte at k & 0xF): the IPv4 header length
+    0x15,  # if A == k: skip jt, else skip jf
+    0x06,  # return k bytes of the packet (0: drop it)
+)
+
+
+def keep_only_own_replies(echo_socket: EchoSocket) -> None:
+    """Have the kernel drop the ICMP a raw socket sees that is no echo reply to this process's
+    identifier, before it wakes us: a raw socket receives every ICMP packet of the host, and an
+    exporter's 20,000 replies a second would otherwise cost a CPU here. (Datagram sockets are
+    already matched by the kernel.)"""
+    if echo_socket.kind != "raw":
+        return
+    reply, identifier = ECHO_REPLY[echo_socket.family], echo_socket.identifier
+    if echo_socket.has_ip_header:
+        start = [(_LDX_IP_HEADER, 0, 0, 0), (_LD_B_X, 0, 0, 0)]
+        check_id = (_LD_H_X, 0, 0, 4)
+    else:
+        start = [(_LD_B, 0, 0, 0)]
+        check_id = (_LD_H, 0, 0, 4)
+    program = [*start, (_JEQ, 0, 3, reply), check_id, (_JEQ, 0, 1, identifier)]
+    program += [(_RET, 0, 0, 0xFFFF), (_RET, 0, 0, 0)]
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in program))
+    fprog = struct.pack("HL", len(program), ctypes.addressof(code))
+    echo_socket.sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+
+
+class Arrival(NamedTuple):
+    """An echo reply of this process, as it came off the socket."""
+
+    reply: Reply
+    source: str
+    """The address it came from (without an IPv6 zone)."""
+    received_at: float
+    """time.monotonic() when read."""
+    queued: float
+    """Seconds it waited in the socket's buffer before being read (from the kernel's receive
+    timestamp; 0 when unknown): subtract it from the RTT."""
+
+
+def receive_replies(
+    echo_socket: EchoSocket, cookie: bytes, dropped: Counter[str], limit: int
+) -> list[Arrival]:
+    """At most `limit` echo replies waiting on the non-blocking socket that carry `cookie`; the
+    other packets are counted in `dropped` by reason (as the exporter's metric names them).
+    A bounded read lets the caller hand the loop back between two handfuls of replies."""
+    sock, family, with_ip = echo_socket.sock, echo_socket.family, echo_socket.has_ip_header
+    found: list[Arrival] = []
+    while len(found) < limit:
+        try:
+            data, ancdata, _flags, address = sock.recvmsg(PAYLOAD_SIZE + 128, 64)
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError as error:  # an ICMP error queued on a datagram socket
+            dropped[errno.errorcode.get(error.errno or 0, "unknown").lower()] += 1
+            continue
+        received_at = time.monotonic()
+        try:
+            reply = parse_reply(family, data, with_ip)
+        except NotOurs as reason:
+            dropped[str(reason)] += 1
+            continue
+        if reply is None:
+            continue
+        if reply.cookie != cookie:
+            dropped["foreign"] += 1
+            continue
+        stamped = kernel_timestamp(ancdata)
+        queued = max(0.0, time.time() - stamped) if stamped is not None else 0.0
+        found.append(Arrival(reply, address[0].split("%")[0], received_at, queued))
+    return found

@@ -38,6 +38,7 @@ ENVIRONMENT = {
     "SIGAP_PING_PRIVILEGED": "ping_privileged",
     "SIGAP_PING_COUNT": "ping_count",
     "SIGAP_PING_TIMEOUT": "ping_timeout",
+    "SIGAP_PING_CONCURRENCY": "ping_concurrency",
     "SIGAP_DATABASE_TIMEOUT": "database_timeout",
 }
 
@@ -65,6 +66,7 @@ class _Spec(BaseModel):
     ping_privileged: Literal["auto", "true", "false"] = "auto"
     ping_count: int = Field(default=3, ge=1, le=20)
     ping_timeout: Duration = 1.0
+    ping_concurrency: int = Field(default=8, ge=1, le=256)
     database_timeout: Duration = 5.0
 
     @field_validator("ping_privileged", mode="before")
@@ -109,6 +111,8 @@ class Settings:
     receiver answers 503 (Alertmanager retries; its own webhook timeout is 10 s by default)."""
     sections: Mapping[str, Any] = field(default_factory=dict)
     """The file's other top-level sections, for the other areas of SIGAP to validate."""
+    ping_concurrency: int = 8
+    """Incidents ping-checked at a time (the rest wait in the checker's queue)."""
 
 
 def database_url(url: str) -> str:
@@ -190,4 +194,5 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         ping_timeout=spec.ping_timeout,
         database_timeout=spec.database_timeout,
         sections=dict(spec.model_extra or {}),
+        ping_concurrency=spec.ping_concurrency,
     )

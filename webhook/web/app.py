@@ -101,7 +101,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         app[METRICS].know_skpds([*inventory.skpds, CORE])
     app[PING_CHECKER] = PingChecker(
         database,
-        PingSettings(settings.ping_count, 0.2, settings.ping_timeout, settings.ping_privileged),
+        PingSettings(
+            settings.ping_count,
+            0.2,
+            settings.ping_timeout,
+            settings.ping_privileged,
+            settings.ping_concurrency,
+        ),
         inventory,
         enabled=settings.ping_check,
         on_result=lambda result: app[METRICS].ping_checks.labels(result).inc(),
@@ -109,6 +115,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()
+        await app[PING_CHECKER].start()
         tasks = []
         if database.is_sqlite:
             tasks.append(asyncio.create_task(checkpoints(database)))
@@ -136,7 +143,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await app[PING_CHECKER].drain()
+        await app[PING_CHECKER].stop()
         await database.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -35,7 +35,7 @@ def setup_ui(app: web.Application) -> None:
             data = await load_form(session, incident.id, "f04")
         if data is None:
             return ()
-        pdf = form_pdf("f04", incident.id, {**data, "skpd": incident.skpd})
+        pdf = await asyncio.to_thread(form_pdf, "f04", incident.id, {**data, "skpd": incident.skpd})
         return ((f"F-04-{incident.id}.pdf", pdf),)
 
     async def workflow_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ that availability is unavailable. A month that is not YYYY-MM is a 400.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -96,7 +97,7 @@ async def monthly_report(request: web.Request) -> web.Response:
     match request.match_info.get("format", ""):
         case ".pdf":
             return web.Response(
-                body=monthly_report_pdf(report, lang),
+                body=await asyncio.to_thread(monthly_report_pdf, report, lang),
                 content_type="application/pdf",
                 headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'},
             )

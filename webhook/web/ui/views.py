@@ -6,6 +6,7 @@ without JavaScript; every POST carries the session's CSRF token.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,7 +133,11 @@ async def login(request: web.Request) -> web.Response:
         )
     async with request.app[DATABASE].read() as session:
         user = await user_by_name(session, name)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    if (
+        user is None
+        or not user.active
+        or not await asyncio.to_thread(verify_password, user.password_hash, password)
+    ):
         limiter.failed(key, time.monotonic())
         error = word("login_failed", language(request))
         return render(request, "login.html", status=401, next=target, error=error)
@@ -316,7 +321,7 @@ async def form_view(request: web.Request) -> web.Response:
     for key in DATETIME_FIELDS & data.keys():
         data[key] = str(data[key]).replace("T", " ")
     if request.match_info.get("pdf"):
-        body = form_pdf(kind, incident.id, data)
+        body = await asyncio.to_thread(form_pdf, kind, incident.id, data)
         return web.Response(
             body=body,
             content_type="application/pdf",
@@ -398,7 +403,11 @@ async def users_add(request: web.Request) -> web.Response:
             User(
                 name=form["name"],
                 role=role,
-                password_hash=hash_password(form["password"]) if form.get("password") else None,
+                password_hash=(
+                    await asyncio.to_thread(hash_password, form["password"])
+                    if form.get("password")
+                    else None
+                ),
                 email=form.get("email") or None,
                 phone=form.get("phone") or None,
                 skpds=[s.strip() for s in form.get("skpds", "").split(",") if s.strip()],
