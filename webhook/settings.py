@@ -40,6 +40,7 @@ ENVIRONMENT = {
     "SIGAP_PING_TIMEOUT": "ping_timeout",
     "SIGAP_PING_CONCURRENCY": "ping_concurrency",
     "SIGAP_DATABASE_TIMEOUT": "database_timeout",
+    "SIGAP_BODY_TIMEOUT": "body_timeout",
 }
 
 
@@ -68,6 +69,7 @@ class _Spec(BaseModel):
     ping_timeout: Duration = 1.0
     ping_concurrency: int = Field(default=8, ge=1, le=256)
     database_timeout: Duration = 5.0
+    body_timeout: Duration = 10.0
 
     @field_validator("ping_privileged", mode="before")
     @classmethod
@@ -109,6 +111,9 @@ class Settings:
     database_timeout: float
     """How long a write waits for a locked SQLite file or a PostgreSQL connection before the
     receiver answers 503 (Alertmanager retries; its own webhook timeout is 10 s by default)."""
+    body_timeout: float
+    """How long a client may take to send a request's body (a weak phone connection): then
+    408. Bodies are read before any transaction, so a slow one never holds the writer."""
     sections: Mapping[str, Any] = field(default_factory=dict)
     """The file's other top-level sections, for the other areas of SIGAP to validate."""
     ping_concurrency: int = 8
@@ -193,6 +198,7 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         ping_count=spec.ping_count,
         ping_timeout=spec.ping_timeout,
         database_timeout=spec.database_timeout,
+        body_timeout=spec.body_timeout,
         sections=dict(spec.model_extra or {}),
         ping_concurrency=spec.ping_concurrency,
     )

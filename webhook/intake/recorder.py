@@ -47,6 +47,8 @@ class _Waiting:
     remote: str | None
     received_at: datetime
     done: asyncio.Future[Outcome]
+    deadline: float
+    """Loop time by which it must be committed, or answered 503 (`Database.timeout`)."""
 
 
 class Recorder:
@@ -77,9 +79,15 @@ class Recorder:
     async def record(
         self, notification: AlertmanagerNotification, body: bytes, remote: str | None, now: datetime
     ) -> Outcome:
-        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Waiting(notification, body, remote, now, done))
-        return await done
+        """Commit the notification with the others waiting now; TimeoutError once it waited
+        the database's `timeout` (whatever is queued ahead of it), so the answer is a 503
+        in time for Alertmanager to retry."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Outcome] = loop.create_future()
+        deadline = loop.time() + self.database.timeout
+        self._queue.put_nowait(_Waiting(notification, body, remote, now, done, deadline))
+        async with asyncio.timeout_at(deadline + 0.5):  # the commit itself may end the wait
+            return await done
 
     async def run(self) -> None:
         while True:
@@ -113,7 +121,8 @@ class Recorder:
             return  # PostgreSQL's sequences ignore a rollback: it would cost an incident number
         loop = asyncio.get_running_loop()
         now = datetime.now(UTC)
-        outage = [_Waiting(n, b"", None, now, loop.create_future()) for n in _REHEARSAL]
+        deadline = loop.time() + self.database.timeout
+        outage = [_Waiting(n, b"", None, now, loop.create_future(), deadline) for n in _REHEARSAL]
 
         def record(connection: Connection, facts: list[Fact]) -> None:
             for waiting in outage:
@@ -127,7 +136,8 @@ class Recorder:
     async def _commit(self, batch: list[_Waiting]) -> None:
         try:
             outcomes = await self.database.write_batch(
-                lambda connection, facts: self._record(connection, facts, batch)
+                lambda connection, facts: self._record(connection, facts, batch),
+                deadline=min(w.deadline for w in batch),
             )
         except (OSError, TimeoutError, OperationalError, InterfaceError) as error:
             for waiting in batch:  # the database is unreachable or locked: all get 503

@@ -117,8 +117,16 @@ def _sqlite_connect(dbapi_connection: Any, busy_ms: int) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    options = conn.get_execution_options()
+    if "busy_ms" in options:  # what is left of the writer's time budget
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options['busy_ms'])}")
+    conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
+
+
+def _pg_write_lock(conn: Connection, budget_ms: int) -> None:
+    """Wait for the other processes' writers at most `budget_ms` (then: LockNotAvailable)."""
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, budget_ms)}")
+    conn.execute(select(func.pg_advisory_xact_lock(_WRITE_LOCK_KEY)))
 
 
 class Database:
@@ -126,6 +134,9 @@ class Database:
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
         self.url = url
+        self.timeout = timeout
+        """Seconds a writer may wait in all (the lock of this process, the database's lock):
+        then TimeoutError, which the receiver answers with 503 in time for Alertmanager."""
         self.engine = create_engine(url, timeout)
         self.is_sqlite = url.startswith("sqlite")
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -146,19 +157,38 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def _writer(self, deadline: float | None) -> AsyncIterator[int]:
+        """This process's turn to write, taken before `deadline` (loop time; default: now +
+        `timeout`); yields the milliseconds left for the database's own lock."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout if deadline is None else deadline
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise TimeoutError(
+                f"the database's writer stayed busy for {self.timeout:g} s (SIGAP_DATABASE_TIMEOUT)"
+            ) from None
+        try:
+            yield max(1, int((deadline - loop.time()) * 1000))
+        finally:
+            self._write_lock.release()
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in the write transaction; commits on success, rolls back on error.
 
         Use it for every change (the receiver, transitions from the UI, the CLI), so writers
-        never interleave: read the incident inside, decide, change, leave.
+        never interleave: read the incident inside, decide, change, leave. Read the request
+        and check its sender before: the wait for the writer is bounded by `timeout`.
         """
         facts: list[Fact] = []
-        async with self._write_lock, self.engine.connect() as conn:
+        async with self._writer(None) as budget_ms, self.engine.connect() as conn:
             if self.is_sqlite:
-                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+                conn = await conn.execution_options(sqlite_begin="IMMEDIATE", busy_ms=budget_ms)
             async with conn.begin():
                 if not self.is_sqlite:
-                    await conn.execute(select(func.pg_advisory_xact_lock(_WRITE_LOCK_KEY)))
+                    await conn.run_sync(_pg_write_lock, budget_ms)
                 session = AsyncSession(bind=conn, expire_on_commit=False)
                 try:
                     yield session
@@ -169,24 +199,31 @@ class Database:
         self._publish(facts)
 
     async def write_batch(
-        self, work: Callable[[Connection, list[Fact]], T], *, commit: bool = True
+        self,
+        work: Callable[[Connection, list[Fact]], T],
+        *,
+        commit: bool = True,
+        deadline: float | None = None,
     ) -> T:
         """Run `work(connection, facts)` as one write transaction on a synchronous connection,
         serialised like `write`; the facts it appends are published after the commit.
-        `commit=False` rolls it back (and publishes nothing).
+        `commit=False` rolls it back (and publishes nothing). `deadline` (loop time) bounds
+        the wait for the writer, as `timeout` does by default.
 
         For work of many statements: on SQLite it runs in a worker thread on a sqlite3
         connection of its own (one hand-over for the whole transaction), on PostgreSQL through
         the async driver (`run_sync`).
         """
         facts: list[Fact] = []
-        async with self._write_lock:
+        async with self._writer(deadline) as budget_ms:
             if self._batch_engine is not None:
                 engine = self._batch_engine
-                result = await asyncio.to_thread(_write_sqlite, engine, work, facts, commit)
+                result = await asyncio.to_thread(
+                    _write_sqlite, engine, work, facts, commit, budget_ms
+                )
             else:
                 async with self.engine.connect() as conn:
-                    result = await conn.run_sync(_write_batch, work, facts, commit)
+                    result = await conn.run_sync(_write_batch, work, facts, commit, budget_ms)
         if commit:
             self._publish(facts)
         return result
@@ -252,19 +289,27 @@ async def checkpoints(database: Database, interval: float = 1.0) -> None:
 
 
 def _write_sqlite(
-    engine: Engine, work: Callable[[Connection, list[Fact]], T], facts: list[Fact], commit: bool
+    engine: Engine,
+    work: Callable[[Connection, list[Fact]], T],
+    facts: list[Fact],
+    commit: bool,
+    budget_ms: int,
 ) -> T:
     with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        return _write_batch(conn, work, facts, commit)
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE", busy_ms=budget_ms)
+        return _write_batch(conn, work, facts, commit, budget_ms)
 
 
 def _write_batch(
-    conn: Connection, work: Callable[[Connection, list[Fact]], T], facts: list[Fact], commit: bool
+    conn: Connection,
+    work: Callable[[Connection, list[Fact]], T],
+    facts: list[Fact],
+    commit: bool,
+    budget_ms: int,
 ) -> T:
     with conn.begin() as transaction:
         if conn.dialect.name != "sqlite":
-            conn.execute(select(func.pg_advisory_xact_lock(_WRITE_LOCK_KEY)))
+            _pg_write_lock(conn, budget_ms)
         result = work(conn, facts)
         if not commit:
             transaction.rollback()

@@ -24,6 +24,7 @@ from webhook.intake.recorder import Recorder, windows_of
 from webhook.store.database import DATABASE_ERRORS
 from webhook.store.models import RawNotification
 from webhook.web.auth import alertmanager_authorized
+from webhook.web.http import BodyRefused, read_body
 from webhook.web.keys import DATABASE, METRICS, PING_CHECKER, SETTINGS
 
 log = logging.getLogger("sigap.webhook")
@@ -69,18 +70,6 @@ async def _keep_rejected(request: web.Request, body: bytes, status: int, error: 
         log.warning("could not store a rejected notification", exc_info=True)
 
 
-async def _body(request: web.Request) -> bytes | None:
-    """The whole body, or None past `MAX_BODY_BYTES`. (`content.read(n)` returns only what has
-    arrived so far: a big notification came cut, and its 400 made Alertmanager drop it.)"""
-    chunks, size = [], 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def receive(request: web.Request) -> web.Response:
     started = time.perf_counter()
     metrics = request.app[METRICS]
@@ -104,9 +93,11 @@ async def _receive(request: web.Request) -> web.Response:
             status=401,
             headers={"WWW-Authenticate": 'Bearer realm="sigap"'},
         )
-    body = await _body(request) if (request.content_length or 0) <= MAX_BODY_BYTES else None
-    if body is None:
-        return _problem(413, f"body over {MAX_BODY_BYTES} bytes")
+    try:
+        body = await read_body(request, MAX_BODY_BYTES)
+    except BodyRefused as refused:
+        # a body cut short may arrive whole next time: 503, since a 4xx drops the group
+        return _problem(503 if refused.status == 408 else refused.status, refused.message)
     try:
         notification = AlertmanagerNotification.model_validate_json(body)
     except ValidationError as error:

@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
+from webhook.web.keys import SETTINGS
+
 log = logging.getLogger("sigap.webhook")
-BODY_TIMEOUT = 10.0
-"""Seconds a client may take to send its body (a weak phone connection included)."""
 MAX_JSON_BYTES = 64 * 1024
 
 
@@ -37,26 +37,39 @@ def _by_status(cls: type[web.HTTPException]) -> dict[int, type[web.HTTPException
 _EXCEPTIONS = _by_status(web.HTTPException)
 
 
+class BodyRefused(Exception):
+    """A body too big (413) or too slow (408); `message` says which."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+        super().__init__(message)
+
+
 async def read_body(request: web.Request, limit: int) -> bytes:
-    """The whole body, within `limit` bytes (413) and BODY_TIMEOUT seconds (408)."""
+    """The whole body, within `limit` bytes and `body_timeout` seconds (BodyRefused).
+    (`content.read(n)` returns only what has arrived so far: a body would come cut.)"""
     if (request.content_length or 0) > limit:
-        raise json_error(413, f"body over {limit} bytes")
+        raise BodyRefused(413, f"body over {limit} bytes")
     chunks, size = [], 0
+    seconds = request.app[SETTINGS].body_timeout
     try:
-        async with asyncio.timeout(BODY_TIMEOUT):
+        async with asyncio.timeout(seconds):
             async for chunk in request.content.iter_any():
                 size += len(chunk)
                 if size > limit:
-                    raise json_error(413, f"body over {limit} bytes")
+                    raise BodyRefused(413, f"body over {limit} bytes")
                 chunks.append(chunk)
     except TimeoutError:
-        raise json_error(408, f"the body did not arrive within {BODY_TIMEOUT:g} s") from None
+        raise BodyRefused(408, f"the body did not arrive within {seconds:g} s") from None
     return b"".join(chunks)
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """A JSON object body (an empty body is an empty object)."""
-    body = await read_body(request, MAX_JSON_BYTES)
+    try:
+        body = await read_body(request, MAX_JSON_BYTES)
+    except BodyRefused as refused:
+        raise json_error(refused.status, refused.message) from None
     if not body.strip():
         return {}
     try:
@@ -73,7 +86,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
     if (request.content_length or 0) > MAX_JSON_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_JSON_BYTES, request.content_length or 0)
     try:
-        async with asyncio.timeout(BODY_TIMEOUT):
+        async with asyncio.timeout(request.app[SETTINGS].body_timeout):
             form = await request.post()
     except TimeoutError:
         raise web.HTTPRequestTimeout(text="the form did not arrive in time; retry") from None
