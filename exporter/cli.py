@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from exporter import __version__
+from exporter.flags import parse_listen_address
 from exporter.icmp import SocketUnavailable
 from exporter.inventory import InventoryError, load_inventory
 from exporter.logfmt import setup_logging
@@ -22,15 +23,6 @@ from exporter.webconfig import WebConfig, WebConfigError, load_web_config
 
 log = logging.getLogger("sigap.exporter")
 DEFAULT_LISTEN = ":9427"
-
-
-def parse_listen_address(text: str) -> tuple[str | None, int]:
-    """``HOST:PORT``, ``:PORT`` (all interfaces) or ``[::1]:PORT``."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"--web.listen-address {text!r}: expected HOST:PORT, e.g. :9427")
-    host = host.strip("[]")
-    return (host or None), int(port)
 
 
 def build_parser() -> argparse.ArgumentParser:

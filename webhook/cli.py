@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from sqlalchemy import select
 
-from exporter.cli import parse_listen_address
+from exporter.flags import parse_listen_address
 from exporter.logfmt import setup_logging
 from webhook.core.workflow import Role
 from webhook.settings import Settings, SettingsError, load_settings

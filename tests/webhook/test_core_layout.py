@@ -53,3 +53,14 @@ def test_the_core_does_no_io() -> None:
 def test_every_module_is_in_a_layer() -> None:
     loose = {p.name for p in WEBHOOK.glob("*.py")} - {"__init__.py", "settings.py", "cli.py"}
     assert not loose, f"modules outside the layers: {sorted(loose)}"
+
+
+def test_the_webhook_borrows_from_the_exporter_without_loading_the_prober() -> None:
+    allowed = {"exporter.inventory", "exporter.flags", "exporter.logfmt", "exporter.icmp"}
+    wrong = [
+        f"{path.relative_to(WEBHOOK.parent)} imports {name}"
+        for path in sorted(WEBHOOK.rglob("*.py"))
+        for name in _imports(path)
+        if name.split(".")[0] == "exporter" and name not in allowed
+    ]
+    assert not wrong, "\n".join(wrong)
