@@ -40,10 +40,13 @@ def skpd_of(labels: Mapping[str, str]) -> str:
     return labels.get("skpd") or CORE
 
 
+_RESPONSIBILITIES = frozenset(r.value for r in Responsibility)
+
+
 def responsibility_of(labels: Mapping[str, str]) -> str | None:
     """The `responsibility` label when it is one SIGAP knows, else None (staff decide)."""
     value = labels.get("responsibility", "")
-    return value if value in {r.value for r in Responsibility} else None
+    return value if value in _RESPONSIBILITIES else None
 
 
 def merge_responsibility(current: str | None, new: str | None, state: State) -> str | None:
