@@ -1,9 +1,10 @@
 """Stages that overrun their target time: marked overdue, re-notified, escalated to the coordinator.
 
 `overdue()` is pure (the clock passed in). `escalate_once()` finds the open incidents whose stage
-is overdue and not yet escalated in that stage, writes an `escalate` event on the timeline and
-has the notifier tell the coordinator. Targets are configurable per stage in the `escalation:`
-section of the config file, e.g. `escalation: {opened: 15m, reported: 30m}`.
+is overdue and not yet escalated in that stage, writes an `escalate` event on the timeline and,
+in the same transaction, the notice that tells the coordinator (`webhook.store.outbox.owe`).
+Targets are configurable per stage in the `escalation:` section of the config file, e.g.
+`escalation: {opened: 15m, reported: 30m}`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from exporter.inventory import parse_duration
 from webhook.core.workflow import OPEN_STATES, State
 from webhook.store.database import Database
 from webhook.store.models import Event, Incident
+from webhook.store.outbox import owe
 
 log = logging.getLogger("sigap.escalation")
 
@@ -91,6 +93,7 @@ async def escalate_once(
                     data={"target_seconds": int(target.total_seconds())},
                 )
             )
+            owe(session, incident.id, "escalate", now)
             escalated.append(incident.id)
     return escalated
 
@@ -99,12 +102,10 @@ async def escalate_forever(
     database: Database,
     targets: Mapping[State, timedelta],
     interval: float,
-    on_escalated: Any,
 ) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            for incident_id in await escalate_once(database, targets, datetime.now(UTC)):
-                await on_escalated(incident_id)
+            await escalate_once(database, targets, datetime.now(UTC))
         except Exception:  # one bad round must not end escalation for good
             log.exception("escalation round failed")

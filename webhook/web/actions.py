@@ -2,8 +2,8 @@
 
 `apply()` checks the move with `webhook.core.workflow.transition`, changes the incident, writes the
 event on the timeline (who, when, from, to, what data) and keeps the F-01/F-04 form; the caller's
-transaction commits it all or nothing. After the commit the handlers hand the event to the
-notifier, which never blocks them.
+transaction commits it all or nothing, with the notice the move owes (`webhook.store.outbox`), which
+the delivery worker sends once it has committed.
 
 - `POST /api/v1/incidents/{id}/actions/{action}` (bearer token, JSON body = the move's data):
   200 with the incident, 409 with the reason when the move is refused.
@@ -37,6 +37,7 @@ from webhook.core.workflow import (
 )
 from webhook.store.database import DATABASE_ERRORS, publish
 from webhook.store.models import Alert, Event, Form, Incident, UsedLink, User
+from webhook.store.outbox import owe
 from webhook.store.queries import get_incident, open_incident, user_by_name
 from webhook.web.api import incident_json
 from webhook.web.auth import api_user, visible_skpds
@@ -135,6 +136,7 @@ async def apply(
         data=recorded,
     )
     session.add(event)
+    owe(session, incident.id, action, now, actor=actor)
     await session.flush()
     return Applied(incident, event, row)
 
@@ -236,7 +238,6 @@ async def api_action(request: web.Request) -> web.Response:
             body = incident_json(applied.incident)
     except DATABASE_ERRORS:
         raise web.HTTPServiceUnavailable(text="database unavailable") from None
-    await after_commit(request.app, applied)
     return web.json_response(body)
 
 
@@ -248,15 +249,6 @@ def start_ping_check(app: web.Application, incident: Incident, user: User) -> No
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-async def after_commit(app: web.Application, applied: Applied) -> None:
-    """Tell the people the SOP names (in the background: never blocks the answer)."""
-    from webhook.services.delivery import NOTIFIER
-
-    notifier = app.get(NOTIFIER)
-    if notifier is not None:
-        await notifier.event_committed(applied.incident.id, applied.event.id)
 
 
 def _page(status: int, template: str, **context: Any) -> web.Response:
@@ -343,7 +335,6 @@ async def link_post(request: web.Request) -> web.Response:
         # Two clicks at once: the second finds the nonce already stored.
         used = links.LinkRefused("used", "this link has already been used")
         return _page(410, "link_refused.html", refused=used)
-    await after_commit(request.app, applied)
     return _page(200, "link_done.html", incident=applied.incident, row=applied.row)
 
 

@@ -28,9 +28,9 @@ from webhook.core.workflow import (
     available,
 )
 from webhook.services.escalation import overdue
-from webhook.store.models import Incident, Notification, User
+from webhook.store.models import Incident, Notice, Notification, User
 from webhook.store.queries import get_incident, list_incidents, record_report, user_by_name
-from webhook.web.actions import after_commit, apply, can_see, load_form, start_ping_check
+from webhook.web.actions import apply, can_see, load_form, start_ping_check
 from webhook.web.auth import hash_password, verify_password, visible_skpds
 from webhook.web.keys import DATABASE, INVENTORY, PING_CHECKER, SETTINGS
 from webhook.web.ui.session import (
@@ -241,6 +241,15 @@ async def incident_page(request: web.Request) -> web.Response:
                 )
             ).scalars()
         )
+        unplannable = list(
+            (
+                await session.execute(
+                    select(Notice)
+                    .where(Notice.incident_id == incident.id, Notice.error.is_not(None))
+                    .order_by(Notice.id)
+                )
+            ).scalars()
+        )
         staff = list(
             (
                 await session.execute(
@@ -264,6 +273,7 @@ async def incident_page(request: web.Request) -> web.Response:
         f01=f01,
         f04=f04,
         notifications=notifications,
+        unplannable=unplannable,
         overdue=overdue(incident.state, incident.stage_entered_at, targets, now),
         datetime_fields=DATETIME_FIELDS,
         error=request.query.get("error"),
@@ -282,9 +292,7 @@ async def act(request: web.Request) -> web.Response:
             if action == "ping_check":
                 start_ping_check(request.app, incident, user)
                 raise web.HTTPSeeOther(f"/incidents/{incident.id}")
-            applied = await apply(
-                session, incident, action, user.name, Role(user.role), data, _now()
-            )
+            await apply(session, incident, action, user.name, Role(user.role), data, _now())
         except TransitionRefused as refused:
             return render(
                 request,
@@ -294,7 +302,6 @@ async def act(request: web.Request) -> web.Response:
                 reason=refused.reason,
                 user=user,
             )
-    await after_commit(request.app, applied)
     raise web.HTTPSeeOther(f"/incidents/{incident.id}")
 
 
