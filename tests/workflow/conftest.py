@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from webhook.settings import load_settings
+from webhook.store.database import Database
 from webhook.store.models import ApiToken, Notice, Notification, User
 from webhook.web.app import create_app
 from webhook.web.auth import hash_password, hash_token, new_api_token
@@ -79,14 +80,15 @@ class Service:
 
     async def drain(self) -> None:
         """Wait until every notice owed is planned and every message sent or given up."""
-        await outbox_settled(self.app)
+        await outbox_settled(self.app[DATABASE])
 
 
-async def outbox_settled(app: web.Application) -> None:
+async def outbox_settled(database: Database) -> None:
+    """Wait until `database` owes no unplanned notice and no pending message."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 30
     while True:
-        async with app[DATABASE].read() as session:
+        async with database.read() as session:
             owed = await session.scalar(
                 select(func.count()).select_from(Notice).where(Notice.planned_at.is_(None))
             )
@@ -111,10 +113,10 @@ PEOPLE = [
 ]
 
 
-async def add_people(app: web.Application) -> dict[str, str]:
+async def add_people(database: Database) -> dict[str, str]:
     tokens = {}
     hashed = hash_password(PASSWORD)
-    async with app[DATABASE].write() as session:
+    async with database.write() as session:
         for name, role, skpds in PEOPLE:
             user = User(
                 name=name,
@@ -157,7 +159,7 @@ async def start_service(
     app = create_app(settings, CollectorRegistry())
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
-    tokens = await add_people(app)
+    tokens = await add_people(app[DATABASE])
     return Service(app, client, tokens)
 
 

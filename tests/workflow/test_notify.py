@@ -20,7 +20,7 @@ from webhook.core.pdf import form_pdf
 from webhook.core.workflow import State
 from webhook.services.escalation import escalate_once, overdue, targets_of
 from webhook.store.models import Base, Event, Notification
-from webhook.web.keys import DATABASE
+from webhook.web.keys import DATABASE, REGISTRY
 
 F01 = {
     "reporter": "sari",
@@ -57,6 +57,8 @@ async def test_a_channel_that_is_down_is_retried_and_shown(tmp_path: Path) -> No
             ("budi@example.test", "failed", 3),
         }
         assert all("Connect" in (r.last_error or "") for r in rows)
+        failed = {"channel": "email", "status": "failed"}
+        assert service.app[REGISTRY].get_sample_value("sigap_notifications_total", failed) == 2
         await service.client.post("/login", data={"name": "koord", "password": PASSWORD})
         page = await (await service.client.get(f"/incidents/{incident}")).text()
         assert 'class="failed"' in page and "koord@example.test" in page
@@ -132,7 +134,7 @@ async def test_overdue_stages_escalate_once_to_the_coordinator(
     assert (await response.json())["state"] == "opened"
 
 
-def _diff(connection: Connection) -> list[Any]:
+def schema_diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     mine = {"form", "used_link", "notification", "notice"}
     return [d for d in compare_metadata(context, Base.metadata) if mine & set(str(d).split("'"))]
@@ -140,7 +142,7 @@ def _diff(connection: Connection) -> list[Any]:
 
 async def test_revisions_0002_and_0003_match_the_workflow_models(service: Service) -> None:
     async with service.app[DATABASE].engine.connect() as conn:
-        assert await conn.run_sync(_diff) == []
+        assert await conn.run_sync(schema_diff) == []
 
 
 def test_f01_and_f04_pdfs_have_the_header_and_unicode() -> None:
