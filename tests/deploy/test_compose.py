@@ -809,8 +809,8 @@ def test_dockerfile_installs_the_fonts_of_the_f04_pdf() -> None:
 
 
 def test_webhook_example_config_and_its_commented_sections_are_valid() -> None:
-    from webhook.services.delivery import notify_config
-    from webhook.services.escalation import targets_of
+    from webhook.core.deadlines import targets_of
+    from webhook.core.messages import notify_config
     from webhook.settings import load_settings
 
     load_settings(str(WEBHOOK_EXAMPLE_CONFIG), env={})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -18,10 +19,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
 from prometheus_client import CollectorRegistry
+from sqlalchemy import func, select
 
-from webhook.services.delivery import NOTIFIER
 from webhook.settings import load_settings
-from webhook.store.models import ApiToken, User
+from webhook.store.database import Database
+from webhook.store.models import ApiToken, Notice, Notification, User
 from webhook.web.app import create_app
 from webhook.web.auth import hash_password, hash_token, new_api_token
 from webhook.web.keys import DATABASE
@@ -77,7 +79,28 @@ class Service:
     tokens: dict[str, str]
 
     async def drain(self) -> None:
-        await self.app[NOTIFIER].drain()
+        """Wait until every notice owed is planned and every message sent or given up."""
+        await outbox_settled(self.app[DATABASE])
+
+
+async def outbox_settled(database: Database) -> None:
+    """Wait until `database` owes no unplanned notice and no pending message."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while True:
+        async with database.read() as session:
+            owed = await session.scalar(
+                select(func.count()).select_from(Notice).where(Notice.planned_at.is_(None))
+            )
+            pending = await session.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.status == "pending")
+            )
+        if not owed and not pending:
+            return
+        assert loop.time() < deadline, f"{owed} notices unplanned, {pending} messages pending"
+        await asyncio.sleep(0.02)
 
 
 PEOPLE = [
@@ -90,10 +113,10 @@ PEOPLE = [
 ]
 
 
-async def add_people(app: web.Application) -> dict[str, str]:
+async def add_people(database: Database) -> dict[str, str]:
     tokens = {}
     hashed = hash_password(PASSWORD)
-    async with app[DATABASE].write() as session:
+    async with database.write() as session:
         for name, role, skpds in PEOPLE:
             user = User(
                 name=name,
@@ -136,7 +159,7 @@ async def start_service(
     app = create_app(settings, CollectorRegistry())
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
-    tokens = await add_people(app)
+    tokens = await add_people(app[DATABASE])
     return Service(app, client, tokens)
 
 

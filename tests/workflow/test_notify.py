@@ -1,5 +1,6 @@
 """Notifications that fail are retried with backoff, never block, and show on the incident;
-the JSON webhook channel; escalation of overdue stages; the workflow tables' migration; PDFs."""
+the JSON webhook channel; escalation of overdue stages; the workflow tables' migrations; PDFs.
+The outbox's own guarantees (restarts, kill -9, replicas) are in test_outbox.py."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from conftest import PASSWORD, Mailbox, Service, free_port, open_by_alert, start
 from sqlalchemy import Connection, select
 from test_service import act, bearer
 
+from webhook.core.deadlines import overdue, targets_of
 from webhook.core.pdf import form_pdf
 from webhook.core.workflow import State
-from webhook.services.delivery import NOTIFIER
-from webhook.services.escalation import escalate_once, overdue, targets_of
+from webhook.services.escalation import escalate_once
 from webhook.store.models import Base, Event, Notification
-from webhook.web.keys import DATABASE
+from webhook.web.keys import DATABASE, REGISTRY
 
 F01 = {
     "reporter": "sari",
@@ -50,18 +51,19 @@ async def test_a_channel_that_is_down_is_retried_and_shown(tmp_path: Path) -> No
         answered = datetime.now(UTC) - started
         assert status == 200
         assert answered < timedelta(seconds=1)  # the workflow did not wait for the channel
-        await service.app[NOTIFIER].drain()
+        await service.drain()
         rows = await notifications(service)
         assert {(r.recipient, r.status, r.attempts) for r in rows} == {
             ("koord@example.test", "failed", 3),
             ("budi@example.test", "failed", 3),
         }
         assert all("Connect" in (r.last_error or "") for r in rows)
+        failed = {"channel": "email", "status": "failed"}
+        assert service.app[REGISTRY].get_sample_value("sigap_notifications_total", failed) == 2
         await service.client.post("/login", data={"name": "koord", "password": PASSWORD})
         page = await (await service.client.get(f"/incidents/{incident}")).text()
         assert 'class="failed"' in page and "koord@example.test" in page
     finally:
-        await service.app[NOTIFIER].drain()
         await service.client.close()
 
 
@@ -83,12 +85,16 @@ async def test_the_json_webhook_channel_carries_the_links(tmp_path: Path) -> Non
         incident = await open_by_alert(service)
         await act(service, "sari", incident, "confirm", **F01)
         await act(service, "sari", incident, "report", responsibility="skpd")
-        await service.app[NOTIFIER].drain()
+        await service.drain()
         to_coordinator = [m for m in received if m["person"] == "koord"]
         assert to_coordinator and to_coordinator[0]["links"]["dispatch"].startswith(
             "http://sigap.test/l/"
         )
-        assert {r.status for r in await notifications(service)} == {"sent"}
+        rows = await notifications(service)
+        assert {r.status for r in rows} == {"sent"}
+        assert sorted(m["idempotency_key"] for m in received) == sorted(
+            r.idempotency_key for r in rows
+        )
     finally:
         await service.client.close()
         await server.close()
@@ -108,7 +114,6 @@ async def test_overdue_stages_escalate_once_to_the_coordinator(
     later = datetime.now(UTC) + timedelta(minutes=16)
     assert await escalate_once(service.app[DATABASE], targets, later) == [incident]
     assert await escalate_once(service.app[DATABASE], targets, later) == []  # once per stage
-    await service.app[NOTIFIER].notify(incident, "escalate")
     await service.drain()
     mail = smtp[0].to("koord@example.test")
     assert mail and "Terlambat" in mail[0]["Subject"]
@@ -130,15 +135,15 @@ async def test_overdue_stages_escalate_once_to_the_coordinator(
     assert (await response.json())["state"] == "opened"
 
 
-def _diff(connection: Connection) -> list[Any]:
+def schema_diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    mine = {"form", "used_link", "notification"}
+    mine = {"form", "used_link", "notification", "notice"}
     return [d for d in compare_metadata(context, Base.metadata) if mine & set(str(d).split("'"))]
 
 
-async def test_revision_0002_matches_the_workflow_models(service: Service) -> None:
+async def test_revisions_0002_and_0003_match_the_workflow_models(service: Service) -> None:
     async with service.app[DATABASE].engine.connect() as conn:
-        assert await conn.run_sync(_diff) == []
+        assert await conn.run_sync(schema_diff) == []
 
 
 def test_f01_and_f04_pdfs_have_the_header_and_unicode() -> None:

@@ -171,7 +171,14 @@ class MessageDelivered:
     """'sent', or 'failed' after the last retry."""
 
 
-Fact = Opened | StageReached | EstimateChecked | OutageEnded | MessageDelivered
+@dataclass(frozen=True, slots=True)
+class NoticeOwed:
+    """A move owes a notice (`webhook.store.outbox.owe`): wakes the delivery worker; not counted."""
+
+    incident_id: int
+
+
+Fact = Opened | StageReached | EstimateChecked | OutageEnded | MessageDelivered | NoticeOwed
 
 
 def mean(values: Iterable[float]) -> float | None:

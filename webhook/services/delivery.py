@@ -1,195 +1,76 @@
-"""Who is told what at each SOP step, and delivery by email (SMTP) and a generic JSON webhook.
+"""Delivery of notifications from the outbox, by email (SMTP) and a generic JSON webhook.
 
-`plan()` is pure: from a committed move, the incident and the users it returns the messages,
-each with the signed one-click links its recipient may use. `Notifier` delivers them in
-background tasks (the workflow never waits for a channel), retries a channel that is down with
-exponential backoff, and records every message and its fate in `Notification`, so a failure shows
-on the incident.
+A move's transaction owes its notices (`webhook.store.outbox.owe`); `Delivery`, a worker in every
+replica, plans them into messages (`webhook.core.messages.plan`, the incident as it is then) and
+sends them, with retries and exponential backoff (`notify:` `retries`, `backoff`), recording every
+attempt in `Notification`, so a failure shows on the incident and, once final, in
+`sigap_notifications_total{channel,status}`.
 
-Configured in the `notify:` section of the webhook's config file::
-
-    notify:
-      smtp: {host: mail.example, port: 587, sender: sigap@example, starttls: true,
-             username: sigap, password: secret}
-      webhook: {url: https://wa-gateway.example/send}   # gets {"to", "subject", "text", "links"}
-      retries: 5            # attempts per message and channel
-      backoff: 2s           # first wait; doubles each time
-      link_lifetime: 24h
-      rules:                # SOP move -> who is told (coordinator, skpd_admin, staff, assignee)
-        report: [coordinator, skpd_admin]
+Delivery is at least once: a message is sent, then recorded as sent; a replica killed in between
+sends it again once its claim's lease ends (`notify: lease`). Each message carries one
+idempotency key on every attempt (the JSON body's `idempotency_key`, the `Idempotency-Key` header,
+the email's `Message-ID`), by which a receiver can drop the repeat. Claims are short write
+transactions; nothing is sent while a transaction is open. The worker wakes when this process
+commits a notice, when a retry is due, and every `notify: poll` (notices of other replicas).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from email.utils import formatdate
 
 import aiohttp
 import aiosmtplib
-from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 
-from exporter.inventory import Duration
-from webhook.core import links
-from webhook.core.figures import MessageDelivered
-from webhook.core.workflow import Role
-from webhook.store.database import Database, publish
-from webhook.store.models import Event, Incident, User
+from webhook.core.figures import Fact, NoticeOwed
+from webhook.core.messages import Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
+from webhook.store.database import DATABASE_ERRORS, Database
+from webhook.store.models import Incident, User
+from webhook.store.outbox import (
+    Claimed,
+    add_planned,
+    claim_due,
+    claim_notices,
+    next_due,
+    record_attempt,
+)
 
 log = logging.getLogger("sigap.notify")
 
-# SOP steps 4, 5, 7, 8, 9 and the escalation of an overdue stage.
-DEFAULT_RULES: dict[str, list[str]] = {
-    "report": ["coordinator", "skpd_admin"],
-    "dispatch": ["assignee"],
-    "estimate": ["coordinator"],
-    "forward": ["skpd_admin"],
-    "order_repair": ["assignee"],
-    "repair": ["skpd_admin", "coordinator"],
-    "escalate": ["coordinator"],
-}
-# The one-click link a recipient of a move gets: (move, role) -> the action of the link.
-LINK_ACTIONS: dict[tuple[str, str], str] = {
-    ("report", "coordinator"): "dispatch",
-    ("estimate", "coordinator"): "forward",
-    ("forward", "coordinator"): "order_repair",
-    ("repair", "skpd_admin"): "close",
-    ("escalate", "coordinator"): "acknowledge",
-}
-SUBJECTS = {
-    "report": "Gangguan dilaporkan",
-    "dispatch": "Anda ditugaskan",
-    "estimate": "Estimasi pemulihan",
-    "forward": "Estimasi pemulihan dari Kominfo",
-    "order_repair": "Perintah perbaikan",
-    "repair": "Form tindakan F-04",
-    "escalate": "Terlambat: perlu tindakan",
-}
+Attachments = Callable[[int], Awaitable[tuple[tuple[str, bytes], ...]]]
+"""The files an email of an incident's `repair` notice carries (F-04 as PDF), made at send time."""
+SEND_ERRORS = (OSError, aiosmtplib.SMTPException, aiohttp.ClientError, TimeoutError)
+"""What a channel that is down, slow or refusing raises: the attempt failed, retry later."""
+BATCH = 50
+"""Notices planned, or messages claimed, per transaction."""
+CLOSE_GRACE = 5.0
+"""Seconds a stopping worker lets the messages it is sending finish (else their leases end)."""
 
 
-class SmtpConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    host: str
-    port: int = 25
-    sender: str = "sigap@localhost"
-    starttls: bool = False
-    username: str | None = None
-    password: str | None = None
-    timeout: Duration = 10.0
+def message_id(key: str, sender: str) -> str:
+    """The email's Message-ID: the notification's idempotency key at the sender's domain, the
+    same on every attempt and on every replica."""
+    return f"<{key}@{sender.rpartition('@')[2] or 'sigap.invalid'}>"
 
 
-class WebhookConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    url: str
-    headers: dict[str, str] = {}
-    timeout: Duration = 10.0
-
-
-class NotifyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    smtp: SmtpConfig | None = None
-    webhook: WebhookConfig | None = None
-    retries: int = 5
-    backoff: Duration = 2.0
-    link_lifetime: Duration = 86400.0
-    rules: dict[str, list[str]] = DEFAULT_RULES
-
-
-def notify_config(section: Mapping[str, Any] | None) -> NotifyConfig:
-    """The `notify:` section, validated (ValueError naming the field otherwise)."""
-    try:
-        return NotifyConfig.model_validate(section or {})
-    except ValidationError as error:
-        problems = "; ".join(
-            f"notify.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise ValueError(problems) from None
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    channel: str  # 'email' or 'webhook'
-    recipient: str  # an address or a user name/phone
-    person: str
-    subject: str
-    text: str
-    links: dict[str, str] = field(default_factory=dict)
-    attachments: tuple[tuple[str, bytes], ...] = ()
-
-
-def recipients(audience: Sequence[str], incident: Incident, users: Sequence[User]) -> list[User]:
-    chosen: dict[str, User] = {}
-    for user in users:
-        if not user.active:
-            continue
-        for who in audience:
-            if (
-                (who == "assignee" and user.name == incident.assignee)
-                or (
-                    who == "skpd_admin"
-                    and user.role == Role.SKPD_ADMIN
-                    and incident.skpd in user.skpds
-                )
-                or (who in ("coordinator", "staff") and user.role == who)
-            ):
-                chosen[user.name] = user
-    return list(chosen.values())
-
-
-def plan(
-    move: str,
-    incident: Incident,
-    users: Sequence[User],
-    config: NotifyConfig,
-    *,
-    secret: str,
-    external_url: str,
-    now: datetime,
-    detail: str = "",
-) -> list[Message]:
-    """The messages a committed `move` sends: one per recipient and configured channel."""
-    messages = []
-    lifetime = timedelta(seconds=config.link_lifetime)
-    subject = f"[SIGAP #{incident.id}] {SUBJECTS.get(move, move)}: {incident.skpd}"
-    page = f"{external_url.rstrip('/')}/incidents/{incident.id}"
-    for user in recipients(config.rules.get(move, []), incident, users):
-        user_links = {"incident": page}
-        link_action = LINK_ACTIONS.get((move, user.role))
-        if link_action:
-            token = links.sign(secret, incident.id, link_action, user.name, now, lifetime)
-            user_links[link_action] = links.url(external_url, token)
-        lines = [
-            f"Insiden #{incident.id} · SKPD {incident.skpd} · status {incident.state}",
-            f"Tanggung jawab: {incident.responsibility or '-'}",
-        ]
-        if incident.assignee:
-            lines.append(f"Staf: {incident.assignee}")
-        if incident.estimated_recovery_at:
-            lines.append(f"Estimasi pulih: {incident.estimated_recovery_at:%Y-%m-%d %H:%M} UTC")
-        if detail:
-            lines.append(detail)
-        lines.append("")
-        lines += [f"{name}: {target}" for name, target in user_links.items()]
-        text = "\n".join(lines) + "\n"
-        if config.smtp is not None and user.email:
-            messages.append(Message("email", user.email, user.name, subject, text, user_links))
-        if config.webhook is not None and (user.phone or user.email):
-            recipient = user.phone or user.name
-            messages.append(Message("webhook", recipient, user.name, subject, text, user_links))
-    return messages
-
-
-async def send_email(config: SmtpConfig, message: Message) -> None:
+async def send_email(
+    config: SmtpConfig,
+    message: Message,
+    key: str,
+    attachments: Sequence[tuple[str, bytes]] = (),
+) -> None:
     email = EmailMessage()
     email["From"], email["To"], email["Subject"] = config.sender, message.recipient, message.subject
+    email["Date"] = formatdate(usegmt=True)
+    email["Message-ID"] = message_id(key, config.sender)
     email.set_content(message.text)
-    for filename, content in message.attachments:
+    for filename, content in attachments:
         email.add_attachment(content, maintype="application", subtype="pdf", filename=filename)
     await aiosmtplib.send(
         email,
@@ -202,24 +83,32 @@ async def send_email(config: SmtpConfig, message: Message) -> None:
     )
 
 
-async def send_webhook(config: WebhookConfig, message: Message) -> None:
+async def send_webhook(
+    client: aiohttp.ClientSession, config: WebhookConfig, message: Message, key: str
+) -> None:
     body = {
         "to": message.recipient,
         "person": message.person,
         "subject": message.subject,
         "text": message.text,
         "links": message.links,
+        "idempotency_key": key,
     }
-    timeout = aiohttp.ClientTimeout(total=config.timeout)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as client,
-        client.post(config.url, json=body, headers=config.headers) as response,
-    ):
+    async with client.post(
+        config.url,
+        json=body,
+        headers={"Idempotency-Key": key, **config.headers},
+        timeout=aiohttp.ClientTimeout(total=config.timeout),
+    ) as response:
         response.raise_for_status()
 
 
-class Notifier:
-    """Delivers planned messages in background tasks, with retries, recording each outcome."""
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Delivery:
+    """The outbox's worker: plans owed notices, sends due messages, records every attempt."""
 
     def __init__(
         self,
@@ -228,113 +117,136 @@ class Notifier:
         *,
         secret: str,
         external_url: str,
-        attachments: Callable[[Incident, str], Any] | None = None,
+        attachments: Attachments | None = None,
+        clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.database, self.config = database, config
         self.secret, self.external_url = secret, external_url
         self.attachments = attachments
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
 
-    async def event_committed(self, incident_id: int, event_id: int) -> None:
-        self._spawn(self._notify_event(incident_id, event_id))
+    def nudge(self) -> None:
+        """Look for work now rather than at the next poll."""
+        self._wake.set()
 
-    async def notify(self, incident_id: int, move: str, detail: str = "") -> None:
-        self._spawn(self._notify(incident_id, move, detail))
+    def committed(self, facts: Sequence[Fact]) -> None:
+        """`Database.subscribe`: a transaction of this process that owes a notice wakes us."""
+        if any(isinstance(fact, NoticeOwed) for fact in facts):
+            self.nudge()
 
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def drain(self) -> None:
-        """Wait for every delivery under way (tests; shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Stop after the round under way (its sends given `CLOSE_GRACE` seconds)."""
+        self._closing = True
+        self.nudge()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, CLOSE_GRACE)
 
-    async def _notify_event(self, incident_id: int, event_id: int) -> None:
-        async with self.database.read() as session:
-            event = await session.get(Event, event_id)
-        if event is not None:
-            await self._notify(incident_id, event.kind, "")
-
-    async def _notify(self, incident_id: int, move: str, detail: str) -> None:
-        from webhook.store.models import Notification
-
-        now = datetime.now(UTC)
-        async with self.database.read() as session:
-            incident = await session.get(Incident, incident_id)
-            users = list((await session.execute(select(User))).scalars())
-        if incident is None:
-            return
-        messages = plan(
-            move,
-            incident,
-            users,
-            self.config,
-            secret=self.secret,
-            external_url=self.external_url,
-            now=now,
-            detail=detail,
-        )
-        for message in messages:
-            if self.attachments is not None and move == "repair" and message.channel == "email":
-                attached = await self.attachments(incident, message.person)
-                message = Message(**{**_fields(message), "attachments": attached})
-            async with self.database.write() as session:
-                row = Notification(
-                    incident_id=incident_id,
-                    event=move,
-                    channel=message.channel,
-                    recipient=message.recipient,
-                    subject=message.subject,
-                    status="pending",
-                    attempts=0,
-                    created_at=now,
-                )
-                session.add(row)
-                await session.flush()
-                row_id = row.id
-            self._spawn(self._deliver(row_id, message))
-
-    async def _deliver(self, row_id: int, message: Message) -> None:
-        from webhook.store.models import Notification
-
-        wait = self.config.backoff
-        for attempt in range(1, self.config.retries + 1):
-            error: str | None = None
+    async def run(self) -> None:
+        while not self._closing:
+            self._wake.clear()
             try:
-                if message.channel == "email" and self.config.smtp is not None:
-                    await send_email(self.config.smtp, message)
-                elif self.config.webhook is not None:
-                    await send_webhook(self.config.webhook, message)
-            except (OSError, aiosmtplib.SMTPException, aiohttp.ClientError, TimeoutError) as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            last = attempt == self.config.retries
-            async with self.database.write() as session:
-                row = await session.get(Notification, row_id)
-                if row is not None:
-                    row.attempts, row.last_error = attempt, error
-                    if error is None:
-                        row.status, row.sent_at = "sent", datetime.now(UTC)
-                    elif last:
-                        row.status = "failed"
-                    if row.status != "pending":
-                        publish(session, MessageDelivered(message.channel, row.status))
-            if error is None:
-                return
-            log.warning("notification %d via %s failed (%s)", row_id, message.channel, error)
-            if not last:
-                await asyncio.sleep(wait)
-                wait *= 2
+                busy = await self.round()
+                wait = 0.0 if busy else await self._idle_wait()
+            except DATABASE_ERRORS as error:
+                log.warning("delivery round failed: %s", error)
+                wait = self.config.poll
+            except Exception:  # a bug in one round must not end delivery for good
+                log.exception("delivery round failed")
+                wait = self.config.poll
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
 
+    async def round(self) -> bool:
+        """Plan what is owed, send what is due; whether there was anything to do."""
+        planned = await self.plan_owed()
+        sent = await self.send_due()
+        return planned + sent > 0
 
-def _fields(message: Message) -> dict[str, Any]:
-    return {f: getattr(message, f) for f in message.__dataclass_fields__}
+    async def _idle_wait(self) -> float:
+        async with self.database.read() as session:
+            due = await next_due(session)
+        if due is None:
+            return self.config.poll
+        return min(max((due - self.clock()).total_seconds(), 0.0), self.config.poll)
 
+    async def plan_owed(self) -> int:
+        """Turn unplanned notices into pending notifications, in one transaction. A notice whose
+        planning raises is marked with the error and logged; the others go on."""
+        now = self.clock()
+        async with self.database.write() as session:
+            notices = await claim_notices(session, BATCH)
+            if not notices:
+                return 0
+            ids = {notice.incident_id for notice in notices}
+            incidents = await session.execute(select(Incident).where(Incident.id.in_(ids)))
+            by_id = {incident.id: incident for incident in incidents.scalars()}
+            users = list((await session.execute(select(User))).scalars())
+            for notice in notices:
+                try:
+                    messages = plan(
+                        notice.notice,
+                        by_id[notice.incident_id],
+                        users,
+                        self.config,
+                        secret=self.secret,
+                        external_url=self.external_url,
+                        now=now,
+                        detail=notice.detail,
+                    )
+                except Exception as error:  # one notice's bug must not hold up the others
+                    log.exception(
+                        "could not plan notice %d (%s of incident %d)",
+                        notice.id,
+                        notice.notice,
+                        notice.incident_id,
+                    )
+                    notice.error, notice.planned_at = f"{type(error).__name__}: {error}", now
+                else:
+                    add_planned(session, notice, messages, now)
+        return len(notices)
 
-NOTIFIER = web.AppKey("notifier", Notifier)
+    async def send_due(self) -> int:
+        """Claim due messages (short transaction), send them concurrently (no transaction
+        open), record the attempts (short transaction)."""
+        lease = timedelta(seconds=self.config.lease)
+        async with self.database.write() as session:
+            claimed = await claim_due(session, self.clock(), lease, BATCH)
+        if not claimed:
+            return 0
+        async with aiohttp.ClientSession() as client:
+            errors = await asyncio.gather(*(self._send(client, c) for c in claimed))
+        finished = self.clock()
+        async with self.database.write() as session:
+            for notification, error in zip(claimed, errors, strict=True):
+                await record_attempt(session, notification, error, finished, self.config)
+        return len(claimed)
+
+    async def _send(self, client: aiohttp.ClientSession, claimed: Claimed) -> str | None:
+        """Send one message; the error that failed the attempt, or None."""
+        message, key = claimed.message, claimed.idempotency_key
+        try:
+            if message.channel == "email" and self.config.smtp is not None:
+                files: tuple[tuple[str, bytes], ...] = ()
+                if self.attachments is not None and claimed.event == "repair":
+                    files = await self.attachments(claimed.incident_id)
+                await send_email(self.config.smtp, message, key, files)
+            elif message.channel == "webhook" and self.config.webhook is not None:
+                await send_webhook(client, self.config.webhook, message, key)
+            else:
+                return f"channel {message.channel} is no longer configured"
+        except SEND_ERRORS as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("notification %d via %s failed (%s)", claimed.id, message.channel, error)
+            return error
+        except Exception as exc:  # recorded, not left claimed: a bug shows on the incident
+            log.exception("notification %d via %s failed", claimed.id, message.channel)
+            return f"{type(exc).__name__}: {exc}"
+        return None

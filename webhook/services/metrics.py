@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from webhook.core.deadlines import overdue
 from webhook.core.figures import (
     RESPONSIBILITIES,
     TIMED_STAGES,
@@ -31,7 +32,6 @@ from webhook.core.figures import (
     responsibility_label,
 )
 from webhook.core.workflow import OPEN_STATES, State
-from webhook.services.escalation import overdue
 from webhook.store.models import Incident
 
 MINUTE, HOUR, DAY = 60, 3600, 86400

@@ -227,9 +227,11 @@ class UsedLink(Base):
 
 
 class Notification(Base):
-    """One message to one recipient on one channel, and how its delivery went."""
+    """One message to one recipient on one channel, and how its delivery went (the outbox's
+    second stage: `webhook.services.delivery` plans it from a `Notice` and sends it)."""
 
     __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
@@ -243,3 +245,33 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"), index=True)
+    """The notice it was planned from (NULL for rows older than the outbox)."""
+    person: Mapped[str] = mapped_column(String(100), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    """The same on every attempt: the JSON webhook's `idempotency_key`, the email's Message-ID."""
+    next_attempt_at: Mapped[datetime | None]
+    """When a pending message is due; NULL once sent or failed."""
+    claimed_until: Mapped[datetime | None]
+    """A replica sending it holds it until then; after that (the replica died) anyone may."""
+
+
+class Notice(Base):
+    """A message an incident owes for a move, written in the move's own transaction (the
+    transactional outbox's first stage): a move that commits is never left untold."""
+
+    __tablename__ = "notice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    notice: Mapped[str] = mapped_column(String(64))
+    """The move told of (`webhook.core.messages.plan`): report, dispatch, ..., escalate."""
+    actor: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    planned_at: Mapped[datetime | None] = mapped_column(index=True)
+    """NULL until its notifications are planned."""
+    error: Mapped[str | None] = mapped_column(Text)
+    """Why planning failed (then it has no notifications; shown on the incident)."""

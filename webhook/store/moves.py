@@ -16,6 +16,7 @@ from webhook.core import figures
 from webhook.core.workflow import Applied, FormWrite, Move, Role, apply_move
 from webhook.store.database import publish
 from webhook.store.models import Alert, Event, Form, Incident, User
+from webhook.store.outbox import owe
 from webhook.store.queries import open_incident
 
 
@@ -67,6 +68,8 @@ async def make_move(
         data={**entry.data, **await _figures(session, incident, applied, earlier, now)},
     )
     session.add(event)
+    for notice in applied.owed:  # sent by the delivery worker once this commits
+        owe(session, incident.id, notice, now, actor=actor)
     await session.flush()
     return applied, event
 

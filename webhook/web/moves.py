@@ -1,7 +1,7 @@
 """A move asked for over HTTP — the UI's buttons, the JSON API, a one-click link — made the same
 way: the request is read and its sender known before the write transaction starts (a slow
 client or a stranger never holds the writer), then `webhook.store.moves.make_move` in one
-transaction, then the notices after the commit."""
+transaction, which also owes the notices the move sends (`webhook.store.outbox`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from webhook.core.workflow import Applied, Role, State, Transition, transition
+from webhook.core.workflow import Role, State, Transition, transition
 from webhook.store.models import Incident, User
 from webhook.store.moves import make_move
 from webhook.store.queries import get_incident
@@ -49,25 +49,11 @@ async def move_incident(
             # SOP step 2 again: the ping checker records the move with its result later
             row = transition(State(incident.state), action, Role(user.role), data)
             app[PING_CHECKER].schedule(incident.id, actor=user.name, role=Role(user.role))
-            applied = None
         else:
-            applied, event = await make_move(
+            applied, _ = await make_move(
                 session, incident, action, user.name, Role(user.role), data, now
             )
             row = applied.row
         if also is not None:
             await also(session)
-    if applied is not None:
-        await _after_commit(app, incident, applied, event.id)
     return incident, row
-
-
-async def _after_commit(
-    app: web.Application, incident: Incident, applied: Applied, event_id: int
-) -> None:
-    """Tell the people the SOP names (in the background: never blocks the answer)."""
-    from webhook.services.delivery import NOTIFIER
-
-    notifier = app.get(NOTIFIER)
-    if notifier is not None and applied.owed:
-        await notifier.event_committed(incident.id, event_id)

@@ -1,5 +1,5 @@
 """The SOP workflow's web side: `setup_ui(app)` adds the UI, the action API, the one-click links,
-the notifier, the escalation loop and the monthly report to the webhook's application."""
+the delivery worker, the escalation loop and the monthly report to the webhook's application."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ ESCALATION_INTERVAL = 60.0
 
 def setup_ui(app: web.Application) -> None:
     # Imported here, not above: webhook.web.links imports webhook.web.ui.views (no cycle).
+    from webhook.core.deadlines import targets_of
+    from webhook.core.messages import notify_config
     from webhook.core.pdf import form_pdf
-    from webhook.services.delivery import NOTIFIER, Notifier, notify_config
-    from webhook.services.escalation import escalate_forever, targets_of
+    from webhook.services.delivery import Delivery
+    from webhook.services.escalation import escalate_forever
     from webhook.store.models import Incident
     from webhook.store.moves import load_form
-    from webhook.web.keys import DATABASE, SETTINGS
+    from webhook.web.keys import DATABASE, DELIVERY, SETTINGS
     from webhook.web.links import setup_links
     from webhook.web.ui.monthly import setup_monthly_report
     from webhook.web.ui.views import TARGETS, setup_views
@@ -30,36 +32,36 @@ def setup_ui(app: web.Application) -> None:
     app[TARGETS] = targets_of(sections.get("escalation"))
     external_url = settings.external_url or "http://localhost:9428"
 
-    async def f04_attachment(incident: Incident, person: str) -> tuple[tuple[str, bytes], ...]:
+    async def f04_attachment(incident_id: int) -> tuple[tuple[str, bytes], ...]:
         async with app[DATABASE].read() as session:
-            data = await load_form(session, incident.id, "f04")
-        if data is None:
+            incident = await session.get(Incident, incident_id)
+            data = await load_form(session, incident_id, "f04")
+        if incident is None or data is None:
             return ()
-        pdf = await asyncio.to_thread(form_pdf, "f04", incident.id, {**data, "skpd": incident.skpd})
-        return ((f"F-04-{incident.id}.pdf", pdf),)
+        pdf = await asyncio.to_thread(form_pdf, "f04", incident_id, {**data, "skpd": incident.skpd})
+        return ((f"F-04-{incident_id}.pdf", pdf),)
+
+    delivery = Delivery(
+        app[DATABASE],
+        config,
+        secret=settings.secret_key,
+        external_url=external_url,
+        attachments=f04_attachment,
+    )
+    app[DELIVERY] = delivery
+    app[DATABASE].subscribe(delivery.committed)
 
     async def workflow_ctx(app: web.Application) -> AsyncIterator[None]:
-        notifier = Notifier(
-            app[DATABASE],
-            config,
-            secret=settings.secret_key,
-            external_url=external_url,
-            attachments=f04_attachment,
-        )
-        app[NOTIFIER] = notifier
-
-        async def escalated(incident_id: int) -> None:
-            await notifier.notify(incident_id, "escalate")
-
+        delivery.start()
         targets = app[TARGETS]
         escalation = asyncio.create_task(
-            escalate_forever(app[DATABASE], targets, ESCALATION_INTERVAL, escalated)
+            escalate_forever(app[DATABASE], targets, ESCALATION_INTERVAL)
         )
         yield
         escalation.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await escalation
-        await notifier.close()
+        await delivery.close()
 
     app.cleanup_ctx.append(workflow_ctx)
     setup_links(app)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.inventory import Inventory
+from webhook.core.deadlines import overdue
 from webhook.core.forms import FormInvalid
 from webhook.core.i18n import FIELDS, LANGUAGES, word
 from webhook.core.pdf import F01_LABELS, F04_LABELS, form_pdf
@@ -29,8 +30,7 @@ from webhook.core.workflow import (
     TransitionRefused,
     available,
 )
-from webhook.services.escalation import overdue
-from webhook.store.models import Incident, Notification, User
+from webhook.store.models import Incident, Notice, Notification, User
 from webhook.store.moves import load_form
 from webhook.store.queries import get_incident, list_incidents, record_report, user_by_name
 from webhook.web.auth import hash_password, verify_password, visible_skpds
@@ -250,6 +250,15 @@ async def incident_page(request: web.Request) -> web.Response:
                 )
             ).scalars()
         )
+        unplannable = list(
+            (
+                await session.execute(
+                    select(Notice)
+                    .where(Notice.incident_id == incident.id, Notice.error.is_not(None))
+                    .order_by(Notice.id)
+                )
+            ).scalars()
+        )
         staff = list(
             (
                 await session.execute(
@@ -273,6 +282,7 @@ async def incident_page(request: web.Request) -> web.Response:
         f01=f01,
         f04=f04,
         notifications=notifications,
+        unplannable=unplannable,
         overdue=overdue(incident.state, incident.stage_entered_at, targets, now),
         datetime_fields=DATETIME_FIELDS,
         error=request.query.get("error"),

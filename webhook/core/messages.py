@@ -1,0 +1,230 @@
+"""Who is told what at each SOP step: the `notify:` section and the pure planner of messages.
+
+`plan()` turns a notice an incident owes (a move's name: report, dispatch, estimate, forward,
+order_repair, repair, escalate) into messages, one per recipient and configured channel, each with
+the signed one-click links its recipient may use. It reads the incident as it is when planned and
+does no I/O; `webhook.services.delivery` stores, sends and retries what it returns.
+
+Configured in the `notify:` section of the webhook's config file::
+
+    notify:
+      smtp: {host: mail.example, port: 587, sender: sigap@example, starttls: true,
+             username: sigap, password: secret}
+      webhook: {url: https://wa-gateway.example/send}
+      # gets {"to", "person", "subject", "text", "links", "idempotency_key"}
+      retries: 5            # attempts per message and channel
+      backoff: 2s           # first wait after a failed attempt; doubles each time
+      link_lifetime: 24h
+      poll: 1s              # how often the delivery worker looks for work nobody woke it for
+      lease: 1m             # how long a claimed message is its replica's; then anyone's again
+      rules:                # SOP move -> who is told (coordinator, skpd_admin, staff, assignee)
+        report: [coordinator, skpd_admin]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from exporter.inventory import Duration
+from webhook.core import links
+from webhook.core.workflow import Role
+
+# SOP steps 4, 5, 7, 8, 9 and the escalation of an overdue stage.
+DEFAULT_RULES: dict[str, list[str]] = {
+    "report": ["coordinator", "skpd_admin"],
+    "dispatch": ["assignee"],
+    "estimate": ["coordinator"],
+    "forward": ["skpd_admin"],
+    "order_repair": ["assignee"],
+    "repair": ["skpd_admin", "coordinator"],
+    "escalate": ["coordinator"],
+}
+# The one-click link a recipient of a move gets: (move, role) -> the action of the link.
+LINK_ACTIONS: dict[tuple[str, str], str] = {
+    ("report", "coordinator"): "dispatch",
+    ("estimate", "coordinator"): "forward",
+    ("forward", "coordinator"): "order_repair",
+    ("repair", "skpd_admin"): "close",
+    ("escalate", "coordinator"): "acknowledge",
+}
+SUBJECTS = {
+    "report": "Gangguan dilaporkan",
+    "dispatch": "Anda ditugaskan",
+    "estimate": "Estimasi pemulihan",
+    "forward": "Estimasi pemulihan dari Kominfo",
+    "order_repair": "Perintah perbaikan",
+    "repair": "Form tindakan F-04",
+    "escalate": "Terlambat: perlu tindakan",
+}
+
+
+class SmtpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    host: str
+    port: int = 25
+    sender: str = "sigap@localhost"
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: Duration = 10.0
+
+
+class WebhookConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str
+    headers: dict[str, str] = {}
+    timeout: Duration = 10.0
+
+
+class NotifyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    smtp: SmtpConfig | None = None
+    webhook: WebhookConfig | None = None
+    retries: int = 5
+    backoff: Duration = 2.0
+    link_lifetime: Duration = 86400.0
+    poll: Duration = 1.0
+    lease: Duration = 60.0
+    rules: dict[str, list[str]] = DEFAULT_RULES
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Self:
+        # A replica still sending when its lease ends may see the message sent twice.
+        timeouts = [c.timeout for c in (self.smtp, self.webhook) if c is not None]
+        if self.retries < 1:
+            raise ValueError("retries must be at least 1 (attempts per message)")
+        if timeouts and self.lease <= max(timeouts):
+            raise ValueError(f"lease must be longer than the channels' timeout ({max(timeouts)}s)")
+        return self
+
+    def retry_delay(self, attempts: int) -> timedelta | None:
+        """How long after its `attempts`-th failed attempt a message is tried again; None once
+        the last attempt has failed."""
+        if attempts >= self.retries:
+            return None
+        return timedelta(seconds=self.backoff * 2 ** (attempts - 1))
+
+
+def notify_config(section: Mapping[str, Any] | None) -> NotifyConfig:
+    """The `notify:` section, validated (ValueError naming the field otherwise)."""
+    try:
+        return NotifyConfig.model_validate(section or {})
+    except ValidationError as error:
+        problems = "; ".join(
+            ".".join(["notify", *(str(p) for p in e["loc"])]) + f": {e['msg']}"
+            for e in error.errors()
+        )
+        raise ValueError(problems) from None
+
+
+class IncidentFacts(Protocol):
+    """What a message tells of an incident (`webhook.store.models.Incident`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def skpd(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def responsibility(self) -> str | None: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def estimated_recovery_at(self) -> datetime | None: ...
+
+
+class Person(Protocol):
+    """Who may be told (`webhook.store.models.User`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def skpds(self) -> list[Any]: ...
+    @property
+    def active(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    channel: str  # 'email' or 'webhook'
+    recipient: str  # an address or a user name/phone
+    person: str
+    subject: str
+    text: str
+    links: dict[str, str] = field(default_factory=dict)
+
+
+def recipients(
+    audience: Sequence[str], incident: IncidentFacts, users: Sequence[Person]
+) -> list[Person]:
+    chosen: dict[str, Person] = {}
+    for user in users:
+        if not user.active:
+            continue
+        for who in audience:
+            if (
+                (who == "assignee" and user.name == incident.assignee)
+                or (
+                    who == "skpd_admin"
+                    and user.role == Role.SKPD_ADMIN
+                    and incident.skpd in user.skpds
+                )
+                or (who in ("coordinator", "staff") and user.role == who)
+            ):
+                chosen[user.name] = user
+    return list(chosen.values())
+
+
+def plan(
+    move: str,
+    incident: IncidentFacts,
+    users: Sequence[Person],
+    config: NotifyConfig,
+    *,
+    secret: str,
+    external_url: str,
+    now: datetime,
+    detail: str = "",
+) -> list[Message]:
+    """The messages a committed `move` sends: one per recipient and configured channel."""
+    messages = []
+    lifetime = timedelta(seconds=config.link_lifetime)
+    subject = f"[SIGAP #{incident.id}] {SUBJECTS.get(move, move)}: {incident.skpd}"
+    page = f"{external_url.rstrip('/')}/incidents/{incident.id}"
+    for user in recipients(config.rules.get(move, []), incident, users):
+        user_links = {"incident": page}
+        link_action = LINK_ACTIONS.get((move, user.role))
+        if link_action:
+            token = links.sign(secret, incident.id, link_action, user.name, now, lifetime)
+            user_links[link_action] = links.url(external_url, token)
+        lines = [
+            f"Insiden #{incident.id} · SKPD {incident.skpd} · status {incident.state}",
+            f"Tanggung jawab: {incident.responsibility or '-'}",
+        ]
+        if incident.assignee:
+            lines.append(f"Staf: {incident.assignee}")
+        if incident.estimated_recovery_at:
+            lines.append(f"Estimasi pulih: {incident.estimated_recovery_at:%Y-%m-%d %H:%M} UTC")
+        if detail:
+            lines.append(detail)
+        lines.append("")
+        lines += [f"{name}: {target}" for name, target in user_links.items()]
+        text = "\n".join(lines) + "\n"
+        if config.smtp is not None and user.email:
+            messages.append(Message("email", user.email, user.name, subject, text, user_links))
+        if config.webhook is not None and (user.phone or user.email):
+            recipient = user.phone or user.name
+            messages.append(Message("webhook", recipient, user.name, subject, text, user_links))
+    return messages
