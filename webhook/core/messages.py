@@ -26,16 +26,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exporter.inventory import Duration
 from webhook.core import links
-from webhook.core.workflow import Role
+from webhook.core.workflow import TRANSITIONS, Role
 
 # SOP steps 4, 5, 7, 8, 9 and the escalation of an overdue stage.
-DEFAULT_RULES: dict[str, list[str]] = {
+Audience = Literal["coordinator", "skpd_admin", "staff", "assignee"]
+"""Who a rule names: people by role, or the incident's assignee."""
+DEFAULT_RULES: dict[str, list[Audience]] = {
     "report": ["coordinator", "skpd_admin"],
     "dispatch": ["assignee"],
     "estimate": ["coordinator"],
@@ -90,7 +92,21 @@ class NotifyConfig(BaseModel):
     link_lifetime: Duration = 86400.0
     poll: Duration = 1.0
     lease: Duration = 60.0
-    rules: dict[str, list[str]] = DEFAULT_RULES
+    rules: dict[str, list[Audience]] = Field(default_factory=lambda: dict(DEFAULT_RULES))
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_name_moves_that_notify(
+        cls, rules: dict[str, list[Audience]]
+    ) -> dict[str, list[Audience]]:
+        notifying = [t.action for t in TRANSITIONS if t.notifies]
+        unknown = sorted(set(rules) - set(notifying))
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)}: not a move that sends messages; "
+                f"expected one of {', '.join(dict.fromkeys(notifying))}"
+            )
+        return rules
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Self:
