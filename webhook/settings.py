@@ -7,6 +7,7 @@ with no file at all: every setting has a default that works on one machine.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -39,7 +40,12 @@ ENVIRONMENT = {
     "SIGAP_PING_COUNT": "ping_count",
     "SIGAP_PING_TIMEOUT": "ping_timeout",
     "SIGAP_DATABASE_TIMEOUT": "database_timeout",
+    "SIGAP_TRUSTED_PROXIES": "trusted_proxies",
+    "SIGAP_SESSION_IDLE_TIMEOUT": "session_idle_timeout",
+    "SIGAP_SESSION_LIFETIME": "session_lifetime",
 }
+
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(Exception):
@@ -66,6 +72,30 @@ class _Spec(BaseModel):
     ping_count: int = Field(default=3, ge=1, le=20)
     ping_timeout: Duration = 1.0
     database_timeout: Duration = 5.0
+    trusted_proxies: list[str] = Field(default_factory=list)
+    session_idle_timeout: Duration = 2 * 3600.0
+    session_lifetime: Duration = 12 * 3600.0
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _address_list(cls, value: object) -> object:
+        """`SIGAP_TRUSTED_PROXIES=10.0.0.5, 172.18.0.0/16` or a YAML list."""
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network; expected e.g. 10.0.0.5 or "
+                    "172.18.0.0/16"
+                ) from None
+        return value
 
     @field_validator("ping_privileged", mode="before")
     @classmethod
@@ -107,6 +137,12 @@ class Settings:
     database_timeout: float
     """How long a write waits for a locked SQLite file or a PostgreSQL connection before the
     receiver answers 503 (Alertmanager retries; its own webhook timeout is 10 s by default)."""
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
+    """The reverse proxies whose X-Forwarded-For / -Proto are believed (no one's by default)."""
+    session_idle_timeout: float = 2 * 3600.0
+    """A web session unused this long ends."""
+    session_lifetime: float = 12 * 3600.0
+    """A web session ends this long after the login, used or not."""
     sections: Mapping[str, Any] = field(default_factory=dict)
     """The file's other top-level sections, for the other areas of SIGAP to validate."""
 
@@ -189,5 +225,8 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         ping_count=spec.ping_count,
         ping_timeout=spec.ping_timeout,
         database_timeout=spec.database_timeout,
+        trusted_proxies=tuple(ipaddress.ip_network(p, strict=False) for p in spec.trusted_proxies),
+        session_idle_timeout=spec.session_idle_timeout,
+        session_lifetime=spec.session_lifetime,
         sections=dict(spec.model_extra or {}),
     )

@@ -41,7 +41,7 @@ from webhook.store.queries import get_incident, open_incident, user_by_name
 from webhook.web.api import incident_json
 from webhook.web.auth import api_user, visible_skpds
 from webhook.web.keys import DATABASE, PING_CHECKER, SETTINGS
-from webhook.web.ui.session import COOKIE, read_session
+from webhook.web.ui.session import logged_in
 
 FORM_OF_ACTION = {"confirm": "f01", "repair": "f04"}
 
@@ -269,11 +269,11 @@ async def _check_link(
 ) -> tuple[links.Claim, Incident, User]:
     secret = request.app[SETTINGS].secret_key
     claim = links.verify(secret, request.match_info["token"], _now())
-    logged_in = read_session(secret, request.cookies.get(COOKIE), _now())
-    if logged_in is not None and logged_in.user != claim.person:
+    login = await logged_in(request)
+    if login is not None and login.user != claim.person:
         raise links.LinkRefused(
             "foreign",
-            f"this link was sent to {claim.person}, and you are logged in as {logged_in.user}",
+            f"this link was sent to {claim.person}, and you are logged in as {login.user}",
         )
     if await session.get(UsedLink, claim.nonce) is not None:
         raise links.LinkRefused("used", "this link has already been used")

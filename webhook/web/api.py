@@ -1,11 +1,12 @@
 """The JSON API over the incident record, for tools and scripts (bearer tokens).
 
-GET /api/v1/incidents?state=&skpd=&open=&limit=   list, newest first
+GET /api/v1/incidents?state=&skpd=&open=&limit=   list, newest first (limit 1-1000, default 100)
 GET /api/v1/incidents/{id}                        one, with its alerts and its events (timeline)
 POST /api/v1/incidents                            a manual report (SOP step 1: an SKPD admin or
                                                   staff taking a phone call); joins the SKPD's
                                                   open incident if there is one
-An SKPD admin's token sees and reports only its own SKPDs.
+An SKPD admin's token sees and reports only its own SKPDs. Every error is JSON `{"error": ...}`
+naming the input at fault, never the inside; SKPD and node ids are checked against the inventory.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from webhook.store.database import DATABASE_ERRORS
 from webhook.store.models import Incident
 from webhook.store.queries import get_incident, list_incidents, record_report
 from webhook.web.auth import api_user, visible_skpds
+from webhook.web.inventory_check import UnknownId, check_nodes, check_skpd
 from webhook.web.keys import DATABASE, INVENTORY, PING_CHECKER
 
 REPORTERS = frozenset({Role.STAFF, Role.COORDINATOR, Role.SKPD_ADMIN})
+MAX_LIMIT = 1000
 
 
 def _iso(value: Any) -> str | None:
@@ -76,47 +79,71 @@ def incident_json(incident: Incident, detail: bool = False) -> dict[str, Any]:
     return out
 
 
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
 async def incidents(request: web.Request) -> web.Response:
     query = request.query
     states = [s for s in query.get("state", "").split(",") if s]
     unknown = [s for s in states if s not in {x.value for x in State}]
     if unknown:
-        raise web.HTTPBadRequest(text=f"unknown state {unknown[0]!r}")
-    is_open = {"true": True, "false": False, "": None}.get(query.get("open", ""))
+        raise _bad_request(f"state: unknown state {unknown[0][:64]!r}")
+    if query.get("open", "") not in ("true", "false", ""):
+        raise _bad_request("open: expected true or false")
+    is_open = {"true": True, "false": False, "": None}[query.get("open", "")]
+    limit_text = query.get("limit", "100")
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= MAX_LIMIT:
+        raise _bad_request(f"limit: expected a whole number from 1 to {MAX_LIMIT}")
+    limit = int(limit_text)
+    wanted = [s for s in query.get("skpd", "").split(",") if s] if "skpd" in query else None
     try:
-        limit = min(int(query.get("limit", "100")), 1000)
-    except ValueError:
-        raise web.HTTPBadRequest(text="limit must be a number") from None
+        for skpd in wanted or ():
+            check_skpd(request.app.get(INVENTORY), skpd, core=True)
+    except UnknownId as error:
+        raise _bad_request(str(error)) from None
     try:
         async with request.app[DATABASE].read() as session:
             user = await api_user(request, session)
             skpds = visible_skpds(user)
-            if "skpd" in query:
-                wanted = query["skpd"].split(",")
+            if wanted is not None:
                 skpds = wanted if skpds is None else [s for s in wanted if s in skpds]
             rows = await list_incidents(
                 session, states=states, skpds=skpds, is_open=is_open, limit=limit
             )
     except DATABASE_ERRORS:
-        raise web.HTTPServiceUnavailable(text="database unavailable") from None
+        raise _unavailable() from None
     return web.json_response({"incidents": [incident_json(i) for i in rows]})
 
 
+def _unavailable() -> web.HTTPServiceUnavailable:
+    return web.HTTPServiceUnavailable(
+        text=json.dumps({"error": "database unavailable; retry in a moment"}),
+        content_type="application/json",
+    )
+
+
 async def incident(request: web.Request) -> web.Response:
-    try:
-        incident_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    text = request.match_info["id"]
+    incident_id = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+    if incident_id is None:
+        raise _not_found(text[:20])
     try:
         async with request.app[DATABASE].read() as session:
             user = await api_user(request, session)
             found = await get_incident(session, incident_id, detail=True)
     except DATABASE_ERRORS:
-        raise web.HTTPServiceUnavailable(text="database unavailable") from None
+        raise _unavailable() from None
     skpds = visible_skpds(user)
     if found is None or (skpds is not None and found.skpd not in skpds):
-        raise web.HTTPNotFound(text=f"no incident {incident_id}")
+        raise _not_found(str(incident_id))
     return web.json_response(incident_json(found, detail=True))
+
+
+def _not_found(incident: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(
+        text=json.dumps({"error": f"no incident {incident!r}"}), content_type="application/json"
+    )
 
 
 class Report(BaseModel):
@@ -143,12 +170,11 @@ async def report(request: web.Request) -> web.Response:
         message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise _json_error(422, message) from None
     inventory = request.app.get(INVENTORY)
-    if inventory is not None:
-        if spec.skpd not in inventory.skpds:
-            raise _json_error(422, f"skpd: unknown SKPD {spec.skpd!r}")
-        unknown = [n for n in spec.nodes if n not in inventory.nodes]
-        if unknown or any(inventory.nodes[n].skpd != spec.skpd for n in spec.nodes):
-            raise _json_error(422, f"nodes: not nodes of {spec.skpd}: {unknown or spec.nodes}")
+    try:
+        check_skpd(inventory, spec.skpd)
+        check_nodes(inventory, spec.skpd, spec.nodes)
+    except UnknownId as error:
+        raise _json_error(422, str(error)) from None
     now = datetime.now(UTC)
     try:
         async with request.app[DATABASE].write() as session:
@@ -169,7 +195,7 @@ async def report(request: web.Request) -> web.Response:
             )
             incident_id = found.id
     except DATABASE_ERRORS:
-        raise web.HTTPServiceUnavailable(text="database unavailable") from None
+        raise _unavailable() from None
     if created:
         request.app[PING_CHECKER].schedule(incident_id, actor="sigap")
     async with request.app[DATABASE].read() as session:

@@ -6,12 +6,14 @@ without JavaScript; every POST carries the session's CSRF token.
 
 from __future__ import annotations
 
-import time
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
+from ada_url import URL
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,23 +33,31 @@ from webhook.services.escalation import overdue
 from webhook.store.models import Incident, Notification, User
 from webhook.store.queries import get_incident, list_incidents, record_report, user_by_name
 from webhook.web.actions import after_commit, apply, can_see, load_form, start_ping_check
-from webhook.web.auth import hash_password, verify_password, visible_skpds
+from webhook.web.auth import (
+    hash_password_async,
+    name_key,
+    user_named_alike,
+    verify_password_async,
+    visible_skpds,
+)
+from webhook.web.inventory_check import UnknownId, check_move_data, check_skpd
 from webhook.web.keys import DATABASE, INVENTORY, PING_CHECKER, SETTINGS
 from webhook.web.ui.session import (
     COOKIE,
-    LIFETIME,
-    LoginLimiter,
-    Session,
-    csrf_ok,
-    csrf_token,
-    new_session,
-    read_session,
+    THROTTLE,
+    Login,
+    LoginThrottle,
+    cookie_value,
+    end_session,
+    lifetimes_of,
+    logged_in,
+    start_session,
 )
 
+log = logging.getLogger("sigap.access")
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True
 )
-LIMITER = web.AppKey("login_limiter", LoginLimiter)
 TARGETS = web.AppKey("escalation_targets", dict[State, timedelta])
 FORM_FIELDS = {"f01": F01_LABELS, "f04": F04_LABELS}
 DATETIME_FIELDS = {"reported_at", "estimated_recovery_at", "repair_started_at", "repair_ended_at"}
@@ -71,8 +81,11 @@ def event_name(kind: str, lang: str) -> str:
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    """A page; `csrf` is the request's login's unless given (every page's logout form needs it)."""
     lang = language(request)
     inventory = request.app.get(INVENTORY)
+    login = request.get(LOGIN)
+    context.setdefault("csrf", login.csrf if login is not None else "")
     html = TEMPLATES.get_template(template).render(
         t=lambda key: word(key, lang),
         event_name=lambda kind: event_name(kind, lang),
@@ -83,61 +96,87 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     )
     response = web.Response(status=status, text=html, content_type="text/html")
     if "lang" in request.query:
-        response.set_cookie("sigap_lang", lang, httponly=True, samesite="Lax")
+        response.set_cookie(
+            "sigap_lang", lang, httponly=True, samesite="Lax", secure=request.secure
+        )
     return response
 
 
-def _session(request: web.Request) -> Session | None:
-    return read_session(request.app[SETTINGS].secret_key, request.cookies.get(COOKIE), _now())
+LOGIN: web.RequestKey[Login] = web.RequestKey("sigap_current_login")
+_SITE = "https://sigap.invalid"
 
 
-async def current_user(request: web.Request, session: AsyncSession) -> tuple[User, Session]:
+def local_path(target: str) -> str:
+    """`target` as a path of this site, judged as a browser parses it (WHATWG URL, by the ada
+    library: tabs and newlines dropped, backslashes as slashes, dot segments resolved); "/" for
+    anything that would leave the site."""
+    try:
+        url = URL(target, _SITE + "/")
+    except ValueError:
+        return "/"
+    if url.origin != _SITE or url.pathname.startswith("//"):
+        return "/"
+    return url.pathname + url.search
+
+
+async def current_user(request: web.Request, session: AsyncSession) -> tuple[User, Login]:
     """The logged-in user, or a redirect to the login page."""
-    found = _session(request)
-    user = await user_by_name(session, found.user) if found else None
-    if found is None or user is None or not user.active:
-        raise web.HTTPSeeOther(f"/login?next={request.path}")
-    return user, found
+    login = await logged_in(request)
+    user = await session.get(User, login.user_id) if login is not None else None
+    if login is None or user is None or not user.active:
+        back = request.path_qs if request.method == "GET" else request.path
+        raise web.HTTPSeeOther("/login?" + urlencode({"next": back}))
+    request[LOGIN] = login
+    return user, login
 
 
-async def checked_form(request: web.Request, login: Session) -> dict[str, str]:
+async def checked_form(request: web.Request, login: Login) -> dict[str, str]:
     form = await request.post()
-    if not csrf_ok(request.app[SETTINGS].secret_key, login, form.get("csrf")):
+    if not login.csrf_ok(form.get("csrf")):
         raise web.HTTPForbidden(text="CSRF token missing or wrong; reload the page and retry")
     return {k: str(v) for k, v in form.items() if k != "csrf"}
 
 
 async def login_page(request: web.Request) -> web.Response:
-    return render(request, "login.html", next=request.query.get("next", "/"), error=None)
+    target = local_path(request.query.get("next", "/"))
+    return render(request, "login.html", next=target, error=None)
 
 
 async def login(request: web.Request) -> web.Response:
+    """Password login. Failures are throttled (`LoginThrottle`); an unknown or disabled name
+    costs the same argon2 verification as a wrong password; every outcome is logged."""
     form = await request.post()
-    name, password = str(form.get("name", "")), str(form.get("password", ""))
-    target = str(form.get("next", "/"))
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    limiter, key = request.app[LIMITER], f"{request.remote}|{name}"
-    if limiter.blocked(key, time.monotonic()):
-        return render(
-            request,
-            "login.html",
-            status=429,
-            next=target,
-            error=word("too_many", language(request)),
-        )
+    typed, password = str(form.get("name", "")), str(form.get("password", ""))
+    name, target = typed.strip(), local_path(str(form.get("next", "/")))
+    throttle, address = request.app[THROTTLE], request.remote
+    where = {"user": name_key(typed), "remote": address}
+    lang = language(request)
+    if await throttle.blocked(address, name):
+        log.warning("login throttled", extra=where)
+        error = word("too_many", lang)
+        return render(request, "login.html", status=429, next=target, error=error)
     async with request.app[DATABASE].read() as session:
-        user = await user_by_name(session, name)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        limiter.failed(key, time.monotonic())
-        error = word("login_failed", language(request))
+        user = await user_by_name(session, name) if name else None
+    usable = user is not None and user.active
+    valid = await verify_password_async(user.password_hash if usable and user else None, password)
+    if user is None or not valid:
+        await throttle.failed(address, name)
+        reason = "unknown user" if user is None else "disabled" if not usable else "bad password"
+        log.warning("login failed", extra={**where, "reason": reason})
+        error = word("login_failed", lang)
         return render(request, "login.html", status=401, next=target, error=error)
-    limiter.succeeded(key)
+    await throttle.succeeded(address, name)
+    now = _now()
+    async with request.app[DATABASE].write() as session:
+        token = await start_session(
+            session, user, now, lifetimes_of(request.app[SETTINGS]), address
+        )
+    log.info("login", extra={"user": user.name, "remote": address})
     response = web.HTTPSeeOther(target)
     response.set_cookie(
         COOKIE,
-        new_session(request.app[SETTINGS].secret_key, user.name, _now()),
-        max_age=int(LIFETIME.total_seconds()),
+        cookie_value(request.app[SETTINGS].secret_key, token),
+        max_age=int(request.app[SETTINGS].session_lifetime),
         httponly=True,
         samesite="Lax",
         secure=request.secure,
@@ -146,9 +185,12 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    login_session = _session(request)
+    login_session = await logged_in(request)
     if login_session is not None:
         await checked_form(request, login_session)
+        async with request.app[DATABASE].write() as session:
+            await end_session(session, login_session, _now())
+        log.info("logout", extra={"user": login_session.user, "remote": request.remote})
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE)
     raise response
@@ -171,7 +213,7 @@ async def board(request: web.Request) -> web.Response:
         request,
         "board.html",
         user=user,
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
         columns=columns,
         now=now,
         overdue=lambda i: overdue(i.state, i.stage_entered_at, targets, now),
@@ -257,7 +299,7 @@ async def incident_page(request: web.Request) -> web.Response:
         "incident.html",
         user=user,
         incident=incident,
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
         moves=available(State(incident.state), role),
         prefill=_prefill(incident, user, f01, request.app.get(INVENTORY)),
         staff=staff,
@@ -276,6 +318,10 @@ async def act(request: web.Request) -> web.Response:
         user, login_session = await current_user(request, session)
         data: dict[str, Any] = await checked_form(request, login_session)
         incident = await _visible_incident(request, session, user)
+        try:
+            check_move_data(request.app.get(INVENTORY), incident.skpd, data)
+        except UnknownId as error:
+            raise web.HTTPUnprocessableEntity(text=str(error)) from None
         if action == "repair":
             data.setdefault("staff", incident.assignee or user.name)
         try:
@@ -339,7 +385,7 @@ async def report_page(request: web.Request) -> web.Response:
         request,
         "report.html",
         user=user,
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
         skpds=choices,
     )
 
@@ -354,6 +400,10 @@ async def report(request: web.Request) -> web.Response:
         skpds = visible_skpds(user)
         if not skpd or not description or Role(user.role) == Role.VIEWER:
             raise web.HTTPUnprocessableEntity(text="SKPD and description are needed")
+        try:
+            check_skpd(request.app.get(INVENTORY), skpd)
+        except UnknownId as error:
+            raise web.HTTPUnprocessableEntity(text=str(error)) from None
         if skpds is not None and skpd not in skpds:
             raise web.HTTPForbidden(text=f"{user.name} reports only for {', '.join(skpds)}")
         found, created = await record_report(session, user, skpd, description, now)
@@ -375,33 +425,48 @@ async def users_page(request: web.Request) -> web.Response:
         user=user,
         users=users,
         roles=[r.value for r in Role if r != Role.SYSTEM],
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
     )
 
 
 async def users_add(request: web.Request) -> web.Response:
-    async with request.app[DATABASE].write() as session:
+    async with request.app[DATABASE].read() as session:
         user, login_session = await current_user(request, session)
-        if user.role != Role.COORDINATOR:
-            raise web.HTTPForbidden(text="only a coordinator manages users")
-        form = await checked_form(request, login_session)
-        role = form.get("role", "")
-        if role not in {r.value for r in Role} - {Role.SYSTEM.value} or not form.get("name"):
-            raise web.HTTPUnprocessableEntity(text="name and a valid role are needed")
-        if await user_by_name(session, form["name"]) is not None:
-            raise web.HTTPConflict(text=f"user {form['name']!r} exists")
+    if user.role != Role.COORDINATOR:
+        raise web.HTTPForbidden(text="only a coordinator manages users")
+    form = await checked_form(request, login_session)
+    role, name = form.get("role", ""), form.get("name", "")
+    if role not in {r.value for r in Role} - {Role.SYSTEM.value} or not name.strip():
+        raise web.HTTPUnprocessableEntity(text="name and a valid role are needed")
+    if name != name.strip() or len(name) > 100:
+        raise web.HTTPUnprocessableEntity(text="a name has no surrounding spaces, ≤ 100 characters")
+    try:
+        skpds = [
+            check_skpd(request.app.get(INVENTORY), s.strip())
+            for s in form.get("skpds", "").split(",")
+            if s.strip()
+        ]
+    except UnknownId as error:
+        raise web.HTTPUnprocessableEntity(text=str(error)) from None
+    password = form.get("password")
+    password_hash = await hash_password_async(password) if password else None
+    async with request.app[DATABASE].write() as session:
+        alike = await user_named_alike(session, name)
+        if alike is not None:
+            raise web.HTTPConflict(text=f"user {alike.name!r} exists")
         session.add(
             User(
-                name=form["name"],
+                name=name,
                 role=role,
-                password_hash=hash_password(form["password"]) if form.get("password") else None,
+                password_hash=password_hash,
                 email=form.get("email") or None,
                 phone=form.get("phone") or None,
-                skpds=[s.strip() for s in form.get("skpds", "").split(",") if s.strip()],
+                skpds=skpds,
                 active=True,
                 created_at=_now(),
             )
         )
+    log.info("user added", extra={"user": name, "role": role, "by": user.name})
     raise web.HTTPSeeOther("/users")
 
 
@@ -430,14 +495,19 @@ async def skpd_page(request: web.Request) -> web.Response:
         user=user,
         rows=rows,
         inventory=inventory,
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
         open_states={s.value for s in OPEN_STATES},
     )
 
 
 def setup_views(app: web.Application) -> None:
     app.router.add_get("/skpd", skpd_page)
-    app[LIMITER] = LoginLimiter()
+    app[THROTTLE] = LoginThrottle()
+
+    async def close_throttle(app: web.Application) -> None:
+        await app[THROTTLE].close()
+
+    app.on_cleanup.append(close_throttle)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
