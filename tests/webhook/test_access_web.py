@@ -209,3 +209,25 @@ async def test_errors_name_nothing_of_the_inside(tmp_path: Path) -> None:
         ready = await client.get("/-/ready")
         assert ready.status == 503
         assert await ready.text() == "Not ready: database unreachable.\n"
+
+
+async def test_migration_0004_creates_what_the_models_describe(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from webhook.settings import database_url
+    from webhook.store.database import Database
+    from webhook.store.models import Base
+
+    def diff(connection: object) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})  # type: ignore[arg-type]
+        found = compare_metadata(context, Base.metadata)
+        return [d for d in found if "web_session" in str(d) or "api_token" in str(d)]
+
+    database = Database(database_url(f"sqlite:///{tmp_path / 'sigap.db'}"))
+    try:
+        await database.upgrade()
+        async with database.engine.connect() as conn:
+            assert await conn.run_sync(diff) == []
+    finally:
+        await database.close()
