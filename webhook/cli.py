@@ -1,17 +1,24 @@
-"""`sigap-webhook`: serve, or administer (db upgrade, user add, token create)."""
+"""`sigap-webhook`: serve, or administer (db upgrade; user add / disable / enable; token create /
+list / revoke). Every administrative change is logged (logger `sigap.access`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import gc
+import logging
+import re
 import sys
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.flags import parse_listen_address
+from exporter.inventory import Inventory, InventoryError, load_inventory
 from exporter.logfmt import setup_logging
 from webhook.core.workflow import Role
 from webhook.settings import Settings, SettingsError, load_settings
@@ -19,10 +26,21 @@ from webhook.store.database import Database
 from webhook.store.models import ApiToken, User
 from webhook.store.queries import user_by_name
 from webhook.web.app import create_app
-from webhook.web.auth import hash_password, hash_token, new_api_token
+from webhook.web.auth import (
+    disable_user,
+    end_sessions,
+    hash_password,
+    hash_token,
+    new_api_token,
+    revoke_tokens,
+    user_named_alike,
+)
+from webhook.web.inventory_check import UnknownId, check_skpd
 
+log = logging.getLogger("sigap.access")
 DEFAULT_LISTEN = ":9428"
 ADMIN_ROLES = [r.value for r in Role if r is not Role.SYSTEM]
+DEFAULT_TOKEN_LIFETIME = "90d"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     user = commands.add_parser("user", help="people").add_subparsers(
         dest="user_command", required=True
     )
-    add = user.add_parser("add", help="add or update a user")
+    add = user.add_parser(
+        "add", help="add or update a user (a new password ends the user's web sessions)"
+    )
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ADMIN_ROLES)
     add.add_argument("--skpd", action="append", default=[], help="SKPD id (skpd_admin; repeat)")
@@ -60,12 +80,40 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    disable = user.add_parser(
+        "disable", help="a leaver: no login, web sessions ended, API tokens revoked"
+    )
+    disable.add_argument("name")
+    enable = user.add_parser("enable", help="allow logins again (revoked tokens stay revoked)")
+    enable.add_argument("name")
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="token_command", required=True
     )
     create = token.add_parser("create", help="print a new bearer token for NAME")
     create.add_argument("name")
+    create.add_argument(
+        "--expires",
+        default=DEFAULT_TOKEN_LIFETIME,
+        type=_lifetime,
+        help=f"how long it works: 90d, 12h or never (default {DEFAULT_TOKEN_LIFETIME})",
+    )
+    listing = token.add_parser("list", help="list API tokens (never their secret)")
+    listing.add_argument("name", nargs="?")
+    revoke = token.add_parser("revoke", help="revoke NAME's tokens (all, or --id ID)")
+    revoke.add_argument("name")
+    revoke.add_argument("--id", type=int, dest="token_id")
     return parser
+
+
+def _lifetime(text: str) -> timedelta | None:
+    """`90d`, `12h` or `never` (None)."""
+    if text == "never":
+        return None
+    match = re.fullmatch(r"([1-9][0-9]{0,4})([dh])", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected e.g. 90d, 12h or never")
+    amount = int(match[1])
+    return timedelta(days=amount) if match[2] == "d" else timedelta(hours=amount)
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -76,51 +124,141 @@ async def _upgrade(settings: Settings) -> None:
         await database.close()
 
 
+@asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.database_url, settings.database_timeout)
+    try:
+        await database.upgrade()
+        yield database
+    finally:
+        await database.close()
+
+
+async def _named(session: AsyncSession, command: str, name: str) -> User:
+    user = await user_by_name(session, name)
+    if user is None:
+        raise SystemExit(f"{command}: no user {name!r}; add one with 'user add'")
+    return user
+
+
 async def _user_add(settings: Settings, args: argparse.Namespace, password: str | None) -> str:
     if args.role == Role.SKPD_ADMIN and not args.skpd:
         raise SystemExit("user add: an skpd_admin needs at least one --skpd ID")
-    database = Database(settings.database_url, settings.database_timeout)
+    if args.name != args.name.strip() or not args.name or len(args.name) > 100:
+        raise SystemExit("user add: a name has no surrounding spaces and ≤ 100 characters")
+    inventory = _inventory(settings)
     try:
-        await database.upgrade()
-        async with database.write() as session:
-            user = await user_by_name(session, args.name)
-            verb = "updated"
-            if user is None:
-                user = User(name=args.name, created_at=datetime.now(UTC))
-                session.add(user)
-                verb = "added"
-            user.role, user.skpds, user.active = args.role, list(args.skpd), True
-            user.email = args.email or user.email
-            user.phone = args.phone or user.phone
-            if password is not None:
-                user.password_hash = hash_password(password)
-        return f"user {args.name} {verb} ({args.role})"
-    finally:
-        await database.close()
-
-
-async def _token_create(settings: Settings, name: str) -> str:
-    database = Database(settings.database_url, settings.database_timeout)
-    try:
-        await database.upgrade()
-        async with database.write() as session:
-            user = (
-                await session.execute(select(User).where(User.name == name))
-            ).scalar_one_or_none()
-            if user is None:
-                raise SystemExit(f"token create: no user {name!r}; add one with 'user add'")
-            token = new_api_token()
-            session.add(
-                ApiToken(
-                    user_id=user.id,
-                    token_hash=hash_token(token),
-                    created_at=datetime.now(UTC),
-                    active=True,
-                )
+        skpds = [check_skpd(inventory, skpd) for skpd in args.skpd]
+    except UnknownId as error:
+        raise SystemExit(f"user add: --skpd {error}") from None
+    password_hash = hash_password(password) if password is not None else None
+    now = datetime.now(UTC)
+    async with _database(settings) as database, database.write() as session:
+        alike = await user_named_alike(session, args.name)
+        if alike is not None and alike.name != args.name:
+            raise SystemExit(
+                f"user add: {alike.name!r} exists; names that differ only by case are one "
+                "person to the login"
             )
-        return token
-    finally:
-        await database.close()
+        user, verb = alike, "updated"
+        if user is None:
+            user, verb = User(name=args.name, created_at=now), "added"
+            session.add(user)
+        user.role, user.skpds, user.active = args.role, skpds, True
+        user.email = args.email or user.email
+        user.phone = args.phone or user.phone
+        ended = 0
+        if password_hash is not None:
+            user.password_hash = password_hash
+            if verb == "updated":
+                ended = await end_sessions(session, user.id, now)
+    log.info(
+        f"user {verb}",
+        extra={"user": args.name, "role": args.role, "password_changed": password is not None},
+    )
+    note = f"; {ended} web session(s) ended" if ended else ""
+    return f"user {args.name} {verb} ({args.role}){note}"
+
+
+def _inventory(settings: Settings) -> Inventory | None:
+    if not settings.inventory:
+        return None
+    try:
+        return load_inventory(settings.inventory)
+    except InventoryError as error:
+        raise SystemExit(f"SIGAP_INVENTORY: {error}") from None
+
+
+async def _user_active(settings: Settings, name: str, active: bool) -> str:
+    now = datetime.now(UTC)
+    command = "user enable" if active else "user disable"
+    async with _database(settings) as database, database.write() as session:
+        user = await _named(session, command, name)
+        if active:
+            user.active = True
+        else:
+            ended, revoked = await disable_user(session, user, now)
+    if active:
+        log.info("user enabled", extra={"user": name})
+        return f"user {name} enabled (create new API tokens if needed)"
+    log.info("user disabled", extra={"user": name, "sessions": ended, "tokens": len(revoked)})
+    return f"user {name} disabled; {ended} web session(s) ended, {len(revoked)} token(s) revoked"
+
+
+async def _token_create(settings: Settings, name: str, lifetime: timedelta | None) -> str:
+    now = datetime.now(UTC)
+    token = new_api_token()
+    async with _database(settings) as database, database.write() as session:
+        user = await _named(session, "token create", name)
+        if not user.active:
+            raise SystemExit(f"token create: {name} is disabled; 'user enable {name}' first")
+        row = ApiToken(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            created_at=now,
+            active=True,
+            expires_at=now + lifetime if lifetime is not None else None,
+        )
+        session.add(row)
+        await session.flush()
+    log.info("token created", extra={"user": name, "token_id": row.id, "expires": _when(row)})
+    return token
+
+
+def _when(row: ApiToken) -> str:
+    return row.expires_at.strftime("%Y-%m-%dT%H:%MZ") if row.expires_at else "never"
+
+
+async def _token_list(settings: Settings, name: str | None) -> str:
+    now = datetime.now(UTC)
+    async with _database(settings) as database, database.read() as session:
+        query = select(ApiToken, User.name).join(User, ApiToken.user_id == User.id)
+        if name is not None:
+            query = query.where(User.id == (await _named(session, "token list", name)).id)
+        rows = (await session.execute(query.order_by(User.name, ApiToken.id))).all()
+    lines = ["ID\tUSER\tSTATE\tCREATED\tEXPIRES\tLAST USED"]
+    for token, owner in rows:
+        state = (
+            "revoked"
+            if not token.active
+            else "expired"
+            if token.expires_at is not None and token.expires_at <= now
+            else "active"
+        )
+        used = token.last_used_at.strftime("%Y-%m-%dT%H:%MZ") if token.last_used_at else "-"
+        created = token.created_at.strftime("%Y-%m-%dT%H:%MZ")
+        lines.append(f"{token.id}\t{owner}\t{state}\t{created}\t{_when(token)}\t{used}")
+    return "\n".join(lines)
+
+
+async def _token_revoke(settings: Settings, name: str, token_id: int | None) -> str:
+    async with _database(settings) as database, database.write() as session:
+        user = await _named(session, "token revoke", name)
+        revoked = await revoke_tokens(session, user.id, token_id)
+    if token_id is not None and not revoked:
+        raise SystemExit(f"token revoke: {name} has no active token {token_id}")
+    log.info("tokens revoked", extra={"user": name, "token_ids": ",".join(map(str, revoked))})
+    return f"{len(revoked)} token(s) of {name} revoked"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_upgrade(settings))
         print("database schema is up to date")
         return 0
-    if args.command == "user":
+    if args.command == "user" and args.user_command == "add":
         password = None
         if args.password_stdin:
             password = sys.stdin.readline().rstrip("\n")
@@ -145,8 +283,16 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         print(asyncio.run(_user_add(settings, args, password)))
         return 0
+    if args.command == "user":
+        print(asyncio.run(_user_active(settings, args.name, args.user_command == "enable")))
+        return 0
     if args.command == "token":
-        print(asyncio.run(_token_create(settings, args.name)))
+        commands = {
+            "create": lambda: _token_create(settings, args.name, args.expires),
+            "list": lambda: _token_list(settings, args.name),
+            "revoke": lambda: _token_revoke(settings, args.name, args.token_id),
+        }
+        print(asyncio.run(commands[args.token_command]()))
         return 0
     try:
         host, port = parse_listen_address(args.listen)

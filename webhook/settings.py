@@ -7,6 +7,7 @@ with no file at all: every setting has a default that works on one machine.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -41,7 +42,12 @@ ENVIRONMENT = {
     "SIGAP_PING_CONCURRENCY": "ping_concurrency",
     "SIGAP_DATABASE_TIMEOUT": "database_timeout",
     "SIGAP_BODY_TIMEOUT": "body_timeout",
+    "SIGAP_TRUSTED_PROXIES": "trusted_proxies",
+    "SIGAP_SESSION_IDLE_TIMEOUT": "session_idle_timeout",
+    "SIGAP_SESSION_LIFETIME": "session_lifetime",
 }
+
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(Exception):
@@ -70,6 +76,30 @@ class _Spec(BaseModel):
     ping_concurrency: int = Field(default=8, ge=1, le=256)
     database_timeout: Duration = 5.0
     body_timeout: Duration = 10.0
+    trusted_proxies: list[str] = Field(default_factory=list)
+    session_idle_timeout: Duration = 2 * 3600.0
+    session_lifetime: Duration = 12 * 3600.0
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _address_list(cls, value: object) -> object:
+        """`SIGAP_TRUSTED_PROXIES=10.0.0.5, 172.18.0.0/16` or a YAML list."""
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network; expected e.g. 10.0.0.5 or "
+                    "172.18.0.0/16"
+                ) from None
+        return value
 
     @field_validator("ping_privileged", mode="before")
     @classmethod
@@ -114,6 +144,12 @@ class Settings:
     body_timeout: float
     """How long a client may take to send a request's body (a weak phone connection): then
     408. Bodies are read before any transaction, so a slow one never holds the writer."""
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
+    """The reverse proxies whose X-Forwarded-For / -Proto are believed (no one's by default)."""
+    session_idle_timeout: float = 2 * 3600.0
+    """A web session unused this long ends."""
+    session_lifetime: float = 12 * 3600.0
+    """A web session ends this long after the login, used or not."""
     sections: Mapping[str, Any] = field(default_factory=dict)
     """The file's other top-level sections, for the other areas of SIGAP to validate."""
     ping_concurrency: int = 8
@@ -199,6 +235,9 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         ping_timeout=spec.ping_timeout,
         database_timeout=spec.database_timeout,
         body_timeout=spec.body_timeout,
+        trusted_proxies=tuple(ipaddress.ip_network(p, strict=False) for p in spec.trusted_proxies),
+        session_idle_timeout=spec.session_idle_timeout,
+        session_lifetime=spec.session_lifetime,
         sections=dict(spec.model_extra or {}),
         ping_concurrency=spec.ping_concurrency,
     )

@@ -103,7 +103,8 @@ class EscalationForm(_Form):
 class ReportForm(_Form):
     """A manual outage report (SOP step 1, second path: an SKPD admin, or staff on the phone)."""
 
-    skpd: str = Field(min_length=1, max_length=64, pattern=r"^[^\s\x00-\x1f]+$")
+    skpd: str = Field(min_length=1, max_length=64)
+    """Checked against the inventory by the caller (`webhook.web.inventory_check`)."""
     description: Text
     nodes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=100

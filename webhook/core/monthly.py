@@ -245,14 +245,36 @@ def format_time(moment: datetime | None) -> str:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
-def _seconds(value: float | None) -> str:
-    return "" if value is None else str(round(value))
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
+
+
+def neutralised(value: object) -> object:
+    """A cell as written: text that a spreadsheet would run as a formula gets a leading `'`
+    (shown, not run); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _Writer:
+    """csv.writer whose every cell is `neutralised`: the only way SIGAP writes CSV."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out)
+
+    def writerow(self, row: Sequence[object]) -> None:
+        self._writer.writerow([neutralised(cell) for cell in row])
+
+
+def _seconds(value: float | None) -> int | str:
+    return "" if value is None else round(value)
 
 
 def summary_csv(report: MonthlyReport, lang: str) -> str:
     """One row per SKPD; availability as a ratio 0..1, durations in whole seconds."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _Writer(out)
     seconds = word("seconds", lang)
     writer.writerow(
         [
@@ -288,7 +310,7 @@ def summary_csv(report: MonthlyReport, lang: str) -> str:
 def incidents_csv(report: MonthlyReport, lang: str) -> str:
     """One row per incident of the month."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _Writer(out)
     seconds = word("seconds", lang)
     writer.writerow(
         [

@@ -175,15 +175,17 @@ class Database:
             self._write_lock.release()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
+    async def write(self, within: float | None = None) -> AsyncIterator[AsyncSession]:
         """A session in the write transaction; commits on success, rolls back on error.
 
         Use it for every change (the receiver, transitions from the UI, the CLI), so writers
         never interleave: read the incident inside, decide, change, leave. Read the request
-        and check its sender before: the wait for the writer is bounded by `timeout`.
+        and check its sender before: the wait for the writer is bounded by `timeout` (or
+        `within` seconds, for writes not worth waiting for).
         """
         facts: list[Fact] = []
-        async with self._writer(None) as budget_ms, self.engine.connect() as conn:
+        deadline = None if within is None else asyncio.get_running_loop().time() + within
+        async with self._writer(deadline) as budget_ms, self.engine.connect() as conn:
             if self.is_sqlite:
                 conn = await conn.execution_options(sqlite_begin="IMMEDIATE", busy_ms=budget_ms)
             async with conn.begin():

@@ -196,6 +196,11 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    """False once revoked (`token revoke`, or the user disabled): never usable again."""
+    expires_at: Mapped[datetime | None]
+    """NULL: never (only when created with `--expires never`)."""
+    last_used_at: Mapped[datetime | None]
+    """To the minute: written at most once a minute per token."""
 
     user: Mapped[User] = relationship(lazy="raise_on_sql")
 
@@ -275,3 +280,23 @@ class Notice(Base):
     """NULL until its notifications are planned."""
     error: Mapped[str | None] = mapped_column(Text)
     """Why planning failed (then it has no notifications; shown on the incident)."""
+
+
+class WebSession(Base):
+    """One login of the web UI. The browser's cookie holds a random token; only its SHA-256 is
+    stored here, so logging out, a password change or disabling the user ends it for good."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 (hex) of the cookie's random token."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    """Written at most once a minute; the idle timeout counts from it."""
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    """The absolute end (login + SIGAP_SESSION_LIFETIME)."""
+    revoked_at: Mapped[datetime | None]
+    """Logout, password change or disabling: the session never comes back."""
+    address: Mapped[str | None] = mapped_column(String(64))
+    """The client's address at login (behind a trusted proxy: the forwarded one)."""

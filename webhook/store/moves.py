@@ -13,7 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from webhook.core import figures
-from webhook.core.workflow import Applied, FormWrite, Move, Role, apply_move
+from webhook.core.forms import ReportForm
+from webhook.core.workflow import (
+    Applied,
+    FormWrite,
+    Move,
+    Role,
+    State,
+    apply_move,
+    receive_report,
+)
 from webhook.store.database import publish
 from webhook.store.models import Alert, Event, Form, Incident, User
 from webhook.store.outbox import owe
@@ -130,3 +139,47 @@ async def load_form(session: AsyncSession, incident_id: int, kind: str) -> dict[
         )
     ).scalar_one_or_none()
     return None if form is None else dict(form.data)
+
+
+async def record_report(
+    session: AsyncSession, user: User, form: ReportForm, now: datetime
+) -> tuple[Incident, bool]:
+    """SOP step 1, second path (UI form or JSON API), through `receive_report`. Returns the
+    incident and whether it was opened now (the caller starts the ping check after the
+    commit)."""
+    incident = await open_incident(session, form.skpd)
+    received = receive_report(
+        incident, incident.nodes if incident else [], form, user.name, Role(user.role)
+    )
+    if incident is None:
+        incident = Incident(
+            skpd=form.skpd,
+            state=State.OPENED.value,
+            responsibility=None,
+            source="report",
+            open_key=form.skpd,
+            title=form.description.splitlines()[0][:300],
+            description=form.description,
+            opened_at=now,
+            opened_by=user.name,
+            stage_entered_at=now,
+            truncated_alerts=0,
+        )
+        session.add(incident)
+        publish(session, figures.Opened(form.skpd, "unknown", "report"))
+    incident.nodes, incident.updated_at = received.nodes, now
+    entry = received.event
+    session.add(
+        Event(
+            incident=incident,
+            at=now,
+            actor=entry.actor,
+            role=entry.role,
+            kind=entry.kind,
+            from_state=entry.from_state or None,
+            to_state=entry.to_state,
+            data=entry.data,
+        )
+    )
+    await session.flush()
+    return incident, received.opens

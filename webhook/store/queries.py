@@ -11,10 +11,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from webhook.core.figures import Opened
-from webhook.core.workflow import OPEN_STATES, State
-from webhook.store.database import publish
-from webhook.store.models import Event, Form, Incident, User
+from webhook.core.workflow import OPEN_STATES
+from webhook.store.models import Form, Incident, User
 
 
 async def user_by_name(session: AsyncSession, name: str) -> User | None:
@@ -91,58 +89,3 @@ async def list_incidents(
     elif is_open is False:
         query = query.where(Incident.state.not_in([s.value for s in OPEN_STATES]))
     return list((await session.execute(query)).scalars())
-
-
-async def record_report(
-    session: AsyncSession,
-    user: User,
-    skpd: str,
-    description: str,
-    now: datetime,
-    *,
-    nodes: Sequence[str] = (),
-    reporter: str | None = None,
-) -> tuple[Incident, bool]:
-    """SOP step 1, second path: a person reports an outage of `skpd` (UI form or JSON API).
-
-    Opens an incident, or adds to the SKPD's open one (one outage, one incident, as with
-    alerts); the report goes on the timeline either way. Returns the incident and whether it
-    was opened now (the caller then starts the ping check, after the commit)."""
-    data = {"reporter": reporter or user.name, "description": description, "nodes": list(nodes)}
-    incident = await open_incident(session, skpd)
-    created = incident is None
-    if incident is None:
-        incident = Incident(
-            skpd=skpd,
-            state=State.OPENED.value,
-            responsibility=None,
-            source="report",
-            open_key=skpd,
-            title=description.splitlines()[0][:300],
-            description=description,
-            nodes=list(dict.fromkeys(nodes)),
-            opened_at=now,
-            opened_by=user.name,
-            stage_entered_at=now,
-            updated_at=now,
-            truncated_alerts=0,
-        )
-        session.add(incident)
-        publish(session, Opened(skpd, "unknown", "report"))
-    else:
-        incident.nodes = list(dict.fromkeys([*incident.nodes, *nodes]))
-        incident.updated_at = now
-    session.add(
-        Event(
-            incident=incident,
-            at=now,
-            actor=user.name,
-            role=user.role,
-            kind="opened" if created else "report",
-            from_state=None if created else incident.state,
-            to_state=incident.state,
-            data=data,
-        )
-    )
-    await session.flush()
-    return incident, created

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -25,7 +24,7 @@ from webhook.store.database import DATABASE_ERRORS
 from webhook.store.models import RawNotification
 from webhook.web.auth import alertmanager_authorized
 from webhook.web.http import BodyRefused, read_body
-from webhook.web.keys import DATABASE, METRICS, PING_CHECKER, SETTINGS
+from webhook.web.keys import CLOCK, DATABASE, METRICS, PING_CHECKER, SETTINGS
 
 log = logging.getLogger("sigap.webhook")
 MAX_BODY_BYTES = 1024 * 1024
@@ -57,7 +56,7 @@ async def _keep_rejected(request: web.Request, body: bytes, status: int, error: 
         async with request.app[DATABASE].write() as session:
             session.add(
                 RawNotification(
-                    received_at=datetime.now(UTC),
+                    received_at=request.app[CLOCK](),
                     remote=request.remote,
                     auth_ok=True,
                     status_code=status,
@@ -117,7 +116,7 @@ async def _receive(request: web.Request) -> web.Response:
             metrics.alerts.labels(status).inc(count)
     try:
         outcome = await request.app[RECORDER].record(
-            notification, body, request.remote, datetime.now(UTC)
+            notification, body, request.remote, request.app[CLOCK]()
         )
     except DataError as error:
         # a value the database cannot store (e.g. too long for its column): never succeeds

@@ -1,6 +1,6 @@
 """The JSON API over the incident record, for tools and scripts (bearer tokens).
 
-GET /api/v1/incidents?state=&skpd=&open=&limit=   list, newest first
+GET /api/v1/incidents?state=&skpd=&open=&limit=   list, newest first (limit 1-1000)
 GET /api/v1/incidents/{id}                        one, with its alerts and its events (timeline)
 POST /api/v1/incidents                            a manual report (SOP step 1: an SKPD admin or
                                                   staff taking a phone call); joins the SKPD's
@@ -8,30 +8,32 @@ POST /api/v1/incidents                            a manual report (SOP step 1: a
 POST /api/v1/incidents/{id}/actions/{action}      a move of the SOP, its form as the JSON body:
                                                   200 with the incident, 409 when the move is
                                                   not possible now, 422 when the form is wrong
-An SKPD admin's token sees and reports only its own SKPDs. Errors: {"status": "error",
-"error": "..."} (`webhook.web.http`).
+An SKPD admin's token sees and reports only its own SKPDs; SKPD and node ids are checked against
+the inventory. Every error is `{"status": "error", "error": "..."}` naming the input at fault,
+never the inside (`webhook.web.http`). The sender is known before any write starts.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from webhook.core.forms import FormInvalid
+from webhook.core.forms import FormInvalid, ReportForm, parse_form
 from webhook.core.workflow import Role, State, TransitionRefused
 from webhook.store.database import DATABASE_ERRORS
 from webhook.store.models import Incident
-from webhook.store.queries import get_incident, list_incidents, record_report
+from webhook.store.moves import record_report
+from webhook.store.queries import get_incident, list_incidents
 from webhook.web.auth import api_user, visible_skpds
 from webhook.web.http import json_error, read_json_object
-from webhook.web.keys import DATABASE, INVENTORY, PING_CHECKER
+from webhook.web.inventory_check import UnknownId, check_nodes, check_skpd
+from webhook.web.keys import CLOCK, DATABASE, INVENTORY, PING_CHECKER
 from webhook.web.moves import NoSuchIncident, move_incident
 
 REPORTERS = frozenset({Role.STAFF, Role.COORDINATOR, Role.SKPD_ADMIN})
+MAX_LIMIT = 1000
+UNAVAILABLE = "database unavailable; retry in a moment"
 
 
 def _iso(value: Any) -> str | None:
@@ -88,108 +90,85 @@ async def incidents(request: web.Request) -> web.Response:
     states = [s for s in query.get("state", "").split(",") if s]
     unknown = [s for s in states if s not in {x.value for x in State}]
     if unknown:
-        raise web.HTTPBadRequest(text=f"unknown state {unknown[0]!r}")
-    is_open = {"true": True, "false": False, "": None}.get(query.get("open", ""))
+        raise json_error(400, f"state: unknown state {unknown[0][:64]!r}")
+    if query.get("open", "") not in ("true", "false", ""):
+        raise json_error(400, "open: expected true or false")
+    is_open = {"true": True, "false": False, "": None}[query.get("open", "")]
+    limit_text = query.get("limit", "100")
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= MAX_LIMIT:
+        raise json_error(400, f"limit: expected a whole number from 1 to {MAX_LIMIT}")
+    wanted = [s for s in query.get("skpd", "").split(",") if s] if "skpd" in query else None
     try:
-        limit = min(int(query.get("limit", "100")), 1000)
-    except ValueError:
-        raise web.HTTPBadRequest(text="limit must be a number") from None
+        for skpd in wanted or ():
+            check_skpd(request.app.get(INVENTORY), skpd, core=True)
+    except UnknownId as error:
+        raise json_error(400, str(error)) from None
     try:
         async with request.app[DATABASE].read() as session:
             user = await api_user(request, session)
             skpds = visible_skpds(user)
-            if "skpd" in query:
-                wanted = query["skpd"].split(",")
+            if wanted is not None:
                 skpds = wanted if skpds is None else [s for s in wanted if s in skpds]
             rows = await list_incidents(
-                session, states=states, skpds=skpds, is_open=is_open, limit=limit
+                session, states=states, skpds=skpds, is_open=is_open, limit=int(limit_text)
             )
     except DATABASE_ERRORS:
-        raise web.HTTPServiceUnavailable(text="database unavailable") from None
+        raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
     return web.json_response({"incidents": [incident_json(i) for i in rows]})
 
 
+def _incident_id(request: web.Request) -> int:
+    text = request.match_info["id"]
+    if not (text.isascii() and text.isdigit() and len(text) < 10):
+        raise json_error(404, f"no incident {text[:20]!r}")
+    return int(text)
+
+
 async def incident(request: web.Request) -> web.Response:
-    try:
-        incident_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    incident_id = _incident_id(request)
     try:
         async with request.app[DATABASE].read() as session:
             user = await api_user(request, session)
             found = await get_incident(session, incident_id, detail=True)
     except DATABASE_ERRORS:
-        raise web.HTTPServiceUnavailable(text="database unavailable") from None
+        raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
     skpds = visible_skpds(user)
     if found is None or (skpds is not None and found.skpd not in skpds):
-        raise web.HTTPNotFound(text=f"no incident {incident_id}")
+        raise json_error(404, f"no incident {incident_id}")
     return web.json_response(incident_json(found, detail=True))
-
-
-class Report(BaseModel):
-    """A manual outage report (SOP step 1, second path)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    skpd: str = Field(min_length=1, max_length=64)
-    description: str = Field(min_length=1, max_length=5000)
-    nodes: list[str] = Field(default_factory=list, max_length=100)
-    reporter: str | None = Field(default=None, max_length=100)
-    """Who reported it, when not the token's user (e.g. the caller on the phone)."""
-
-
-def _json_error(status: int, message: str) -> web.HTTPException:
-    error = web.HTTPUnprocessableEntity if status == 422 else web.HTTPForbidden
-    return error(text=json.dumps({"error": message}), content_type="application/json")
 
 
 async def report(request: web.Request) -> web.Response:
     try:
-        spec = Report.model_validate_json(await request.read())
-    except ValidationError as error:
-        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise _json_error(422, message) from None
-    inventory = request.app.get(INVENTORY)
-    if inventory is not None:
-        if spec.skpd not in inventory.skpds:
-            raise _json_error(422, f"skpd: unknown SKPD {spec.skpd!r}")
-        unknown = [n for n in spec.nodes if n not in inventory.nodes]
-        if unknown or any(inventory.nodes[n].skpd != spec.skpd for n in spec.nodes):
-            raise _json_error(422, f"nodes: not nodes of {spec.skpd}: {unknown or spec.nodes}")
-    now = datetime.now(UTC)
+        form = parse_form(ReportForm, await read_json_object(request), "report")
+        inventory = request.app.get(INVENTORY)
+        check_skpd(inventory, form.skpd)
+        check_nodes(inventory, form.skpd, form.nodes)
+    except (FormInvalid, UnknownId) as error:
+        raise json_error(422, getattr(error, "reason", str(error))) from None
     try:
-        async with request.app[DATABASE].write() as session:
+        async with request.app[DATABASE].read() as session:
             user = await api_user(request, session)
-            if Role(user.role) not in REPORTERS:
-                raise _json_error(403, f"a {user.role} cannot report an outage")
-            skpds = visible_skpds(user)
-            if skpds is not None and spec.skpd not in skpds:
-                raise _json_error(403, f"{user.name} reports only for {', '.join(skpds)}")
-            found, created = await record_report(
-                session,
-                user,
-                spec.skpd,
-                spec.description,
-                now,
-                nodes=spec.nodes,
-                reporter=spec.reporter,
-            )
+        if Role(user.role) not in REPORTERS:
+            raise json_error(403, f"a {user.role} cannot report an outage")
+        skpds = visible_skpds(user)
+        if skpds is not None and form.skpd not in skpds:
+            raise json_error(403, f"{user.name} reports only for {', '.join(skpds)}")
+        async with request.app[DATABASE].write() as session:
+            found, created = await record_report(session, user, form, request.app[CLOCK]())
             incident_id = found.id
+        if created:
+            request.app[PING_CHECKER].schedule(incident_id, actor="sigap")
+        async with request.app[DATABASE].read() as session:
+            stored = await get_incident(session, incident_id, detail=True)
     except DATABASE_ERRORS:
-        raise web.HTTPServiceUnavailable(text="database unavailable") from None
-    if created:
-        request.app[PING_CHECKER].schedule(incident_id, actor="sigap")
-    async with request.app[DATABASE].read() as session:
-        stored = await get_incident(session, incident_id, detail=True)
+        raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
     assert stored is not None
     return web.json_response(incident_json(stored, detail=True), status=201 if created else 200)
 
 
 async def act(request: web.Request) -> web.Response:
-    try:
-        incident_id = int(request.match_info["id"])
-    except ValueError:
-        raise json_error(404, f"no incident {request.match_info['id']}") from None
+    incident_id = _incident_id(request)
     action = request.match_info["action"]
     data = await read_json_object(request)
     try:
@@ -203,7 +182,7 @@ async def act(request: web.Request) -> web.Response:
     except FormInvalid as invalid:
         raise json_error(422, invalid.reason) from None
     except DATABASE_ERRORS:
-        raise json_error(503, "database unavailable; retry", **{"Retry-After": "5"}) from None
+        raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
     return web.json_response(incident_json(incident), status=202 if action == "ping_check" else 200)
 
 

@@ -18,8 +18,10 @@ The shape the other areas rely on:
   `webhook.store.database.publish()`ed on its session (`webhook.core.figures` facts);
   `WebhookMetrics.record` gets it after the commit.
 
-Resources live in `cleanup_ctx`: the database (schema upgraded on start; SQLite checkpointed
-beside the writer), the ping checker, the reconciliation loop and the receiver's writer.
+Every request goes through `webhook.web.middlewares` (trusted proxies, errors without internals,
+security headers). Resources live in `cleanup_ctx`: the database (schema upgraded on start;
+SQLite checkpointed beside the writer), the ping checker, the reconciliation loop and the
+receiver's writer.
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from exporter.inventory import CORE, InventoryError, load_inventory
+from webhook.core.clock import Clock, system_clock
 from webhook.intake.recorder import windows_of
 from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker, PingSettings
@@ -44,7 +46,8 @@ from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
 from webhook.store.queries import open_incidents
 from webhook.web.alertmanager import receive, recorder_ctx
 from webhook.web.api import setup_api
-from webhook.web.keys import DATABASE, INVENTORY, METRICS, PING_CHECKER, REGISTRY, SETTINGS
+from webhook.web.keys import CLOCK, DATABASE, INVENTORY, METRICS, PING_CHECKER, REGISTRY, SETTINGS
+from webhook.web.middlewares import setup_middlewares
 from webhook.web.ui import setup_ui
 from webhook.web.ui.views import TARGETS
 
@@ -59,8 +62,10 @@ async def ready(request: web.Request) -> web.Response:
     try:
         await request.app[DATABASE].ping()
     except DATABASE_ERRORS as error:
+        # The error (host names, users, paths) goes to the log, not to whoever asks.
+        log.warning("not ready: database unreachable", extra={"error": str(error)})
         request.app[METRICS].database_up.set(0)
-        return web.Response(status=503, text=f"Not ready: database unreachable: {error}\n")
+        return web.Response(status=503, text="Not ready: database unreachable.\n")
     request.app[METRICS].database_up.set(1)
     return web.Response(text="Ready.\n")
 
@@ -78,14 +83,18 @@ async def metrics(request: web.Request) -> web.Response:
     else:
         own.database_up.set(1)
         targets = request.app[TARGETS]
-        own.open_incidents.refresh(incidents, targets, datetime.now(UTC))
+        own.open_incidents.refresh(incidents, targets, request.app[CLOCK]())
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
+def create_app(
+    settings: Settings, registry: CollectorRegistry | None = None, clock: Clock = system_clock
+) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
+    setup_middlewares(app, settings.trusted_proxies)
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app[REGISTRY] = registry if registry is not None else CollectorRegistry()
     app[METRICS] = WebhookMetrics(app[REGISTRY])
     database = Database(settings.database_url, settings.database_timeout)

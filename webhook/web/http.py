@@ -1,20 +1,18 @@
-"""What every handler shares at the HTTP edge: the JSON API's one error shape, and request
-bodies read whole, bounded in size and time, before any transaction starts (a client that
-trickles its body in never holds the database's writer)."""
+"""What every handler shares at the HTTP edge: the JSON API's one error shape (also used by
+`webhook.web.middlewares` for what a handler did not expect), and request bodies read whole,
+bounded in size and time, before any transaction starts (a client that trickles its body in
+never holds the database's writer)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from webhook.web.keys import SETTINGS
 
-log = logging.getLogger("sigap.webhook")
 MAX_JSON_BYTES = 64 * 1024
 
 
@@ -91,28 +89,3 @@ async def read_form(request: web.Request) -> dict[str, str]:
     except TimeoutError:
         raise web.HTTPRequestTimeout(text="the form did not arrive in time; retry") from None
     return {k: str(v) for k, v in form.items()}
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Under /api/: every error in the one JSON shape, and never a traceback or an internal."""
-    if not request.path.startswith("/api/"):
-        return await handler(request)
-    try:
-        return await handler(request)
-    except web.HTTPException as error:
-        if error.status < 400 or error.content_type == "application/json":
-            raise
-        message = (error.text or error.reason or "").strip() or error.reason
-        raise json_error(error.status, message, **_kept_headers(error)) from None
-    except Exception:
-        log.exception("unexpected error", extra={"path": request.path})
-        raise json_error(500, "internal error; the log has the details") from None
-
-
-def _kept_headers(error: web.HTTPException) -> dict[str, str]:
-    kept = ("Retry-After", "WWW-Authenticate", "Allow")
-    return {name: error.headers[name] for name in kept if name in error.headers}

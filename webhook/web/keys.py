@@ -6,6 +6,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from exporter.inventory import Inventory
+from webhook.core.clock import Clock
 from webhook.services.delivery import Delivery
 from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker
@@ -13,6 +14,8 @@ from webhook.settings import Settings
 from webhook.store.database import Database
 
 SETTINGS = web.AppKey("settings", Settings)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+"""The time for every handler and background service of the app (tests pass their own)."""
 DATABASE = web.AppKey("database", Database)
 METRICS = web.AppKey("metrics", WebhookMetrics)
 REGISTRY = web.AppKey("registry", CollectorRegistry)

@@ -8,7 +8,6 @@ UI's buttons, and its nonce is stored in the same transaction, so it works once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -21,9 +20,9 @@ from webhook.core.forms import FormInvalid
 from webhook.core.workflow import Role, State, TransitionRefused, find
 from webhook.store.models import UsedLink, User
 from webhook.store.queries import get_incident, user_by_name
-from webhook.web.keys import DATABASE, SETTINGS
+from webhook.web.keys import CLOCK, DATABASE, SETTINGS
 from webhook.web.moves import NoSuchIncident, can_see, move_incident
-from webhook.web.ui.session import COOKIE, read_session
+from webhook.web.ui.session import logged_in
 from webhook.web.ui.views import render
 
 MAX_FORM_BYTES = 16 * 1024
@@ -34,16 +33,15 @@ def _refused(request: web.Request, refused: links.LinkRefused) -> web.Response:
     return render(request, "link_refused.html", status=status, refused=refused)
 
 
-def _claim(request: web.Request) -> links.Claim:
-    """The link's claim, from its signature alone (LinkRefused: forged, expired, foreign)."""
+async def _claim(request: web.Request) -> links.Claim:
+    """The link's claim, its signature checked first (LinkRefused: forged, expired, foreign)."""
     secret = request.app[SETTINGS].secret_key
-    now = datetime.now(UTC)
-    claim = links.verify(secret, request.match_info["token"], now)
-    logged_in = read_session(secret, request.cookies.get(COOKIE), now)
-    if logged_in is not None and logged_in.user != claim.person:
+    claim = links.verify(secret, request.match_info["token"], request.app[CLOCK]())
+    login = await logged_in(request)
+    if login is not None and login.user != claim.person:
         raise links.LinkRefused(
             "foreign",
-            f"this link was sent to {claim.person}, and you are logged in as {logged_in.user}",
+            f"this link was sent to {claim.person}, and you are logged in as {login.user}",
         )
     return claim
 
@@ -61,7 +59,7 @@ async def _holder(session: AsyncSession, claim: links.Claim) -> User:
 
 async def link_get(request: web.Request) -> web.Response:
     try:
-        claim = _claim(request)
+        claim = await _claim(request)
         async with request.app[DATABASE].read() as session:
             user = await _holder(session, claim)
             incident = await get_incident(session, claim.incident_id)
@@ -93,7 +91,7 @@ async def link_get(request: web.Request) -> web.Response:
 
 async def link_post(request: web.Request) -> web.Response:
     try:
-        claim = _claim(request)
+        claim = await _claim(request)
     except links.LinkRefused as refused:
         return _refused(request, refused)
     if (request.content_length or 0) > MAX_FORM_BYTES:
@@ -111,7 +109,7 @@ async def link_post(request: web.Request) -> web.Response:
                     incident_id=claim.incident_id,
                     action=claim.action,
                     person=claim.person,
-                    used_at=datetime.now(UTC),
+                    used_at=request.app[CLOCK](),
                 )
             )
             await session.flush()  # a second click at once fails here (IntegrityError)

@@ -6,7 +6,6 @@ transaction, which also owes the notices the move sends (`webhook.store.outbox`)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +16,7 @@ from webhook.store.models import Incident, User
 from webhook.store.moves import make_move
 from webhook.store.queries import get_incident
 from webhook.web.auth import visible_skpds
-from webhook.web.keys import DATABASE, PING_CHECKER
+from webhook.web.keys import CLOCK, DATABASE, PING_CHECKER
 
 
 def can_see(user: User, incident: Incident) -> bool:
@@ -40,7 +39,7 @@ async def move_incident(
 ) -> tuple[Incident, Transition]:
     """Make `action` on the incident as `user`; `also` writes more in the same transaction (a
     link's nonce). Raises NoSuchIncident, TransitionRefused, FormInvalid or a database error."""
-    now = datetime.now(UTC)
+    now = app[CLOCK]()
     async with app[DATABASE].write() as session:
         incident = await get_incident(session, incident_id)
         if incident is None or not can_see(user, incident):

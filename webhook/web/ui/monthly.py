@@ -13,8 +13,9 @@ that availability is unavailable. A month that is not YYYY-MM is a 400.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -36,9 +37,11 @@ from webhook.core.pdf import monthly_report_pdf
 from webhook.services.prometheus import AvailabilityUnavailable, skpd_availability
 from webhook.store.queries import forms_of, incidents_between
 from webhook.web.auth import visible_skpds
-from webhook.web.keys import DATABASE, INVENTORY, SETTINGS
-from webhook.web.ui.session import csrf_token
+from webhook.web.inventory_check import UnknownId, check_skpd
+from webhook.web.keys import CLOCK, DATABASE, INVENTORY, SETTINGS
 from webhook.web.ui.views import current_user, language, render
+
+log = logging.getLogger("sigap.webhook")
 
 
 async def _availability(
@@ -53,12 +56,13 @@ async def _availability(
         return {}, None  # a month still to come: nothing to ask
     try:
         return await skpd_availability(url, month.start, end), None
-    except AvailabilityUnavailable as error:
-        return {}, f"{word('prometheus_unreachable', lang)} ({error})"
+    except AvailabilityUnavailable as error:  # its detail (addresses, bodies) only in the log
+        log.warning("monthly report: no availability", extra={"error": str(error)})
+        return {}, word("prometheus_unreachable", lang)
 
 
 async def monthly_report(request: web.Request) -> web.Response:
-    now = datetime.now(UTC)
+    now = request.app[CLOCK]()
     lang = language(request)
     async with request.app[DATABASE].read() as session:
         user, login = await current_user(request, session)
@@ -70,6 +74,10 @@ async def monthly_report(request: web.Request) -> web.Response:
         scope = visible_skpds(user)
         wanted = request.query.get("skpd")
         if wanted:
+            try:
+                check_skpd(request.app.get(INVENTORY), wanted, core=True)
+            except UnknownId as error:
+                raise web.HTTPBadRequest(text=str(error)) from None
             if scope is not None and wanted not in scope:
                 raise web.HTTPForbidden(text=f"{user.name} sees only {', '.join(scope)}")
             scope = [wanted]
@@ -110,7 +118,7 @@ async def monthly_report(request: web.Request) -> web.Response:
         request,
         "monthly_report.html",
         user=user,
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login),
+        csrf=login.csrf,
         report=report,
         query=query,
         stages=list(TIMED_STAGES),

@@ -7,19 +7,21 @@ without JavaScript; every POST carries the session's CSRF token.
 from __future__ import annotations
 
 import asyncio
-import time
-from datetime import UTC, datetime, timedelta
+import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
+from ada_url import URL
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.inventory import Inventory
 from webhook.core.deadlines import overdue
-from webhook.core.forms import FormInvalid
+from webhook.core.forms import FormInvalid, ReportForm, parse_form
 from webhook.core.i18n import FIELDS, LANGUAGES, word
 from webhook.core.pdf import F01_LABELS, F04_LABELS, form_pdf
 from webhook.core.workflow import (
@@ -31,34 +33,39 @@ from webhook.core.workflow import (
     available,
 )
 from webhook.store.models import Incident, Notice, Notification, User
-from webhook.store.moves import load_form
-from webhook.store.queries import get_incident, list_incidents, record_report, user_by_name
-from webhook.web.auth import hash_password, verify_password, visible_skpds
+from webhook.store.moves import load_form, record_report
+from webhook.store.queries import get_incident, list_incidents, user_by_name
+from webhook.web.api import REPORTERS
+from webhook.web.auth import (
+    hash_password_async,
+    name_key,
+    user_named_alike,
+    verify_password_async,
+    visible_skpds,
+)
 from webhook.web.http import read_form
-from webhook.web.keys import DATABASE, INVENTORY, PING_CHECKER, SETTINGS
+from webhook.web.inventory_check import UnknownId, check_skpd
+from webhook.web.keys import CLOCK, DATABASE, INVENTORY, PING_CHECKER, SETTINGS
 from webhook.web.moves import NoSuchIncident, can_see, move_incident
 from webhook.web.ui.session import (
     COOKIE,
-    LIFETIME,
-    LoginLimiter,
-    Session,
-    csrf_ok,
-    csrf_token,
-    new_session,
-    read_session,
+    THROTTLE,
+    Login,
+    LoginThrottle,
+    cookie_value,
+    end_session,
+    lifetimes_of,
+    logged_in,
+    start_session,
 )
 
+log = logging.getLogger("sigap.access")
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True
 )
-LIMITER = web.AppKey("login_limiter", LoginLimiter)
 TARGETS = web.AppKey("escalation_targets", dict[State, timedelta])
 FORM_FIELDS = {"f01": F01_LABELS, "f04": F04_LABELS}
 DATETIME_FIELDS = {"reported_at", "estimated_recovery_at", "repair_started_at", "repair_ended_at"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def language(request: web.Request) -> str:
@@ -75,8 +82,11 @@ def event_name(kind: str, lang: str) -> str:
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    """A page; `csrf` is the request's login's unless given (every page's logout form needs it)."""
     lang = language(request)
     inventory = request.app.get(INVENTORY)
+    login = request.get(LOGIN)
+    context.setdefault("csrf", login.csrf if login is not None else "")
     html = TEMPLATES.get_template(template).render(
         t=lambda key: word(key, lang),
         event_name=lambda kind: event_name(kind, lang),
@@ -87,66 +97,88 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     )
     response = web.Response(status=status, text=html, content_type="text/html")
     if "lang" in request.query:
-        response.set_cookie("sigap_lang", lang, httponly=True, samesite="Lax")
+        response.set_cookie(
+            "sigap_lang", lang, httponly=True, samesite="Lax", secure=request.secure
+        )
     return response
 
 
-def _session(request: web.Request) -> Session | None:
-    return read_session(request.app[SETTINGS].secret_key, request.cookies.get(COOKIE), _now())
+LOGIN: web.RequestKey[Login] = web.RequestKey("sigap_current_login")
+_SITE = "https://sigap.invalid"
 
 
-async def current_user(request: web.Request, session: AsyncSession) -> tuple[User, Session]:
+def local_path(target: str) -> str:
+    """`target` as a path of this site, judged as a browser parses it (WHATWG URL, by the ada
+    library: tabs and newlines dropped, backslashes as slashes, dot segments resolved); "/" for
+    anything that would leave the site."""
+    try:
+        url = URL(target, _SITE + "/")
+    except ValueError:
+        return "/"
+    if url.origin != _SITE or url.pathname.startswith("//"):
+        return "/"
+    return url.pathname + url.search
+
+
+async def current_user(request: web.Request, session: AsyncSession) -> tuple[User, Login]:
     """The logged-in user, or a redirect to the login page."""
-    found = _session(request)
-    user = await user_by_name(session, found.user) if found else None
-    if found is None or user is None or not user.active:
-        raise web.HTTPSeeOther(f"/login?next={request.path}")
-    return user, found
+    login = await logged_in(request)
+    user = await session.get(User, login.user_id) if login is not None else None
+    if login is None or user is None or not user.active:
+        back = request.path_qs if request.method == "GET" else request.path
+        raise web.HTTPSeeOther("/login?" + urlencode({"next": back}))
+    request[LOGIN] = login
+    return user, login
 
 
-async def checked_form(request: web.Request, login: Session) -> dict[str, str]:
+async def checked_form(request: web.Request, login: Login) -> dict[str, str]:
     """The form's fields, once its CSRF token is checked (read before any write starts)."""
     form = await read_form(request)
-    if not csrf_ok(request.app[SETTINGS].secret_key, login, form.pop("csrf", None)):
+    if not login.csrf_ok(form.pop("csrf", None)):
         raise web.HTTPForbidden(text="CSRF token missing or wrong; reload the page and retry")
     return form
 
 
 async def login_page(request: web.Request) -> web.Response:
-    return render(request, "login.html", next=request.query.get("next", "/"), error=None)
+    target = local_path(request.query.get("next", "/"))
+    return render(request, "login.html", next=target, error=None)
 
 
 async def login(request: web.Request) -> web.Response:
+    """Password login. Failures are throttled (`LoginThrottle`); an unknown or disabled name
+    costs the same argon2 verification as a wrong password; every outcome is logged."""
     form = await request.post()
-    name, password = str(form.get("name", "")), str(form.get("password", ""))
-    target = str(form.get("next", "/"))
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    limiter, key = request.app[LIMITER], f"{request.remote}|{name}"
-    if limiter.blocked(key, time.monotonic()):
-        return render(
-            request,
-            "login.html",
-            status=429,
-            next=target,
-            error=word("too_many", language(request)),
-        )
+    typed, password = str(form.get("name", "")), str(form.get("password", ""))
+    name, target = typed.strip(), local_path(str(form.get("next", "/")))
+    throttle, address = request.app[THROTTLE], request.remote
+    where = {"user": name_key(typed), "remote": address}
+    lang = language(request)
+    if await throttle.blocked(address, name):
+        log.warning("login throttled", extra=where)
+        error = word("too_many", lang)
+        return render(request, "login.html", status=429, next=target, error=error)
     async with request.app[DATABASE].read() as session:
-        user = await user_by_name(session, name)
-    if (
-        user is None
-        or not user.active
-        or not await asyncio.to_thread(verify_password, user.password_hash, password)
-    ):
-        limiter.failed(key, time.monotonic())
-        error = word("login_failed", language(request))
+        user = await user_by_name(session, name) if name else None
+    usable = user is not None and user.active
+    valid = await verify_password_async(user.password_hash if usable and user else None, password)
+    if user is None or not valid:
+        await throttle.failed(address, name)
+        reason = "unknown user" if user is None else "disabled" if not usable else "bad password"
+        log.warning("login failed", extra={**where, "reason": reason})
+        error = word("login_failed", lang)
         return render(request, "login.html", status=401, next=target, error=error)
-    limiter.succeeded(key)
+    await throttle.succeeded(address, name)
+    now = request.app[CLOCK]()
+    async with request.app[DATABASE].write() as session:
+        token = await start_session(
+            session, user, now, lifetimes_of(request.app[SETTINGS]), address
+        )
+    log.info("login", extra={"user": user.name, "remote": address})
     response = web.HTTPSeeOther(target)
     response.set_cookie(
         COOKIE,
-        new_session(request.app[SETTINGS].secret_key, user.name, _now()),
-        max_age=int(LIFETIME.total_seconds()),
+        cookie_value(request.app[SETTINGS].secret_key, token),
+        max_age=int(request.app[SETTINGS].session_lifetime),
         httponly=True,
         samesite="Lax",
         secure=request.secure,
@@ -155,16 +187,19 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    login_session = _session(request)
+    login_session = await logged_in(request)
     if login_session is not None:
         await checked_form(request, login_session)
+        async with request.app[DATABASE].write() as session:
+            await end_session(session, login_session, request.app[CLOCK]())
+        log.info("logout", extra={"user": login_session.user, "remote": request.remote})
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE)
     raise response
 
 
 async def board(request: web.Request) -> web.Response:
-    now = _now()
+    now = request.app[CLOCK]()
     async with request.app[DATABASE].read() as session:
         user, login_session = await current_user(request, session)
         incidents = await list_incidents(
@@ -180,7 +215,7 @@ async def board(request: web.Request) -> web.Response:
         request,
         "board.html",
         user=user,
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
         columns=columns,
         now=now,
         overdue=lambda i: overdue(i.state, i.stage_entered_at, targets, now),
@@ -207,7 +242,11 @@ async def _visible_incident(
 
 
 def _prefill(
-    incident: Incident, user: User, f01: dict[str, Any] | None, inventory: Inventory | None
+    incident: Incident,
+    user: User,
+    f01: dict[str, Any] | None,
+    inventory: Inventory | None,
+    now: datetime,
 ) -> dict[str, str]:
     """Defaults of the action forms, from the incident, the inventory and the saved F-01."""
     skpd = inventory.skpds.get(incident.skpd) if inventory is not None else None
@@ -215,7 +254,7 @@ def _prefill(
     if skpd is not None and skpd.contacts:
         first = skpd.contacts[0]
         contact = f"{first.name} ({first.role}{', ' + first.phone if first.phone else ''})"
-    now = _now().strftime("%Y-%m-%dT%H:%M")
+    moment = now.strftime("%Y-%m-%dT%H:%M")
     first_alert = incident.alerts[0] if incident.alerts else None
     summary = ""
     if first_alert is not None:
@@ -228,14 +267,14 @@ def _prefill(
         "affected_service": "internet",
         "reported_at": incident.opened_at.strftime("%Y-%m-%dT%H:%M"),
         "responsibility": incident.responsibility or "",
-        "repair_started_at": now,
-        "repair_ended_at": now,
+        "repair_started_at": moment,
+        "repair_ended_at": moment,
         "contact_confirmed_with": (f01 or {}).get("contact_confirmed_with", contact),
     }
 
 
 async def incident_page(request: web.Request) -> web.Response:
-    now = _now()
+    now = request.app[CLOCK]()
     async with request.app[DATABASE].read() as session:
         user, login_session = await current_user(request, session)
         incident = await _visible_incident(request, session, user, detail=True)
@@ -275,9 +314,9 @@ async def incident_page(request: web.Request) -> web.Response:
         "incident.html",
         user=user,
         incident=incident,
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
         moves=available(State(incident.state), role),
-        prefill=_prefill(incident, user, f01, request.app.get(INVENTORY)),
+        prefill=_prefill(incident, user, f01, request.app.get(INVENTORY), now),
         staff=staff,
         f01=f01,
         f04=f04,
@@ -358,24 +397,28 @@ async def report_page(request: web.Request) -> web.Response:
         request,
         "report.html",
         user=user,
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
         skpds=choices,
     )
 
 
 async def report(request: web.Request) -> web.Response:
     """SOP step 1, second path: a person reports an outage (same record as the JSON API's)."""
-    now = _now()
-    async with request.app[DATABASE].write() as session:
+    async with request.app[DATABASE].read() as session:
         user, login_session = await current_user(request, session)
-        form = await checked_form(request, login_session)
-        skpd, description = form.get("skpd", "").strip(), form.get("description", "").strip()
-        skpds = visible_skpds(user)
-        if not skpd or not description or Role(user.role) == Role.VIEWER:
-            raise web.HTTPUnprocessableEntity(text="SKPD and description are needed")
-        if skpds is not None and skpd not in skpds:
-            raise web.HTTPForbidden(text=f"{user.name} reports only for {', '.join(skpds)}")
-        found, created = await record_report(session, user, skpd, description, now)
+    fields = await checked_form(request, login_session)
+    if Role(user.role) not in REPORTERS:
+        raise web.HTTPForbidden(text=f"a {user.role} cannot report an outage")
+    try:
+        form = parse_form(ReportForm, fields, "report")
+        check_skpd(request.app.get(INVENTORY), form.skpd)
+    except (FormInvalid, UnknownId) as error:
+        raise web.HTTPUnprocessableEntity(text=getattr(error, "reason", str(error))) from None
+    skpds = visible_skpds(user)
+    if skpds is not None and form.skpd not in skpds:
+        raise web.HTTPForbidden(text=f"{user.name} reports only for {', '.join(skpds)}")
+    async with request.app[DATABASE].write() as session:
+        found, created = await record_report(session, user, form, request.app[CLOCK]())
         incident_id = found.id
     if created:
         request.app[PING_CHECKER].schedule(incident_id, actor="sigap")
@@ -394,37 +437,48 @@ async def users_page(request: web.Request) -> web.Response:
         user=user,
         users=users,
         roles=[r.value for r in Role if r != Role.SYSTEM],
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
     )
 
 
 async def users_add(request: web.Request) -> web.Response:
-    async with request.app[DATABASE].write() as session:
+    async with request.app[DATABASE].read() as session:
         user, login_session = await current_user(request, session)
-        if user.role != Role.COORDINATOR:
-            raise web.HTTPForbidden(text="only a coordinator manages users")
-        form = await checked_form(request, login_session)
-        role = form.get("role", "")
-        if role not in {r.value for r in Role} - {Role.SYSTEM.value} or not form.get("name"):
-            raise web.HTTPUnprocessableEntity(text="name and a valid role are needed")
-        if await user_by_name(session, form["name"]) is not None:
-            raise web.HTTPConflict(text=f"user {form['name']!r} exists")
+    if user.role != Role.COORDINATOR:
+        raise web.HTTPForbidden(text="only a coordinator manages users")
+    form = await checked_form(request, login_session)
+    role, name = form.get("role", ""), form.get("name", "")
+    if role not in {r.value for r in Role} - {Role.SYSTEM.value} or not name.strip():
+        raise web.HTTPUnprocessableEntity(text="name and a valid role are needed")
+    if name != name.strip() or len(name) > 100:
+        raise web.HTTPUnprocessableEntity(text="a name has no surrounding spaces, ≤ 100 characters")
+    try:
+        skpds = [
+            check_skpd(request.app.get(INVENTORY), s.strip())
+            for s in form.get("skpds", "").split(",")
+            if s.strip()
+        ]
+    except UnknownId as error:
+        raise web.HTTPUnprocessableEntity(text=str(error)) from None
+    password = form.get("password")
+    password_hash = await hash_password_async(password) if password else None
+    async with request.app[DATABASE].write() as session:
+        alike = await user_named_alike(session, name)
+        if alike is not None:
+            raise web.HTTPConflict(text=f"user {alike.name!r} exists")
         session.add(
             User(
-                name=form["name"],
+                name=name,
                 role=role,
-                password_hash=(
-                    await asyncio.to_thread(hash_password, form["password"])
-                    if form.get("password")
-                    else None
-                ),
+                password_hash=password_hash,
                 email=form.get("email") or None,
                 phone=form.get("phone") or None,
-                skpds=[s.strip() for s in form.get("skpds", "").split(",") if s.strip()],
+                skpds=skpds,
                 active=True,
-                created_at=_now(),
+                created_at=request.app[CLOCK](),
             )
         )
+    log.info("user added", extra={"user": name, "role": role, "by": user.name})
     raise web.HTTPSeeOther("/users")
 
 
@@ -453,14 +507,19 @@ async def skpd_page(request: web.Request) -> web.Response:
         user=user,
         rows=rows,
         inventory=inventory,
-        csrf=csrf_token(request.app[SETTINGS].secret_key, login_session),
+        csrf=login_session.csrf,
         open_states={s.value for s in OPEN_STATES},
     )
 
 
 def setup_views(app: web.Application) -> None:
     app.router.add_get("/skpd", skpd_page)
-    app[LIMITER] = LoginLimiter()
+    app[THROTTLE] = LoginThrottle()
+
+    async def close_throttle(app: web.Application) -> None:
+        await app[THROTTLE].close()
+
+    app.on_cleanup.append(close_throttle)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
