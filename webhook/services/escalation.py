@@ -8,10 +8,8 @@ section of the config file, e.g. `escalation: {opened: 15m, reported: 30m}`.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,8 +18,6 @@ from exporter.inventory import parse_duration
 from webhook.core.workflow import OPEN_STATES, State
 from webhook.store.database import Database
 from webhook.store.models import Event, Incident
-
-log = logging.getLogger("sigap.escalation")
 
 # SOP targets: confirm within 15 minutes, dispatch within 30, and so on.
 DEFAULT_TARGETS: dict[State, timedelta] = {
@@ -93,18 +89,3 @@ async def escalate_once(
             )
             escalated.append(incident.id)
     return escalated
-
-
-async def escalate_forever(
-    database: Database,
-    targets: Mapping[State, timedelta],
-    interval: float,
-    on_escalated: Any,
-) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            for incident_id in await escalate_once(database, targets, datetime.now(UTC)):
-                await on_escalated(incident_id)
-        except Exception:  # one bad round must not end escalation for good
-            log.exception("escalation round failed")

@@ -31,11 +31,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from exporter.inventory import CORE, InventoryError, load_inventory
 from webhook.intake.recorder import windows_of
+from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker, PingSettings
 from webhook.services.reconcile import reconcile_forever
@@ -44,7 +45,15 @@ from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
 from webhook.store.queries import open_incidents
 from webhook.web.alertmanager import receive, recorder_ctx
 from webhook.web.api import setup_api
-from webhook.web.keys import DATABASE, INVENTORY, METRICS, PING_CHECKER, REGISTRY, SETTINGS
+from webhook.web.keys import (
+    DATABASE,
+    INVENTORY,
+    LEADERSHIP,
+    METRICS,
+    PING_CHECKER,
+    REGISTRY,
+    SETTINGS,
+)
 from webhook.web.ui import setup_ui
 from webhook.web.ui.views import TARGETS
 
@@ -91,6 +100,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     database = Database(settings.database_url, settings.database_timeout)
     database.subscribe(app[METRICS].record)
     app[DATABASE] = database
+    leading = Gauge(
+        "sigap_webhook_leader",
+        "1 while this replica runs the background loops (escalation, reconciliation, sweeps).",
+        registry=app[REGISTRY],
+    )
+    app[LEADERSHIP] = Leadership(database, on_change=leading.set)
     inventory = None
     if settings.inventory:
         try:
@@ -109,16 +124,17 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()
-        tasks = []
+        tasks = [asyncio.create_task(app[LEADERSHIP].run())]
         if database.is_sqlite:
             tasks.append(asyncio.create_task(checkpoints(database)))
-        if settings.alertmanager_url:
+        if settings.alertmanager_urls:
             reconciler = reconcile_forever(
                 database,
-                settings.alertmanager_url,
+                settings.alertmanager_urls,
                 settings.reconcile_interval,
                 windows_of(settings),
                 app[METRICS],
+                app[LEADERSHIP],
             )
             tasks.append(asyncio.create_task(reconciler))
         if settings.alertmanager_token is None:
@@ -132,7 +148,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 "sessions do not survive a restart"
             )
         yield
-        for task in tasks:
+        for task in reversed(tasks):  # the lease last: the loops end before it is given up
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

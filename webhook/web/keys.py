@@ -6,6 +6,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from exporter.inventory import Inventory
+from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker
 from webhook.settings import Settings
@@ -19,3 +20,5 @@ REGISTRY = web.AppKey("registry", CollectorRegistry)
 PING_CHECKER = web.AppKey("ping_checker", PingChecker)
 INVENTORY = web.AppKey("inventory", Inventory)
 """Present only when an inventory is configured."""
+LEADERSHIP = web.AppKey("leadership", Leadership)
+"""Whether this replica runs the background loops: `is_leader`, `await elected()`."""

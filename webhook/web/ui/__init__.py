@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -16,10 +17,10 @@ def setup_ui(app: web.Application) -> None:
     # Imported here, not above: webhook.web.actions imports webhook.web.ui.session (no cycle).
     from webhook.core.pdf import form_pdf
     from webhook.services.delivery import NOTIFIER, Notifier, notify_config
-    from webhook.services.escalation import escalate_forever, targets_of
+    from webhook.services.escalation import escalate_once, targets_of
     from webhook.store.models import Incident
     from webhook.web.actions import load_form, setup_actions
-    from webhook.web.keys import DATABASE, SETTINGS
+    from webhook.web.keys import DATABASE, LEADERSHIP, SETTINGS
     from webhook.web.ui.monthly import setup_monthly_report
     from webhook.web.ui.views import TARGETS, setup_views
 
@@ -47,12 +48,15 @@ def setup_ui(app: web.Application) -> None:
         )
         app[NOTIFIER] = notifier
 
-        async def escalated(incident_id: int) -> None:
-            await notifier.notify(incident_id, "escalate")
-
         targets = app[TARGETS]
+
+        async def escalation_round() -> None:
+            for incident_id in await escalate_once(app[DATABASE], targets, datetime.now(UTC)):
+                await notifier.notify(incident_id, "escalate")
+
+        # once across replicas: on the one that leads
         escalation = asyncio.create_task(
-            escalate_forever(app[DATABASE], targets, ESCALATION_INTERVAL, escalated)
+            app[LEADERSHIP].repeat(ESCALATION_INTERVAL, escalation_round, "escalation")
         )
         yield
         escalation.cancel()
