@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config.file", dest="config_file", help="optional YAML settings file")
     parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN)
     parser.add_argument(
+        "--web.reuse-port",
+        dest="reuse_port",
+        action="store_true",
+        help="let replicas on one host share the listen address (SO_REUSEPORT: the kernel "
+        "spreads connections over the live ones)",
+    )
+    parser.add_argument(
         "--log.level",
         dest="log_level",
         default="info",
@@ -300,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     app = create_app(settings)
     app.on_startup.append(_freeze_startup)  # after the cleanup contexts' start-up
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    web.run_app(app, host=host, port=port, reuse_port=args.reuse_port, print=None, access_log=None)
     return 0
 
 

@@ -63,7 +63,7 @@ class _Spec(BaseModel):
     alertmanager_token: str | None = None
     secret_key: str | None = None
     inventory: str | None = None
-    alertmanager_url: str | None = None
+    alertmanager_url: list[str] = []
     prometheus_url: str | None = None
     external_url: str | None = None
     transient_window: Duration = 300.0
@@ -106,12 +106,34 @@ class _Spec(BaseModel):
     def _bool_text(cls, value: object) -> object:
         return str(value).lower() if isinstance(value, bool) else value
 
-    @field_validator("alertmanager_url", "prometheus_url", "external_url")
+    @field_validator("alertmanager_url", mode="before")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError(f"{value!r} is not an http(s) URL; expected e.g. http://host:9093")
-        return value.rstrip("/") if value else value
+    def _url_list(cls, value: object) -> object:
+        """One URL, a comma-separated list (the environment) or a YAML list: every
+        Alertmanager of a cluster, each asked by the reconciliation."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        urls = [_http_url(url) for url in value]
+        if len(set(urls)) != len(urls):
+            raise ValueError(f"{value!r} names an Alertmanager twice")
+        return urls
+
+    @field_validator("prometheus_url", "external_url")
+    @classmethod
+    def _one_http_url(cls, value: str | None) -> str | None:
+        return _http_url(value) if value is not None else None
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL; expected e.g. http://host:9093")
+    return value.rstrip("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +146,9 @@ class Settings:
     secret_key_generated: bool
     """True when no key was set: signed links and sessions do not survive a restart."""
     inventory: str | None
-    alertmanager_url: str | None
-    """Alertmanager's base URL, read every `reconcile_interval`; None: no reconciliation."""
+    alertmanager_urls: tuple[str, ...]
+    """The base URL of every Alertmanager (of a cluster), read every `reconcile_interval`; an
+    alert is resolved only when none of them holds it. Empty: no reconciliation."""
     prometheus_url: str | None
     """Prometheus' base URL, asked for the monthly report's availability; None: the report
     says availability is unavailable."""
@@ -223,7 +246,7 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         secret_key=spec.secret_key or secrets.token_urlsafe(32),
         secret_key_generated=spec.secret_key is None,
         inventory=spec.inventory,
-        alertmanager_url=spec.alertmanager_url,
+        alertmanager_urls=tuple(spec.alertmanager_url),
         prometheus_url=spec.prometheus_url,
         external_url=spec.external_url,
         transient_window=spec.transient_window,

@@ -7,7 +7,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -141,10 +141,28 @@ async def add_people(database: Database) -> dict[str, str]:
     return tokens
 
 
+class MovableClock:
+    """The service's clock in a test: now, until the test moves it (`advance`)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, by: timedelta) -> None:
+        self.offset += by
+
+
 async def start_service(
-    tmp_path: Path, notify: dict[str, Any], env: dict[str, str] | None = None, **sections: Any
+    tmp_path: Path,
+    notify: dict[str, Any],
+    env: dict[str, str] | None = None,
+    clock: MovableClock | None = None,
+    **sections: Any,
 ) -> Service:
-    """The app with `notify:` and other `sections` in its config file; `env` adds SIGAP_*."""
+    """The app with `notify:` and other `sections` in its config file; `env` adds SIGAP_*;
+    `clock` is the service's time."""
     settings = load_settings(
         config_file(tmp_path, notify, **sections),
         env={
@@ -156,7 +174,7 @@ async def start_service(
             **(env or {}),
         },
     )
-    app = create_app(settings, CollectorRegistry())
+    app = create_app(settings, CollectorRegistry(), clock or MovableClock())
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     tokens = await add_people(app[DATABASE])

@@ -13,7 +13,7 @@ from subprocess import PIPE, STDOUT
 from typing import Any
 
 import pytest
-from conftest import Mailbox, Service, start_service
+from conftest import Mailbox, MovableClock, Service, start_service
 from sop_walk import (
     F01,
     act,
@@ -36,12 +36,17 @@ PROMTOOL = shutil.which("promtool")
 
 
 @pytest.fixture
-async def figures_service(tmp_path: Path, smtp: tuple[Mailbox, int]) -> Any:
-    """The app with the example inventory, mail through a real SMTP server, and an `opened`
-    stage that is overdue at once (the other stages keep the SOP's targets)."""
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+async def figures_service(tmp_path: Path, smtp: tuple[Mailbox, int], clock: MovableClock) -> Any:
+    """The app with the example inventory, mail through a real SMTP server, and a clock the
+    test moves (the SOP's targets: `opened` is overdue after 15 minutes)."""
     notify = {"smtp": {"host": "127.0.0.1", "port": smtp[1]}, "retries": 2, "backoff": "10ms"}
     service = await start_service(
-        tmp_path, notify, env={"SIGAP_INVENTORY": str(INVENTORY)}, escalation={"opened": "1ms"}
+        tmp_path, notify, env={"SIGAP_INVENTORY": str(INVENTORY)}, clock=clock
     )
     try:
         yield service
@@ -62,7 +67,7 @@ async def scrape(service: Service) -> str:
 
 
 async def test_the_sop_figures_after_a_whole_workflow(
-    figures_service: Service, smtp: tuple[Mailbox, int]
+    figures_service: Service, smtp: tuple[Mailbox, int], clock: MovableClock
 ) -> None:
     service = figures_service
     now = datetime.now(UTC).replace(microsecond=0)
@@ -253,6 +258,7 @@ async def test_the_sop_figures_after_a_whole_workflow(
     assert sample(service, "sigap_notifications_total", channel="email", status="sent") == mails
     assert sample(service, "sigap_notifications_total", channel="email", status="failed") == 0
 
+    clock.advance(timedelta(minutes=16))  # `opened` is overdue after 15 minutes
     text = await scrape(service)
     # open now: disdik in `opened` (overdue), setda waiting for the SKPD admin to close F-04
     assert (

@@ -160,8 +160,12 @@ class _Ingested:
 
 # The statements, built once (their parameters bound when run): building one costs more than
 # running it.
+# With the alerts named, their fingerprints' firing copies under another startsAt: two
+# Alertmanagers of a cluster may each report one outage with the startsAt of the Prometheus
+# they heard first, and a resolution sent by one ends the other's copy too.
 _ALERTS_NAMED = select(*_ALERT_COLUMNS).where(
-    Alert.fingerprint.in_(bindparam("fingerprints")), Alert.starts_at.in_(bindparam("starts"))
+    Alert.fingerprint.in_(bindparam("fingerprints")),
+    or_(Alert.starts_at.in_(bindparam("starts")), Alert.status == "firing"),
 )
 _ALERTS_OF = select(*_ALERT_COLUMNS).where(Alert.incident_id.in_(bindparam("ids")))
 _INCIDENTS = select(*_INCIDENT_COLUMNS).where(
@@ -213,6 +217,8 @@ class Batch:
         """What the metrics count, published by `webhook.store.database` after the commit."""
         self.windows = windows
         self._alerts: dict[AlertKey, _Alert] = {}
+        self._copies: defaultdict[str, list[AlertKey]] = defaultdict(list)
+        """Fingerprint -> the keys the batch knows of it (one per startsAt seen)."""
         self._rows_of: defaultdict[int, list[AlertKey]] = defaultdict(list)
         """Incident id -> the keys of its alerts in the database, as far as read."""
         self._assigned: defaultdict[_Incident, list[AlertKey]] = defaultdict(list)
@@ -234,6 +240,7 @@ class Batch:
         if key in self._alerts:  # the batch's state is newer than the row
             return
         self._alerts[key] = _Alert(*row[: len(_ALERT_COLUMNS)])
+        self._copies[row.fingerprint].append(key)
         if row.incident_id is not None:
             self._rows_of[row.incident_id].append(key)
 
@@ -262,8 +269,12 @@ class Batch:
                 known = self._alerts.get((alert.fingerprint, alert.startsAt))
                 if alert.status == "resolved":
                     resolving.add(rules.skpd_of(alert.labels))
-                    if known is not None and known.status == "firing" and known.incident_id:
-                        losing.add(known.incident_id)
+                    ended = (
+                        [known, *self._other_copies(alert)] if known else self._other_copies(alert)
+                    )
+                    losing |= {
+                        a.incident_id for a in ended if a.status == "firing" and a.incident_id
+                    }
                 elif _places(alert, known):
                     placing.add(rules.skpd_of(alert.labels))
         self._read_incidents(losing, placing, since - self.windows.reopen)
@@ -364,10 +375,12 @@ class Batch:
             key = (alert.fingerprint, alert.startsAt)
             if key in new:  # the same new alert twice in one notification
                 continue
+            told = False  # its resolution is on the timeline
             known = self._alerts.get(key)
             if known is None:
                 new.add(key)
                 resolved = alert.status == "resolved"
+                self._copies[alert.fingerprint].append(key)
                 known = self._alerts[key] = _Alert(
                     alert.fingerprint,
                     alert.startsAt,
@@ -381,6 +394,8 @@ class Batch:
                 )
                 if not resolved:
                     incident = self._place(key, known, alert, now, notification, result)
+                    if any(a.status == "firing" for a in self._other_copies(alert)):
+                        continue  # another Alertmanager's copy: on the timeline already
                     self._event(
                         incident,
                         now,
@@ -395,27 +410,54 @@ class Batch:
                 known.changed_at = now
                 self._place(key, known, alert, now, notification, result)
             elif alert.status == "resolved" and known.status == "firing":
-                known.status, known.resolved_by = "resolved", "alertmanager"
-                known.ends_at, known.changed_at = alert.endsAt or now, now
-                holder = self._incident_of(known)
-                if holder is not None:
-                    result.touched[holder] = None
-                    result.lost.add(holder)
-                    self._event(
-                        holder,
-                        now,
-                        "alert_resolved",
-                        holder.state,
-                        alertname=alert.labels.get("alertname"),
-                        node=alert.labels.get("node"),
-                        fingerprint=alert.fingerprint,
-                    )
+                self._resolve(known, alert, now, result)
+                told = True
+            if alert.status == "resolved":
+                for copy in self._other_copies(alert):
+                    if copy.status == "firing":
+                        self._resolve(copy, alert, now, result, tell=not told)
+                        told = True
         if notification.truncatedAlerts:
             for incident in result.touched:
                 incident.truncated_alerts = max(
                     incident.truncated_alerts, notification.truncatedAlerts
                 )
         self._settle(result.touched, result.lost, now)
+
+    def _other_copies(self, alert: AlertIn) -> list[_Alert]:
+        """The batch's other alerts of the same fingerprint that started no later than `alert`
+        ended: the same outage as reported by another Alertmanager (a later start is a new
+        outage of the same node)."""
+        ended = alert.endsAt if alert.status == "resolved" and alert.endsAt else None
+        return [
+            self._alerts[key]
+            for key in self._copies.get(alert.fingerprint, ())
+            if key[1] != alert.startsAt and (ended is None or key[1] <= ended)
+        ]
+
+    def _resolve(
+        self, known: _Alert, alert: AlertIn, now: datetime, result: _Ingested, tell: bool = True
+    ) -> None:
+        """A firing alert resolved by Alertmanager (its own copy, or another Alertmanager's;
+        `tell`: put it on the timeline, once for both copies)."""
+        known.status, known.resolved_by = "resolved", "alertmanager"
+        known.ends_at, known.changed_at = alert.endsAt or now, now
+        holder = self._incident_of(known)
+        if holder is None:
+            return
+        result.touched[holder] = None
+        result.lost.add(holder)
+        if not tell:
+            return
+        self._event(
+            holder,
+            now,
+            "alert_resolved",
+            holder.state,
+            alertname=alert.labels.get("alertname"),
+            node=alert.labels.get("node"),
+            fingerprint=alert.fingerprint,
+        )
 
     def _incident_of(self, alert: _Alert) -> _Incident | None:
         if alert.incident is not None:

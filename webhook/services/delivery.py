@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -28,6 +28,7 @@ import aiohttp
 import aiosmtplib
 from sqlalchemy import select
 
+from webhook.core.clock import Clock, system_clock
 from webhook.core.figures import Fact, NoticeOwed
 from webhook.core.messages import Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
 from webhook.store.database import DATABASE_ERRORS, Database
@@ -103,10 +104,6 @@ async def send_webhook(
         response.raise_for_status()
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Delivery:
     """The outbox's worker: plans owed notices, sends due messages, records every attempt."""
 
@@ -118,7 +115,7 @@ class Delivery:
         secret: str,
         external_url: str,
         attachments: Attachments | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = system_clock,
     ) -> None:
         self.database, self.config = database, config
         self.secret, self.external_url = secret, external_url

@@ -2,15 +2,14 @@
 
 `escalate_once()` finds the open incidents whose stage is overdue and not yet escalated in that
 stage, and makes SIGAP's `escalate` move on each (`webhook.store.moves`): the timeline entry and,
-in the same transaction, the notice that tells the coordinator.
+in the same transaction, the notice that tells the coordinator. The leading replica runs it
+every minute (`webhook.services.leadership`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -19,8 +18,6 @@ from webhook.core.workflow import OPEN_STATES, Role, State
 from webhook.store.database import Database
 from webhook.store.models import Event, Incident
 from webhook.store.moves import make_move
-
-log = logging.getLogger("sigap.escalation")
 
 
 async def escalate_once(
@@ -49,16 +46,3 @@ async def escalate_once(
             await make_move(session, incident, "escalate", "sigap", Role.SYSTEM, data, now)
             escalated.append(incident.id)
     return escalated
-
-
-async def escalate_forever(
-    database: Database,
-    targets: Mapping[State, timedelta],
-    interval: float,
-) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await escalate_once(database, targets, datetime.now(UTC))
-        except Exception:  # one bad round must not end escalation for good
-            log.exception("escalation round failed")

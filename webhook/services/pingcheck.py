@@ -11,10 +11,10 @@ waits for them, and bounded so that a storm of new incidents cannot starve the r
   codec and reply matching, `exporter.icmp`), read through the loop's reader callback a
   handful of replies at a time, and sent in small slices with the loop handed back between them.
 
-A periodic sweep (at start, then every `sweep_interval`) queues the incidents still `opened`
-without a ping check, so a restart, or the death of the replica that was checking, leaves none
-unchecked. The result goes on the incident's timeline as a `ping_check` event
-(opened -> ping_checked).
+A periodic `sweep` (every `sweep_interval`, on the leading replica: `webhook.web.app`) queues
+the incidents still `opened` without a ping check, so a restart, or the death of the replica that
+was checking, leaves none unchecked. The result goes on the incident's timeline as a
+`ping_check` event (opened -> ping_checked).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, exists, select
@@ -44,6 +44,7 @@ from exporter.icmp import (
     receive_replies,
 )
 from exporter.inventory import Inventory
+from webhook.core.clock import Clock, system_clock
 from webhook.core.workflow import Role, State, TransitionRefused
 from webhook.store.database import Database
 from webhook.store.models import Alert, Event, Incident
@@ -320,8 +321,10 @@ class PingChecker:
         inventory: Inventory | None,
         enabled: bool = True,
         on_result: Callable[[str], None] | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.database = database
+        self.clock = clock
         self.settings = settings
         self.inventory = inventory
         self.enabled = enabled
@@ -347,7 +350,6 @@ class PingChecker:
         if not self.enabled:
             return
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self.settings.concurrency)]
-        self._tasks.append(asyncio.create_task(self._sweep_forever()))
 
     async def stop(self) -> None:
         """End the workers: a check cut short is picked up by the next start's sweep."""
@@ -377,17 +379,6 @@ class PingChecker:
         for incident_id in found:
             self.schedule(incident_id)
         return found
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                if found := await self.sweep(datetime.now(UTC)):
-                    log.info(
-                        "ping check: sweep queued unchecked incidents", extra={"n": len(found)}
-                    )
-            except Exception:  # the database may be away for a while: try again later
-                log.exception("ping check: sweep failed")
-            await asyncio.sleep(self.settings.sweep_interval)
 
     async def _work(self) -> None:
         while True:
@@ -455,7 +446,7 @@ class PingChecker:
         """The one place a check's result lands on the timeline. An automatic check (the
         system's) of an incident that is no longer `opened` is dropped: another replica or an
         earlier check has recorded it; a person's re-run is always recorded."""
-        now = datetime.now(UTC)
+        now = self.clock()
         async with self.database.write() as session:
             incident = await session.get_one(Incident, job.incident_id)
             state = State(incident.state)

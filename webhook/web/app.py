@@ -32,12 +32,13 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from exporter.inventory import CORE, InventoryError, load_inventory
 from webhook.core.clock import Clock, system_clock
 from webhook.intake.recorder import windows_of
+from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker, PingSettings
 from webhook.services.reconcile import reconcile_forever
@@ -46,7 +47,16 @@ from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
 from webhook.store.queries import open_incidents
 from webhook.web.alertmanager import receive, recorder_ctx
 from webhook.web.api import setup_api
-from webhook.web.keys import CLOCK, DATABASE, INVENTORY, METRICS, PING_CHECKER, REGISTRY, SETTINGS
+from webhook.web.keys import (
+    CLOCK,
+    DATABASE,
+    INVENTORY,
+    LEADERSHIP,
+    METRICS,
+    PING_CHECKER,
+    REGISTRY,
+    SETTINGS,
+)
 from webhook.web.middlewares import setup_middlewares
 from webhook.web.ui import setup_ui
 from webhook.web.ui.views import TARGETS
@@ -100,6 +110,12 @@ def create_app(
     database = Database(settings.database_url, settings.database_timeout)
     database.subscribe(app[METRICS].record)
     app[DATABASE] = database
+    leading = Gauge(
+        "sigap_webhook_leader",
+        "1 while this replica runs the background loops (escalation, reconciliation, sweeps).",
+        registry=app[REGISTRY],
+    )
+    app[LEADERSHIP] = Leadership(database, on_change=leading.set)
     inventory = None
     if settings.inventory:
         try:
@@ -120,21 +136,35 @@ def create_app(
         inventory,
         enabled=settings.ping_check,
         on_result=lambda result: app[METRICS].ping_checks.labels(result).inc(),
+        clock=clock,
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()
-        await app[PING_CHECKER].start()
-        tasks = []
+        checker, leadership = app[PING_CHECKER], app[LEADERSHIP]
+        await checker.start()
+        tasks = [asyncio.create_task(leadership.run())]
+        if checker.enabled:  # once across replicas: the leader finds what no replica checked
+
+            async def sweep() -> None:
+                if found := await checker.sweep(app[CLOCK]()):
+                    log.info(
+                        "ping check: sweep queued unchecked incidents", extra={"n": len(found)}
+                    )
+
+            interval = checker.settings.sweep_interval
+            tasks.append(asyncio.create_task(leadership.repeat(interval, sweep, "ping sweep")))
         if database.is_sqlite:
             tasks.append(asyncio.create_task(checkpoints(database)))
-        if settings.alertmanager_url:
+        if settings.alertmanager_urls:
             reconciler = reconcile_forever(
                 database,
-                settings.alertmanager_url,
+                settings.alertmanager_urls,
                 settings.reconcile_interval,
                 windows_of(settings),
                 app[METRICS],
+                app[LEADERSHIP],
+                app[CLOCK],
             )
             tasks.append(asyncio.create_task(reconciler))
         if settings.alertmanager_token is None:
@@ -148,7 +178,7 @@ def create_app(
                 "sessions do not survive a restart"
             )
         yield
-        for task in tasks:
+        for task in reversed(tasks):  # the lease last: the loops end before it is given up
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

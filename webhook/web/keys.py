@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 from exporter.inventory import Inventory
 from webhook.core.clock import Clock
 from webhook.services.delivery import Delivery
+from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker
 from webhook.settings import Settings
@@ -25,3 +26,5 @@ INVENTORY = web.AppKey("inventory", Inventory)
 """Present only when an inventory is configured."""
 DELIVERY = web.AppKey("delivery", Delivery)
 """The outbox's delivery worker (`.nudge()` it to look for owed notices now)."""
+LEADERSHIP = web.AppKey("leadership", Leadership)
+"""Whether this replica runs the background loops: `is_leader`, `await elected()`."""

@@ -18,10 +18,10 @@ def setup_ui(app: web.Application) -> None:
     from webhook.core.messages import notify_config
     from webhook.core.pdf import form_pdf
     from webhook.services.delivery import Delivery
-    from webhook.services.escalation import escalate_forever
+    from webhook.services.escalation import escalate_once
     from webhook.store.models import Incident
     from webhook.store.moves import load_form
-    from webhook.web.keys import DATABASE, DELIVERY, SETTINGS
+    from webhook.web.keys import CLOCK, DATABASE, DELIVERY, LEADERSHIP, SETTINGS
     from webhook.web.links import setup_links
     from webhook.web.ui.monthly import setup_monthly_report
     from webhook.web.ui.views import TARGETS, setup_views
@@ -47,6 +47,7 @@ def setup_ui(app: web.Application) -> None:
         secret=settings.secret_key,
         external_url=external_url,
         attachments=f04_attachment,
+        clock=app[CLOCK],
     )
     app[DELIVERY] = delivery
     app[DATABASE].subscribe(delivery.committed)
@@ -54,8 +55,13 @@ def setup_ui(app: web.Application) -> None:
     async def workflow_ctx(app: web.Application) -> AsyncIterator[None]:
         delivery.start()
         targets = app[TARGETS]
+
+        async def escalation_round() -> None:
+            await escalate_once(app[DATABASE], targets, app[CLOCK]())
+
+        # once across replicas: on the one that leads
         escalation = asyncio.create_task(
-            escalate_forever(app[DATABASE], targets, ESCALATION_INTERVAL)
+            app[LEADERSHIP].repeat(ESCALATION_INTERVAL, escalation_round, "escalation")
         )
         yield
         escalation.cancel()
