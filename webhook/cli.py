@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         "SIGAP_INVENTORY, SIGAP_ALERTMANAGER_URL, ... (see README); they win over --config.file.",
     )
     parser.add_argument("--config.file", dest="config_file", help="optional YAML settings file")
+    parser.add_argument(
+        "--config.check",
+        dest="config_check",
+        action="store_true",
+        help="validate the settings (file and SIGAP_* variables) and the inventory, and exit "
+        "(0 valid, 1 invalid)",
+    )
     parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN)
     parser.add_argument(
         "--web.reuse-port",
@@ -277,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 1
+    if args.config_check:
+        return _check(settings, args)
     if args.command == "db":
         asyncio.run(_upgrade(settings))
         print("database schema is up to date")
@@ -308,6 +317,20 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings)
     app.on_startup.append(_freeze_startup)  # after the cleanup contexts' start-up
     web.run_app(app, host=host, port=port, reuse_port=args.reuse_port, print=None, access_log=None)
+    return 0
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    """`--config.check`: what would stop the service from starting, said before it starts."""
+    try:
+        parse_listen_address(args.listen)
+        inventory = load_inventory(settings.inventory) if settings.inventory else None
+    except (ValueError, InventoryError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    where = args.config_file or "the environment"
+    found = f"; inventory {settings.inventory}: {len(inventory.skpds)} SKPDs" if inventory else ""
+    print(f"{where}: valid{found}")
     return 0
 
 

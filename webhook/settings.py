@@ -12,14 +12,19 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from exporter.inventory import Duration, format_path
+from exporter.inventory import Duration, YamlLines, format_path
+from webhook.core.deadlines import targets_of
+from webhook.core.messages import NotifyConfig
+from webhook.core.workflow import State
 
 DEFAULT_DATABASE_URL = "sqlite:///sigap.db"
 
@@ -42,6 +47,7 @@ ENVIRONMENT = {
     "SIGAP_PING_CONCURRENCY": "ping_concurrency",
     "SIGAP_DATABASE_TIMEOUT": "database_timeout",
     "SIGAP_BODY_TIMEOUT": "body_timeout",
+    "SIGAP_TIMEZONE": "timezone",
     "SIGAP_TRUSTED_PROXIES": "trusted_proxies",
     "SIGAP_SESSION_IDLE_TIMEOUT": "session_idle_timeout",
     "SIGAP_SESSION_LIFETIME": "session_lifetime",
@@ -55,9 +61,7 @@ class SettingsError(Exception):
 
 
 class _Spec(BaseModel):
-    # Other areas of SIGAP (the workflow UI, notifications) keep their own sections in the same
-    # file; they are passed through untouched in `Settings.sections`.
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     database_url: str = DEFAULT_DATABASE_URL
     alertmanager_token: str | None = None
@@ -76,6 +80,27 @@ class _Spec(BaseModel):
     ping_concurrency: int = Field(default=8, ge=1, le=256)
     database_timeout: Duration = 5.0
     body_timeout: Duration = 10.0
+    timezone: str = "Asia/Makassar"
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    escalation: dict[str, Duration] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone; expected e.g. Asia/Makassar (WITA)"
+            ) from None
+        return value
+
+    @field_validator("escalation")
+    @classmethod
+    def _stages(cls, value: dict[str, float]) -> dict[str, float]:
+        targets_of(value)  # ValueError naming the stage
+        return value
+
     trusted_proxies: list[str] = Field(default_factory=list)
     session_idle_timeout: Duration = 2 * 3600.0
     session_lifetime: Duration = 12 * 3600.0
@@ -173,8 +198,12 @@ class Settings:
     """A web session unused this long ends."""
     session_lifetime: float = 12 * 3600.0
     """A web session ends this long after the login, used or not."""
-    sections: Mapping[str, Any] = field(default_factory=dict)
-    """The file's other top-level sections, for the other areas of SIGAP to validate."""
+    timezone: str = "Asia/Makassar"
+    """The regency's time (WITA, UTC+8): what the UI, forms and reports speak."""
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    """Who is told what, and over which channels (`webhook.core.messages`)."""
+    escalation: Mapping[State, timedelta] = field(default_factory=lambda: targets_of({}))
+    """Each open stage's target time (`webhook.core.deadlines`)."""
     ping_concurrency: int = 8
     """Incidents ping-checked at a time (the rest wait in the checker's queue)."""
 
@@ -201,42 +230,62 @@ def _from_env(env: Mapping[str, str]) -> dict[str, str]:
     return {key: env[name] for name, key in ENVIRONMENT.items() if env.get(name, "") != ""}
 
 
-def _read_file(path: str) -> dict[str, Any]:
+def _read_file(path: str) -> tuple[dict[str, Any], YamlLines]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path}: not valid YAML: {exc}") from exc
     if data is None:
-        return {}
+        return {}, YamlLines(text)
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: expected a mapping of settings, e.g. 'database_url: ...'")
-    return data
+    return data, YamlLines(text)
+
+
+def _problem(err: Mapping[str, Any]) -> str:
+    if err["type"] == "extra_forbidden":
+        allowed = ", ".join(_Spec.model_fields)
+        loc = err["loc"]
+        if len(loc) == 1:
+            return f"unknown setting {loc[0]!r}; expected one of: {allowed}"
+        return f"unknown key {loc[-1]!r}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{message} (got {err.get('input')!r})"
 
 
 def load_settings(config_file: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from `config_file` (optional), with the environment winning over the file."""
+    """Settings from `config_file` (optional), with the environment winning over the file.
+    Every section is validated here, before anything uses it; SettingsError names each
+    problem's variable, or its file, line and path."""
     env = os.environ if env is None else env
-    from_file = _read_file(config_file) if config_file else {}
+    from_file, lines = _read_file(config_file) if config_file else ({}, YamlLines(""))
     from_env = _from_env(env)
     merged = {**from_file, **from_env}
     try:
         spec = _Spec.model_validate(merged)
     except ValidationError as exc:
         names = {key: name for name, key in ENVIRONMENT.items()}
-        lines = []
+        problems = []
         for err in exc.errors():
-            key = format_path(tuple(err["loc"]))
-            top = err["loc"][0] if err["loc"] else ""
-            where = names[str(top)] if top in from_env else f"{config_file}: {key}"
-            lines.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
-        raise SettingsError("\n".join(lines)) from None
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            top = loc[0] if loc else ""
+            if top in from_env:
+                where = names[str(top)]
+            else:
+                line = lines.line_for(loc)
+                where = f"{config_file}:{line}: {format_path(loc)}" if line else str(config_file)
+            problems.append(f"{where}: {_problem({**err, 'loc': loc})}")
+        raise SettingsError("\n".join(problems)) from None
     try:
         url = database_url(spec.database_url)
     except ValueError as exc:
         where = (
-            "SIGAP_DATABASE_URL" if "database_url" in from_env else f"{config_file}: database_url"
+            "SIGAP_DATABASE_URL"
+            if "database_url" in from_env
+            else f"{config_file}:{lines.line_for(('database_url',))}: database_url"
         )
         raise SettingsError(f"{where}: {exc}") from None
     privileged = {"auto": None, "true": True, "false": False}[spec.ping_privileged]
@@ -261,6 +310,8 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         trusted_proxies=tuple(ipaddress.ip_network(p, strict=False) for p in spec.trusted_proxies),
         session_idle_timeout=spec.session_idle_timeout,
         session_lifetime=spec.session_lifetime,
-        sections=dict(spec.model_extra or {}),
+        timezone=spec.timezone,
+        notify=spec.notify,
+        escalation=targets_of(spec.escalation),
         ping_concurrency=spec.ping_concurrency,
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from webhook.core.workflow import State
 from webhook.settings import SettingsError, database_url, load_settings
 
 
@@ -31,11 +35,12 @@ def test_database_url_picks_the_async_driver(written: str, driver: str) -> None:
 
 def test_environment_wins_over_the_file(tmp_path: Path) -> None:
     file = tmp_path / "webhook.yml"
-    file.write_text("reopen_window: 10m\nalertmanager_token: from-file\nui: {lang: id}\n")
+    file.write_text("reopen_window: 10m\nalertmanager_token: from-file\nescalation: {opened: 5m}\n")
     settings = load_settings(str(file), env={"SIGAP_ALERTMANAGER_TOKEN": "from-env"})
     assert settings.alertmanager_token == "from-env"
     assert settings.reopen_window == 600.0
-    assert settings.sections == {"ui": {"lang": "id"}}
+    assert settings.escalation[State.OPENED] == timedelta(minutes=5)
+    assert settings.escalation[State.REPORTED] == timedelta(minutes=30)  # the SOP's default
 
 
 def test_errors_name_the_variable_or_the_file_key(tmp_path: Path) -> None:
@@ -45,7 +50,7 @@ def test_errors_name_the_variable_or_the_file_key(tmp_path: Path) -> None:
         load_settings(env={"SIGAP_REOPEN_WINDOW": "soon"})
     file = tmp_path / "webhook.yml"
     file.write_text("alertmanager_url: ftp://am\n")
-    with pytest.raises(SettingsError, match=r"webhook\.yml: alertmanager_url"):
+    with pytest.raises(SettingsError, match=r"webhook\.yml:1: alertmanager_url"):
         load_settings(str(file), env={})
 
 
@@ -57,5 +62,91 @@ def test_the_prometheus_url_of_the_monthly_report(tmp_path: Path) -> None:
         load_settings(env={"SIGAP_PROMETHEUS_URL": "prometheus:9090"})
     file = tmp_path / "webhook.yml"
     file.write_text("prometheus_url: ftp://prometheus\n")
-    with pytest.raises(SettingsError, match=r"webhook\.yml: prometheus_url"):
+    with pytest.raises(SettingsError, match=r"webhook\.yml:1: prometheus_url"):
         load_settings(str(file), env={})
+
+
+SECTIONS = """\
+database_url: sqlite:///x.db
+notify:
+  smtp: {host: mail.example, port: 25}
+  retries: 3
+  rules:
+    report: [coordinator]
+escalation:
+  opened: 10m
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # an unknown top-level setting: a typo must not be ignored
+        ("timezon: Asia/Makassar\n", r"x\.yml:9: timezon: unknown setting 'timezon'"),
+        # an unknown key inside a section, at its own line
+        ("", r"x\.yml:3: notify\.smtp\.hots: unknown key 'hots'"),
+        ("", r"x\.yml:6: notify\.rules: confirm: not a move that sends messages"),
+        ("", r"x\.yml:6: notify\.rules\.report\[0\]: Input should be 'coordinator'"),
+        ("", r"x\.yml:8: escalation: .*escalation\.closed: a final stage has no target time"),
+        ("", r"x\.yml:4: notify\.retries: Input should be a valid integer"),
+        ("timezone: Mars/Olympus\n", r"x\.yml:9: timezone: .*not a time zone"),
+    ],
+)
+def test_every_section_is_validated_with_file_line_and_path(
+    tmp_path: Path, change: str, expected: str
+) -> None:
+    text = SECTIONS + change
+    if "hots" in expected:
+        text = text.replace("{host:", "{hots:")
+    if "confirm" in expected:
+        text = text.replace("report: [coordinator]", "confirm: [coordinator]")
+    if "report\\[0" in expected:
+        text = text.replace("report: [coordinator]", "report: [boss]")
+    if "closed" in expected:
+        text = text.replace("opened: 10m", "closed: 10m")
+    if "retries" in expected:
+        text = text.replace("retries: 3", "retries: many")
+    file = tmp_path / "x.yml"
+    file.write_text(text)
+    with pytest.raises(SettingsError, match=expected):
+        load_settings(str(file), env={})
+
+
+def test_the_sections_are_typed_once_valid(tmp_path: Path) -> None:
+    file = tmp_path / "x.yml"
+    file.write_text(SECTIONS)
+    settings = load_settings(str(file), env={"SIGAP_TIMEZONE": "Asia/Jakarta"})
+    assert settings.notify.retries == 3 and settings.notify.smtp is not None
+    assert settings.notify.rules == {"report": ["coordinator"]}
+    assert settings.escalation[State.OPENED] == timedelta(minutes=10)
+    assert settings.timezone == "Asia/Jakarta"
+    assert load_settings(env={}).timezone == "Asia/Makassar"  # WITA, the regency's
+
+
+def _config_check(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "webhook.cli", *args, "--config.check"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
+
+
+def test_config_check_says_valid_or_names_the_problem_and_exits_1(tmp_path: Path) -> None:
+    good = tmp_path / "good.yml"
+    good.write_text(SECTIONS)
+    done = _config_check("--config.file", str(good))
+    assert done.returncode == 0, done.stderr
+    assert f"{good}: valid" in done.stdout
+    bad = tmp_path / "bad.yml"
+    bad.write_text(SECTIONS.replace("retries: 3", "retries: 3\n  retry: 4"))
+    done = _config_check("--config.file", str(bad))
+    assert done.returncode == 1
+    assert f"{bad}:5: notify.retry: unknown key 'retry'" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = _config_check(env={"SIGAP_INVENTORY": str(tmp_path / "missing.yml")})
+    assert done.returncode == 1 and "missing.yml" in done.stderr

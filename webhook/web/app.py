@@ -59,7 +59,6 @@ from webhook.web.keys import (
 )
 from webhook.web.middlewares import setup_middlewares
 from webhook.web.ui import setup_ui
-from webhook.web.ui.views import TARGETS
 
 log = logging.getLogger("sigap.webhook")
 
@@ -92,7 +91,7 @@ async def metrics(request: web.Request) -> web.Response:
         own.open_incidents.forget()
     else:
         own.database_up.set(1)
-        targets = request.app[TARGETS]
+        targets = request.app[SETTINGS].escalation
         own.open_incidents.refresh(incidents, targets, request.app[CLOCK]())
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

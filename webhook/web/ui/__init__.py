@@ -14,8 +14,6 @@ ESCALATION_INTERVAL = 60.0
 
 def setup_ui(app: web.Application) -> None:
     # Imported here, not above: webhook.web.links imports webhook.web.ui.views (no cycle).
-    from webhook.core.deadlines import targets_of
-    from webhook.core.messages import notify_config
     from webhook.core.pdf import form_pdf
     from webhook.services.delivery import Delivery
     from webhook.services.escalation import escalate_once
@@ -24,12 +22,10 @@ def setup_ui(app: web.Application) -> None:
     from webhook.web.keys import CLOCK, DATABASE, DELIVERY, LEADERSHIP, SETTINGS
     from webhook.web.links import setup_links
     from webhook.web.ui.monthly import setup_monthly_report
-    from webhook.web.ui.views import TARGETS, setup_views
+    from webhook.web.ui.views import setup_views
 
     settings = app[SETTINGS]
-    sections = settings.sections
-    config = notify_config(sections.get("notify"))
-    app[TARGETS] = targets_of(sections.get("escalation"))
+    config = settings.notify
     external_url = settings.external_url or "http://localhost:9428"
 
     async def f04_attachment(incident_id: int) -> tuple[tuple[str, bytes], ...]:
@@ -54,7 +50,7 @@ def setup_ui(app: web.Application) -> None:
 
     async def workflow_ctx(app: web.Application) -> AsyncIterator[None]:
         delivery.start()
-        targets = app[TARGETS]
+        targets = settings.escalation
 
         async def escalation_round() -> None:
             await escalate_once(app[DATABASE], targets, app[CLOCK]())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -63,7 +63,6 @@ log = logging.getLogger("sigap.access")
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True
 )
-TARGETS = web.AppKey("escalation_targets", dict[State, timedelta])
 FORM_FIELDS = {"f01": F01_LABELS, "f04": F04_LABELS}
 DATETIME_FIELDS = {"reported_at", "estimated_recovery_at", "repair_started_at", "repair_ended_at"}
 
@@ -205,7 +204,7 @@ async def board(request: web.Request) -> web.Response:
         incidents = await list_incidents(
             session, skpds=visible_skpds(user), is_open=True, limit=500
         )
-    targets = request.app[TARGETS]
+    targets = request.app[SETTINGS].escalation
     columns = [
         (state, [i for i in incidents if i.state == state.value])
         for state in State
@@ -308,7 +307,7 @@ async def incident_page(request: web.Request) -> web.Response:
             ).scalars()
         )
     role = Role(user.role)
-    targets = request.app[TARGETS]
+    targets = request.app[SETTINGS].escalation
     return render(
         request,
         "incident.html",
