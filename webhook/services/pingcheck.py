@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.icmp import (
     EchoSocket,
@@ -50,6 +51,8 @@ from webhook.store.database import Database
 from webhook.store.models import Alert, Event, Incident
 from webhook.store.moves import make_move
 
+_RESULTS_PER_WRITE = 50
+"""Check results recorded in one write transaction at most."""
 log = logging.getLogger("sigap.webhook")
 
 SLICE = 16
@@ -336,6 +339,9 @@ class PingChecker:
         self._probing: dict[str, asyncio.Future[Echoes]] = {}
         """address -> the probe under way: a second check of the node waits for it."""
         self._tasks: list[asyncio.Task[None]] = []
+        self._results: asyncio.Queue[
+            tuple[_Job, dict[str, Any], str | None, asyncio.Future[None]]
+        ] = asyncio.Queue()
         self.busiest = 0
         """The most incidents ever checked at once (a test reads it)."""
 
@@ -350,6 +356,7 @@ class PingChecker:
         if not self.enabled:
             return
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self.settings.concurrency)]
+        self._tasks.append(asyncio.create_task(self._write_results()))
 
     async def stop(self) -> None:
         """End the workers: a check cut short is picked up by the next start's sweep."""
@@ -443,23 +450,54 @@ class PingChecker:
         return {node: echoes[address].as_result(address) for node, address in addresses.items()}
 
     async def _record(self, job: _Job, results: dict[str, Any], error: str | None) -> None:
+        """Hand a check's result to the writer, and return once it is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._results.put_nowait((job, results, error, done))
+        await done
+
+    async def _write_results(self) -> None:
+        """Record the results waiting together in ONE write transaction: a hundred incidents
+        opening at once take the writer a few times, not a hundred (the receiver shares it)."""
+        while True:
+            waiting = [await self._results.get()]
+            while not self._results.empty() and len(waiting) < _RESULTS_PER_WRITE:
+                waiting.append(self._results.get_nowait())
+            try:
+                async with self.database.write() as session:
+                    for job, results, error, _ in waiting:
+                        await self._record_one(session, job, results, error, self.clock())
+            except Exception as exc:
+                for *_, done in waiting:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for *_, done in waiting:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _record_one(
+        self,
+        session: AsyncSession,
+        job: _Job,
+        results: dict[str, Any],
+        error: str | None,
+        now: datetime,
+    ) -> None:
         """The one place a check's result lands on the timeline. An automatic check (the
         system's) of an incident that is no longer `opened` is dropped: another replica or an
         earlier check has recorded it; a person's re-run is always recorded."""
-        now = self.clock()
-        async with self.database.write() as session:
-            incident = await session.get_one(Incident, job.incident_id)
-            state = State(incident.state)
-            if job.role == Role.SYSTEM and state != State.OPENED:
-                return
-            data: dict[str, Any] = {
-                "results": results,
-                "reachable": sorted(n for n, r in results.items() if r["received"]),
-                "unreachable": sorted(n for n, r in results.items() if not r["received"]),
-            }
-            if error:
-                data["error"] = error
-            try:
-                await make_move(session, incident, "ping_check", job.actor, job.role, data, now)
-            except TransitionRefused:
-                return  # closed meanwhile (e.g. transient): nothing to check any more
+        incident = await session.get_one(Incident, job.incident_id)
+        state = State(incident.state)
+        if job.role == Role.SYSTEM and state != State.OPENED:
+            return
+        data: dict[str, Any] = {
+            "results": results,
+            "reachable": sorted(n for n, r in results.items() if r["received"]),
+            "unreachable": sorted(n for n, r in results.items() if not r["received"]),
+        }
+        if error:
+            data["error"] = error
+        try:  # a refused move writes nothing: the others of the batch go on
+            await make_move(session, incident, "ping_check", job.actor, job.role, data, now)
+        except TransitionRefused:
+            return  # closed meanwhile (e.g. transient): nothing to check any more
