@@ -217,20 +217,28 @@ class Arrival(NamedTuple):
     """The address it came from (without an IPv6 zone)."""
     received_at: float
     """time.monotonic() when read."""
-    queued: float
-    """Seconds it waited in the socket's buffer before being read (from the kernel's receive
-    timestamp; 0 when unknown): subtract it from the RTT."""
+    read_at: float
+    """time.time() when read."""
+    stamped: float | None
+    """The kernel's receive timestamp (wall clock), when the socket gives one."""
+
+    @property
+    def queued(self) -> float:
+        """Seconds it waited in the socket's buffer before being read (0 when unknown):
+        subtract it from the RTT."""
+        return max(0.0, self.read_at - self.stamped) if self.stamped is not None else 0.0
 
 
 def receive_replies(
-    echo_socket: EchoSocket, cookie: bytes, dropped: Counter[str], limit: int
+    echo_socket: EchoSocket, cookie: bytes, dropped: Counter[str], limit: int | None = None
 ) -> list[Arrival]:
     """At most `limit` echo replies waiting on the non-blocking socket that carry `cookie`; the
     other packets are counted in `dropped` by reason (as the exporter's metric names them).
-    A bounded read lets the caller hand the loop back between two handfuls of replies."""
+    A bounded read lets the caller hand the loop back between two handfuls of replies; None
+    drains the socket."""
     sock, family, with_ip = echo_socket.sock, echo_socket.family, echo_socket.has_ip_header
     found: list[Arrival] = []
-    while len(found) < limit:
+    while limit is None or len(found) < limit:
         try:
             data, ancdata, _flags, address = sock.recvmsg(PAYLOAD_SIZE + 128, 64)
         except (BlockingIOError, InterruptedError):
@@ -249,7 +257,6 @@ def receive_replies(
         if reply.cookie != cookie:
             dropped["foreign"] += 1
             continue
-        stamped = kernel_timestamp(ancdata)
-        queued = max(0.0, time.time() - stamped) if stamped is not None else 0.0
-        found.append(Arrival(reply, address[0].split("%")[0], received_at, queued))
+        source = address[0].split("%")[0]
+        found.append(Arrival(reply, source, received_at, time.time(), kernel_timestamp(ancdata)))
     return found

@@ -23,13 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from exporter.icmp import (
-    PAYLOAD_SIZE,
     EchoSocket,
-    NotOurs,
     echo_request,
-    kernel_timestamp,
     open_echo_socket,
-    parse_reply,
+    receive_replies,
 )
 from exporter.inventory import CORE, Inventory, Node
 from exporter.stats import NodeStats
@@ -318,47 +315,27 @@ class ProbeEngine:
     def _receive(self, echo_socket: EchoSocket) -> None:
         """Drain the socket: every reply that is ours, on time and new counts; the rest is
         counted by reason and dropped."""
-        sock, family, with_ip = echo_socket.sock, echo_socket.family, echo_socket.has_ip_header
-        dropped, targets, cookie = self.counters.replies_dropped, self.targets, self._cookie
-        while True:
-            try:
-                data, ancdata, _flags, address = sock.recvmsg(PAYLOAD_SIZE + 128, 64)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:  # an ICMP error queued on a datagram socket
-                dropped[errno.errorcode.get(error.errno or 0, "unknown").lower()] += 1
-                continue
-            received_at = time.monotonic()
-            try:
-                reply = parse_reply(family, data, with_ip)
-            except NotOurs as reason:
-                dropped[str(reason)] += 1
-                continue
-            if reply is None:
-                continue
-            if reply.cookie != cookie:
-                dropped["foreign"] += 1
-                continue
+        dropped, targets = self.counters.replies_dropped, self.targets
+        for arrival in receive_replies(echo_socket, self._cookie, dropped):
+            reply = arrival.reply
             target = targets.get(reply.slot)
             if target is None:
                 dropped["late"] += 1
                 continue
-            if address[0].split("%")[0] != target.ip:
+            if arrival.source != target.ip:
                 dropped["invalid"] += 1
                 continue
             if target.outstanding != reply.sequence:
                 dropped["duplicate" if reply.sequence == target.last_answered else "late"] += 1
                 continue
-            rtt = received_at - target.sent_at
-            wall = time.time()
-            stamped = kernel_timestamp(ancdata)
-            if stamped is not None:
-                queued = wall - stamped
-                if 0.0 <= queued < rtt:
-                    rtt -= queued
+            rtt = arrival.received_at - target.sent_at
+            queued = arrival.queued
+            if queued < rtt:
+                rtt -= queued
             target.outstanding = None
             target.last_answered = reply.sequence
-            target.stats.record_reply(rtt, stamped if stamped is not None else wall)
+            stamped = arrival.stamped
+            target.stats.record_reply(rtt, stamped if stamped is not None else arrival.read_at)
 
 
 def identity(node: Node) -> tuple[object, ...]:
