@@ -254,7 +254,7 @@ def test_an_outage_walks_the_whole_sop(
     lab.cut(CUT_NODE)
     # The NOC tile of the SKPD turns red, "Putus · tanggung jawab Diskominfo", within seconds.
     wait_for(f"the {CUT_SKPD} tile at 3", lambda: _tile_of(prometheus, status, CUT_SKPD) == 3, 20)
-    opened = wait_for(f"an incident for {CUT_SKPD}", lambda: webhook.core.grouping(CUT_SKPD), 75)[0]
+    opened = wait_for(f"an incident for {CUT_SKPD}", lambda: webhook.incidents(CUT_SKPD), 75)[0]
     incident = opened["id"]
     now = datetime.now(UTC)
     webhook.act(
