@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
@@ -20,10 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exporter.flags import parse_listen_address
 from exporter.inventory import Inventory, InventoryError, load_inventory
 from exporter.logfmt import setup_logging
+from webhook.core.maintenance import PlanInvalid, sync_state
 from webhook.core.workflow import Role
+from webhook.services.silences import Silences
 from webhook.settings import Settings, SettingsError, load_settings
 from webhook.store.database import Database
-from webhook.store.models import ApiToken, User
+from webhook.store.maintenance import add_plan, cancel_plan, current_and_upcoming
+from webhook.store.models import ApiToken, Maintenance, User
 from webhook.store.queries import user_by_name
 from webhook.web.app import create_app
 from webhook.web.auth import (
@@ -36,6 +40,7 @@ from webhook.web.auth import (
     user_named_alike,
 )
 from webhook.web.inventory_check import UnknownId, check_skpd
+from webhook.web.maintenance import checked_plan
 
 log = logging.getLogger("sigap.access")
 DEFAULT_LISTEN = ":9428"
@@ -116,6 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke NAME's tokens (all, or --id ID)")
     revoke.add_argument("name")
     revoke.add_argument("--id", type=int, dest="token_id")
+    maintenance = commands.add_parser("maintenance", help="maintenance windows").add_subparsers(
+        dest="maintenance_command", required=True
+    )
+    plan = maintenance.add_parser(
+        "add", help="plan a window on SKPD (times without offset: SIGAP_TIMEZONE)"
+    )
+    plan.add_argument("skpd")
+    plan.add_argument("--start", required=True, help="e.g. 2026-11-03T22:00")
+    plan.add_argument("--end", required=True, help="e.g. 2026-11-04T02:00")
+    plan.add_argument("--reason", required=True)
+    plan.add_argument("--node", action="append", default=[], help="only this node (repeatable)")
+    plan.add_argument("--by", default="cli", help="who planned it (default: cli)")
+    maintenance.add_parser("list", help="current and upcoming windows")
+    cancel = maintenance.add_parser("cancel", help="cancel window ID (its silences expire)")
+    cancel.add_argument("id", type=int)
     return parser
 
 
@@ -275,6 +295,54 @@ async def _token_revoke(settings: Settings, name: str, token_id: int | None) -> 
     return f"{len(revoked)} token(s) of {name} revoked"
 
 
+async def _maintenance(settings: Settings, args: argparse.Namespace) -> str:
+    """`maintenance add/list/cancel`: the same rules and silences as the page and the API."""
+    now = datetime.now(UTC)
+    zone = ZoneInfo(settings.timezone)
+    async with _database(settings) as database:
+        silences = Silences(database, settings.alertmanager_urls)
+        if args.maintenance_command == "list":
+            async with database.read() as session:
+                rows = await current_and_upcoming(session, now)
+            lines = ["ID\tSKPD\tNODES\tSTART\tEND\tSILENCE\tREASON"]
+            for r in rows:
+                state = sync_state(r.revision, r.synced_revision, r.sync_error, len(silences.urls))
+                when = [
+                    t.astimezone(zone).strftime("%Y-%m-%dT%H:%M%z")
+                    for t in (r.starts_at, r.ends_at)
+                ]
+                nodes = ",".join(r.nodes) or "-"
+                lines.append(
+                    f"{r.id}\t{r.skpd}\t{nodes}\t{when[0]}\t{when[1]}\t{state}\t{r.reason}"
+                )
+            return "\n".join(lines)
+        async with database.write() as session:
+            if args.maintenance_command == "add":
+                data = {
+                    "skpd": args.skpd,
+                    "nodes": args.node,
+                    "starts_at": args.start,
+                    "ends_at": args.end,
+                    "reason": args.reason,
+                }
+                plan = checked_plan(_inventory(settings), zone, data, None, now)
+                row = add_plan(session, plan, args.by, now)
+            else:
+                found = await session.get(Maintenance, args.id)
+                if found is None or found.cancelled_at is not None or found.ends_at <= now:
+                    raise SystemExit(f"maintenance cancel: no running or upcoming window {args.id}")
+                row = found
+                cancel_plan(row, now)
+            await session.flush()
+            plan_id = row.id
+        error = await silences.sync(plan_id, now)
+    log.info("maintenance " + args.maintenance_command, extra={"plan": plan_id})
+    done = "planned" if args.maintenance_command == "add" else "cancelled"
+    return f"maintenance window {plan_id} {done}" + (
+        f"; silence not in place yet ({error}): the service retries" if error else ""
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -309,6 +377,13 @@ def main(argv: list[str] | None = None) -> int:
             "revoke": lambda: _token_revoke(settings, args.name, args.token_id),
         }
         print(asyncio.run(commands[args.token_command]()))
+        return 0
+    if args.command == "maintenance":
+        try:
+            print(asyncio.run(_maintenance(settings, args)))
+        except (PlanInvalid, UnknownId) as error:
+            print(f"maintenance {args.maintenance_command}: {error}", file=sys.stderr)
+            return 1
         return 0
     try:
         host, port = parse_listen_address(args.listen)

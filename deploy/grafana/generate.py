@@ -553,6 +553,24 @@ def query_variable(name: str, label: str, query: str, *, all_value: str | None =
     return variable
 
 
+def maintenance_annotation(selector: str = "") -> Json:
+    """The maintenance windows planned in SIGAP (issue 15): the webhook's
+    `sigap_maintenance_active{skpd}` is 1 while a window runs, so each window is one region.
+    Every replica reports it: `max` counts it once."""
+    return {
+        "datasource": DS,
+        "enable": True,
+        "expr": f"max by (skpd) ({series('sigap_maintenance_active', selector)})",
+        "iconColor": "blue",
+        "name": "Pemeliharaan",
+        "step": "1m",
+        "titleFormat": "Pemeliharaan {{skpd}}",
+        "textFormat": "jendela pemeliharaan terjadwal di SIGAP",
+        "tagKeys": "skpd",
+        "useValueForTime": False,
+    }
+
+
 def dashboard(
     uid: str,
     title: str,
@@ -740,6 +758,7 @@ def noc() -> Json:
         layout,
         refresh="10s",
         time_from="now-1h",
+        annotations=[maintenance_annotation()],
     )
 
 
@@ -957,7 +976,7 @@ def skpd() -> Json:
         ],
         refresh="30s",
         time_from="now-6h",
-        annotations=[alarms],
+        annotations=[alarms, maintenance_annotation(sel)],
     )
 
 

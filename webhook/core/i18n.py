@@ -119,6 +119,47 @@ WORDS: dict[str, dict[str, str]] = {
     "replies": {"id": "balasan", "en": "replies"},
     "mean": {"id": "rata-rata", "en": "mean"},
     "no_reply": {"id": "tidak menjawab", "en": "no reply"},
+    # maintenance windows (webhook.web.maintenance)
+    "maintenance": {"id": "Pemeliharaan", "en": "Maintenance"},
+    "maintenance_current": {
+        "id": "Pemeliharaan berjalan dan mendatang",
+        "en": "Current and upcoming maintenance",
+    },
+    "maintenance_active": {"id": "Pemeliharaan berjalan", "en": "Maintenance in progress"},
+    "maintenance_none": {"id": "Tidak ada pemeliharaan terjadwal", "en": "No maintenance planned"},
+    "maintenance_new": {"id": "Jadwalkan pemeliharaan", "en": "Plan maintenance"},
+    "maintenance_edit": {"id": "Ubah", "en": "Change"},
+    "maintenance_cancel": {"id": "Batalkan", "en": "Cancel"},
+    "maintenance_save": {"id": "Simpan", "en": "Save"},
+    "maintenance_nodes": {"id": "Node", "en": "Nodes"},
+    "maintenance_nodes_hint": {
+        "id": "Node (pisahkan dengan koma; kosong = seluruh SKPD)",
+        "en": "Nodes (comma-separated; empty = the whole SKPD)",
+    },
+    "maintenance_whole": {"id": "seluruh SKPD", "en": "the whole SKPD"},
+    "maintenance_start": {"id": "Mulai", "en": "Start"},
+    "maintenance_end": {"id": "Selesai", "en": "End"},
+    "maintenance_sync": {"id": "Silence Alertmanager", "en": "Alertmanager silence"},
+    "maintenance_until": {"id": "sampai", "en": "until"},
+    "maintenance_note": {
+        "id": "Selama pemeliharaan, alert SKPD/node tersebut dibungkam di Alertmanager sehingga "
+        "tidak membuka insiden; insiden yang tetap terbuka di dalam jendela ditandai terencana "
+        "dan waktu hentinya dihitung terpisah di laporan bulanan.",
+        "en": "During maintenance the SKPD's (or nodes') alerts are silenced in Alertmanager, so "
+        "they open no incident; an incident opened inside a window anyway is marked planned and "
+        "its downtime is counted apart in the monthly report.",
+    },
+    "sync_synced": {"id": "terpasang", "en": "in place"},
+    "sync_pending": {"id": "menunggu", "en": "pending"},
+    "sync_failed": {"id": "gagal, dicoba lagi", "en": "failed, retrying"},
+    "sync_none": {"id": "tanpa Alertmanager", "en": "no Alertmanager"},
+    "planned": {"id": "Terencana (pemeliharaan)", "en": "Planned (maintenance)"},
+    "downtime_planned": {"id": "Waktu henti terencana", "en": "Planned downtime"},
+    "downtime_unplanned": {"id": "Waktu henti tak terencana", "en": "Unplanned downtime"},
+    "availability_sla": {
+        "id": "Ketersediaan (tanpa pemeliharaan)",
+        "en": "Availability (excl. maintenance)",
+    },
     # the roles (webhook.core.workflow.Role)
     "role_staff": {"id": "staf jaringan", "en": "network staff"},
     "role_coordinator": {"id": "koordinator jaringan", "en": "network coordinator"},

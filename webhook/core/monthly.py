@@ -9,7 +9,17 @@ availability from Prometheus in, a `MonthlyReport` out, and its CSV. The page an
 - outages: incidents opened in the month, cancelled ones (false alarms, duplicates) left out;
   the time per stage is the mean over those;
 - downtime: each non-cancelled incident's outage (`webhook.core.figures.outage_intervals`)
-  within the month, by its responsibility.
+  within the month, by its responsibility;
+- planned downtime (issue 15): the whole downtime of a planned incident (opened inside a
+  maintenance window), and the part of any other outage inside a window of its SKPD; the rest
+  is unplanned. Both are parts of the downtime above, which keeps its meaning;
+- availability excluding planned time, as service agreements count it: with T the month's
+  measured time, W the SKPD's window time in it, A the availability over T and A_W the
+  availability within the windows (both from Prometheus),
+
+      availability_excl_planned = (A·T − A_W·W) / (T − W)
+
+  the share of the time outside the windows that the SKPD was up (= A without windows).
 """
 
 from __future__ import annotations
@@ -94,6 +104,8 @@ class IncidentRecord(Protocol):
     def alerts(self) -> Sequence[AlertSpan]: ...
     @property
     def events(self) -> Sequence[figures.EventRecord]: ...
+    @property
+    def planned(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,10 @@ class IncidentLine:
     time_to_stage: Mapping[str, float]
     counted: bool
     """Opened in the month and not cancelled: one of the month's outages."""
+    planned: bool = False
+    """Opened inside a maintenance window of its SKPD."""
+    planned_downtime: float = 0.0
+    """Seconds of `downtime` that were planned (all of it for a planned incident)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +140,22 @@ class SkpdMonth:
     time_to_stage: Mapping[str, float | None]
     """Timed stage -> mean seconds from opening; None when no outage reached it."""
     incidents: tuple[IncidentLine, ...]
+    planned_time: float = 0.0
+    """Seconds of the month (so far) inside the SKPD's maintenance windows."""
+    availability_excl_planned: float | None = None
+    """0..1 over the time outside the windows; None without the figures it needs."""
 
     @property
     def downtime_total(self) -> float:
         return sum(self.downtime.values())
+
+    @property
+    def downtime_planned(self) -> float:
+        return sum(x.planned_downtime for x in self.incidents)
+
+    @property
+    def downtime_unplanned(self) -> float:
+        return max(0.0, self.downtime_total - self.downtime_planned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +177,30 @@ def repair_end(f04: Mapping[str, Any] | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def availability_excluding_planned(
+    availability: float | None, measured: float, planned: float, within_windows: float | None
+) -> float | None:
+    """(A·T − A_W·W) / (T − W), clamped to 0..1 (see the module's docstring); A itself when
+    there is no window; None when a figure is missing or the windows took the whole time."""
+    if availability is None:
+        return None
+    if planned <= 0:
+        return availability
+    if within_windows is None or measured - planned <= 0:
+        return None
+    ratio = (availability * measured - within_windows * planned) / (measured - planned)
+    return min(1.0, max(0.0, ratio))
+
+
 def incident_line(
-    incident: IncidentRecord, month: Month, repair_ended_at: datetime | None, now: datetime
+    incident: IncidentRecord,
+    month: Month,
+    repair_ended_at: datetime | None,
+    now: datetime,
+    windows: Sequence[tuple[datetime, datetime]] = (),
 ) -> IncidentLine:
-    """One incident's figures for the month (alerts and events loaded)."""
+    """One incident's figures for the month (alerts and events loaded); `windows`: its SKPD's
+    maintenance windows in the month, merged."""
     cancelled = incident.state == State.CANCELLED
     intervals = figures.outage_intervals(
         incident.opened_at,
@@ -160,9 +208,13 @@ def incident_line(
         [(a.starts_at, a.ends_at) for a in incident.alerts],
         repair_ended_at,
     )
-    downtime = 0.0
+    downtime = planned_downtime = 0.0
+    planned = incident.planned
     if not cancelled:
         downtime = figures.outage_seconds(intervals, now, (month.start, month.end))
+        planned_downtime = (
+            downtime if planned else sum(figures.outage_seconds(intervals, now, w) for w in windows)
+        )
     return IncidentLine(
         id=incident.id,
         skpd=incident.skpd,
@@ -174,6 +226,8 @@ def incident_line(
         downtime=downtime,
         time_to_stage=figures.time_to_stages(incident.opened_at, incident.events),
         counted=not cancelled and month.start <= incident.opened_at < month.end,
+        planned=planned,
+        planned_downtime=planned_downtime,
     )
 
 
@@ -185,12 +239,25 @@ def build_report(
     availability: Mapping[str, float],
     availability_problem: str | None,
     now: datetime,
+    windows: Mapping[str, Sequence[tuple[datetime, datetime]]] | None = None,
+    availability_in_windows: Mapping[str, float] | None = None,
 ) -> MonthlyReport:
-    """The report of `names`' SKPDs (in that order; SKPDs of `incidents` not named follow)."""
-    lines = [incident_line(i, month, repair_ends.get(i.id), now) for i in incidents]
+    """The report of `names`' SKPDs (in that order; SKPDs of `incidents` not named follow).
+    `windows`: each SKPD's maintenance windows in the month, merged
+    (`webhook.core.maintenance.intervals_within`); `availability_in_windows`: A_W per SKPD."""
+    windows = windows or {}
+    lines = [
+        incident_line(i, month, repair_ends.get(i.id), now, windows.get(i.skpd, ()))
+        for i in incidents
+    ]
+    measured = max(0.0, (min(month.end, now) - month.start).total_seconds())
     order = dict(names)
     for line in lines:
         order.setdefault(line.skpd, line.skpd)
+
+    def planned_time(skpd: str) -> float:
+        return sum((hi - lo).total_seconds() for lo, hi in windows.get(skpd, ()))
+
     skpds = []
     for skpd, name in order.items():
         mine = tuple(sorted((x for x in lines if x.skpd == skpd), key=lambda x: x.opened_at))
@@ -209,6 +276,13 @@ def build_report(
                     for stage in figures.TIMED_STAGES
                 },
                 incidents=mine,
+                planned_time=planned_time(skpd),
+                availability_excl_planned=availability_excluding_planned(
+                    availability.get(skpd),
+                    measured,
+                    planned_time(skpd),
+                    (availability_in_windows or {}).get(skpd),
+                ),
             )
         )
     return MonthlyReport(month, now, tuple(skpds), availability_problem)
@@ -289,9 +363,14 @@ def summary_csv(report: MonthlyReport, lang: str) -> str:
                 for r in figures.RESPONSIBILITIES
             ),
             *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in figures.TIMED_STAGES),
+            f"{word('downtime_planned', lang)} ({seconds})",
+            f"{word('downtime_unplanned', lang)} ({seconds})",
+            f"{word('maintenance', lang)} ({seconds})",
+            f"{word('availability_sla', lang)} (0-1)",
         ]
     )
     for skpd in report.skpds:
+        sla = skpd.availability_excl_planned
         writer.writerow(
             [
                 skpd.skpd,
@@ -302,6 +381,10 @@ def summary_csv(report: MonthlyReport, lang: str) -> str:
                 _seconds(skpd.downtime_total),
                 *(_seconds(skpd.downtime[r]) for r in figures.RESPONSIBILITIES),
                 *(_seconds(skpd.time_to_stage[s]) for s in figures.TIMED_STAGES),
+                _seconds(skpd.downtime_planned),
+                _seconds(skpd.downtime_unplanned),
+                _seconds(skpd.planned_time),
+                "" if sla is None else f"{sla:.6f}",
             ]
         )
     return out.getvalue()
@@ -322,6 +405,8 @@ def incidents_csv(report: MonthlyReport, lang: str) -> str:
             f"{word('downtime', lang)} ({seconds})",
             *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in figures.TIMED_STAGES),
             word("description", lang),
+            word("planned", lang),
+            f"{word('downtime_planned', lang)} ({seconds})",
         ]
     )
     for skpd in report.skpds:
@@ -336,6 +421,8 @@ def incidents_csv(report: MonthlyReport, lang: str) -> str:
                     _seconds(line.downtime),
                     *(_seconds(line.time_to_stage.get(s)) for s in figures.TIMED_STAGES),
                     line.title,
+                    int(line.planned),
+                    _seconds(line.planned_downtime),
                 ]
             )
     return out.getvalue()

@@ -136,6 +136,30 @@ def monthly_report_pdf(report: monthly.MonthlyReport, lang: str) -> bytes:
             )
     pdf.ln(4)
     pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(0, 6, t("maintenance"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 8)
+    with pdf.table(col_widths=(60, 30, 30, 30, 30), text_align="LEFT") as table:
+        table.row(
+            [
+                "SKPD",
+                t("maintenance"),
+                t("downtime_planned"),
+                t("downtime_unplanned"),
+                t("availability_sla"),
+            ]
+        )
+        for skpd in report.skpds:
+            table.row(
+                [
+                    skpd.name,
+                    monthly.format_duration(skpd.planned_time, lang),
+                    monthly.format_duration(skpd.downtime_planned, lang),
+                    monthly.format_duration(skpd.downtime_unplanned, lang),
+                    monthly.format_availability(skpd.availability_excl_planned, lang),
+                ]
+            )
+    pdf.ln(4)
+    pdf.set_font("DejaVu", "B", 10)
     pdf.cell(0, 6, t("stage_times"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 8)
     with pdf.table(col_widths=(60, 25, 25, 25, 25, 25), text_align="LEFT") as table:

@@ -24,11 +24,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
 
-from webhook.core import figures
+from webhook.core import figures, maintenance
 from webhook.core import grouping as rules
 from webhook.core.figures import Fact
 from webhook.core.workflow import FINAL_STATES, Move, Role, State, apply_move
 from webhook.intake.payload import AlertIn, AlertmanagerNotification
+from webhook.store.maintenance import windows_at_sync
 from webhook.store.models import Alert, Event, Incident
 
 
@@ -530,6 +531,7 @@ class Batch:
                 "description": alert.annotations.get("description"),
                 "group_key": notification.groupKey,
                 "opened_by": "alertmanager",
+                "planned": self._planned(skpd, alert),
             },
         )
         self._opened.append(incident)
@@ -545,6 +547,13 @@ class Batch:
         responsibility = figures.responsibility_label(incident.responsibility)
         self.facts.append(figures.Opened(skpd, responsibility, "alert"))
         return incident
+
+    def _planned(self, skpd: str, alert: AlertIn) -> bool:
+        """An alert that slipped past its silence (or an Alertmanager without it) inside a
+        maintenance window opens a planned incident."""
+        node = alert.labels.get("node")
+        windows = windows_at_sync(self.connection, skpd, alert.startsAt)
+        return maintenance.planned(windows, skpd, [node] if node else [], alert.startsAt)
 
     def resolve_forgotten(self, active: set[str], seen_before: datetime, now: datetime) -> int:
         """Resolve the alerts firing here that Alertmanager no longer knows (its fingerprints

@@ -134,6 +134,13 @@ class WebhookMetrics:
         )
         self.open_incidents = OpenIncidents()
         registry.register(self.open_incidents)
+        self.maintenance_active = Gauge(
+            "sigap_maintenance_active",
+            "1 while a maintenance window of the SKPD runs (absent otherwise); read from the "
+            "database at scrape time, like the open incidents: aggregate with max.",
+            ["skpd"],
+            registry=registry,
+        )
         for code in ("2xx", "4xx", "5xx"):
             self.notifications.labels(code)
         for result in ("ok", "error"):

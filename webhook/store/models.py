@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -101,6 +102,8 @@ class Incident(Base):
     estimated_recovery_at: Mapped[datetime | None]
     stage_entered_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    planned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Its outage started inside a maintenance window of its SKPD (`webhook.core.maintenance`)."""
 
     alerts: Mapped[list[Alert]] = relationship(
         back_populates="incident", lazy="raise_on_sql", order_by="Alert.id"
@@ -300,3 +303,31 @@ class WebSession(Base):
     """Logout, password change or disabling: the session never comes back."""
     address: Mapped[str | None] = mapped_column(String(64))
     """The client's address at login (behind a trusted proxy: the forwarded one)."""
+
+
+class Maintenance(Base):
+    """A maintenance window (issue 15): planned work on an SKPD or some of its nodes, carried out
+    as one Alertmanager silence per configured Alertmanager (`webhook.services.silences`)."""
+
+    __tablename__ = "maintenance"
+    __table_args__ = (Index("ix_maintenance_skpd_ends_at", "skpd", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    skpd: Mapped[str] = mapped_column(String(64))
+    nodes: Mapped[list[Any]] = mapped_column(default=list)
+    """Node ids; empty: the whole SKPD."""
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    """Grows with every change of the plan; the silences carry out `synced_revision`."""
+    silence_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Alertmanager base URL -> the id of the plan's silence there."""
+    synced_revision: Mapped[int | None] = mapped_column(Integer)
+    sync_error: Mapped[str | None] = mapped_column(Text)
+    """Why the last sync failed (NULL when it worked); the leader retries."""
+    synced_at: Mapped[datetime | None]

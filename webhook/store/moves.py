@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from webhook.core import figures
+from webhook.core import figures, maintenance
 from webhook.core.forms import ReportForm
 from webhook.core.workflow import (
     Applied,
@@ -24,6 +24,7 @@ from webhook.core.workflow import (
     receive_report,
 )
 from webhook.store.database import publish
+from webhook.store.maintenance import windows_at
 from webhook.store.models import Alert, Event, Form, Incident, User
 from webhook.store.outbox import owe
 from webhook.store.queries import open_incident
@@ -164,6 +165,9 @@ async def record_report(
             opened_by=user.name,
             stage_entered_at=now,
             truncated_alerts=0,
+            planned=maintenance.planned(
+                await windows_at(session, form.skpd, now), form.skpd, form.nodes, now
+            ),
         )
         session.add(incident)
         publish(session, figures.Opened(form.skpd, "unknown", "report"))

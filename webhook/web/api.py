@@ -56,6 +56,7 @@ def incident_json(incident: Incident, detail: bool = False) -> dict[str, Any]:
         "assignee": incident.assignee,
         "estimated_recovery_at": _iso(incident.estimated_recovery_at),
         "truncated_alerts": incident.truncated_alerts,
+        "planned": incident.planned,
     }
     if detail:
         out["alerts"] = [

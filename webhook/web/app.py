@@ -44,6 +44,7 @@ from webhook.services.pingcheck import PingChecker, PingSettings
 from webhook.services.reconcile import reconcile_forever
 from webhook.settings import Settings
 from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
+from webhook.store.maintenance import active_at
 from webhook.store.queries import open_incidents
 from webhook.web.alertmanager import receive, recorder_ctx
 from webhook.web.api import setup_api
@@ -57,6 +58,7 @@ from webhook.web.keys import (
     REGISTRY,
     SETTINGS,
 )
+from webhook.web.maintenance import setup_maintenance
 from webhook.web.middlewares import setup_middlewares
 from webhook.web.ui import setup_ui
 
@@ -86,6 +88,7 @@ async def metrics(request: web.Request) -> web.Response:
     try:
         async with request.app[DATABASE].read() as session:
             incidents = await open_incidents(session)
+            windows = await active_at(session, request.app[CLOCK]())
     except DATABASE_ERRORS:
         own.database_up.set(0)
         own.open_incidents.forget()
@@ -93,6 +96,9 @@ async def metrics(request: web.Request) -> web.Response:
         own.database_up.set(1)
         targets = request.app[SETTINGS].escalation
         own.open_incidents.refresh(incidents, targets, request.app[CLOCK]())
+        own.maintenance_active.clear()
+        for skpd in {w.skpd for w in windows}:
+            own.maintenance_active.labels(skpd).set(1)
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -192,4 +198,5 @@ def create_app(
     app.router.add_get("/metrics", metrics)
     setup_api(app)
     setup_ui(app)
+    setup_maintenance(app)
     return app

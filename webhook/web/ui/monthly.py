@@ -23,6 +23,7 @@ from aiohttp import web
 from exporter.inventory import CORE
 from webhook.core.figures import RESPONSIBILITIES, TIMED_STAGES
 from webhook.core.i18n import word
+from webhook.core.maintenance import intervals_within
 from webhook.core.monthly import (
     Month,
     build_report,
@@ -35,6 +36,7 @@ from webhook.core.monthly import (
 )
 from webhook.core.pdf import monthly_report_pdf
 from webhook.services.prometheus import AvailabilityUnavailable, skpd_availability
+from webhook.store.maintenance import overlapping
 from webhook.store.queries import forms_of, incidents_between
 from webhook.web.auth import visible_skpds
 from webhook.web.inventory_check import UnknownId, check_skpd
@@ -61,6 +63,29 @@ async def _availability(
         return {}, word("prometheus_unreachable", lang)
 
 
+async def _availability_in_windows(
+    app: web.Application, windows: dict[str, list[tuple[datetime, datetime]]]
+) -> dict[str, float]:
+    """SKPD -> availability within its maintenance windows (A_W), weighted by their lengths:
+    one Prometheus question per window. An SKPD with a window Prometheus has no figure for is
+    absent (its availability excluding maintenance is then unknown)."""
+    url = app[SETTINGS].prometheus_url
+    found: dict[str, float] = {}
+    for skpd, spans in windows.items():
+        weighted = 0.0
+        for lo, hi in spans:
+            try:
+                figure = (await skpd_availability(url, lo, hi)).get(skpd) if url else None
+            except AvailabilityUnavailable:
+                figure = None
+            if figure is None:
+                break
+            weighted += figure * (hi - lo).total_seconds()
+        else:
+            found[skpd] = weighted / sum((hi - lo).total_seconds() for lo, hi in spans)
+    return found
+
+
 async def monthly_report(request: web.Request) -> web.Response:
     now = request.app[CLOCK]()
     lang = language(request)
@@ -83,6 +108,7 @@ async def monthly_report(request: web.Request) -> web.Response:
             scope = [wanted]
         incidents = await incidents_between(session, month.start, month.end, scope)
         f04 = await forms_of(session, "f04", [i.id for i in incidents])
+        plans = await overlapping(session, month.start, month.end, scope)
     inventory = request.app.get(INVENTORY)
     every = [*inventory.skpds, CORE] if inventory is not None else []
     names = {
@@ -90,6 +116,13 @@ async def monthly_report(request: web.Request) -> web.Response:
         for s in (every if scope is None else scope)
     }
     availability, problem = await _availability(request.app, month, now, lang)
+    until = min(month.end, now)
+    windows = {
+        s: spans
+        for s in {p.skpd for p in plans}
+        if (spans := intervals_within(plans, s, month.start, until))
+    }
+    in_windows = await _availability_in_windows(request.app, windows) if availability else {}
     report = build_report(
         month,
         names,
@@ -98,6 +131,8 @@ async def monthly_report(request: web.Request) -> web.Response:
         availability,
         problem,
         now,
+        windows,
+        in_windows,
     )
     filename = f"laporan-{month}" + (
         f"-{re.sub(r'[^A-Za-z0-9_.-]', '_', wanted)}" if wanted else ""

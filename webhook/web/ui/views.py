@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import jinja2
 from ada_url import URL
@@ -32,6 +33,7 @@ from webhook.core.workflow import (
     TransitionRefused,
     available,
 )
+from webhook.store.maintenance import active_at
 from webhook.store.models import Incident, Notice, Notification, User
 from webhook.store.moves import load_form, record_report
 from webhook.store.queries import get_incident, list_incidents, user_by_name
@@ -204,6 +206,9 @@ async def board(request: web.Request) -> web.Response:
         incidents = await list_incidents(
             session, skpds=visible_skpds(user), is_open=True, limit=500
         )
+        scope = visible_skpds(user)
+        maintenance = [m for m in await active_at(session, now) if scope is None or m.skpd in scope]
+    zone = ZoneInfo(request.app[SETTINGS].timezone)
     targets = request.app[SETTINGS].escalation
     columns = [
         (state, [i for i in incidents if i.state == state.value])
@@ -219,6 +224,8 @@ async def board(request: web.Request) -> web.Response:
         now=now,
         overdue=lambda i: overdue(i.state, i.stage_entered_at, targets, now),
         age=lambda i: _age(now - i.opened_at),
+        maintenance=maintenance,
+        local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
     )
 
 
