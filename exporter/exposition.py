@@ -11,11 +11,13 @@ from __future__ import annotations
 import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 from prometheus_client.exposition import generate_latest
 
 from exporter import __version__
+from exporter.inventory import OfficeHours
 from exporter.prober import LAG_BUCKETS, ProbeEngine, Target
 from exporter.stats import RTT_BUCKETS, upstream_up
 
@@ -77,9 +79,23 @@ def _family(name: str, kind: str, help_text: str) -> str:
     return f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n"
 
 
-def render(engine: ProbeEngine, reload: ReloadStatus, labels: LabelCache) -> Iterator[str]:
-    """The whole exposition, in chunks of a few hundred nodes."""
+def render(
+    engine: ProbeEngine, reload: ReloadStatus, labels: LabelCache, now: datetime
+) -> Iterator[str]:
+    """The whole exposition, in chunks of a few hundred nodes; `now` (timezone-aware) decides
+    which nodes are within their office hours."""
     published = [t for t in engine.order if t.published]
+    within: dict[OfficeHours, int] = {}
+
+    def expected(target: Target) -> int:
+        # the same as inventory.expected_up, once per schedule rather than once per node
+        hours = target.node.office_hours
+        if hours is None:
+            return 1
+        if hours not in within:
+            within[hours] = int(hours.covers(now))
+        return within[hours]
+
     labels.prune({t.slot for t in engine.order})
     per_node = [(t, labels.get(t)) for t in published]
     upstream = upstream_up(
@@ -121,6 +137,13 @@ def render(engine: ProbeEngine, reload: ReloadStatus, labels: LabelCache) -> Ite
         "gauge",
         "1 when the node answers, 0 after down_after consecutive lost probes.",
         lambda t: None if t.stats.up is None else int(t.stats.up),
+    )
+    yield from per_node_family(
+        "sigap_node_expected_up",
+        "gauge",
+        "1 when the node is expected to answer now, 0 outside its SKPD's office hours (only "
+        "owner=skpd nodes of an SKPD that declares them).",
+        expected,
     )
     yield from per_node_family(
         "sigap_node_upstream_up",

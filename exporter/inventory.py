@@ -12,8 +12,10 @@ import re
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -80,6 +82,41 @@ def parse_duration(value: object) -> float:
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""In `datetime.weekday()` order."""
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+def parse_clock_time(value: object) -> int:
+    """Minutes after midnight of an ``HH:MM`` time of day (``24:00`` is the end of the day)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 07:30 as the base-60 number 450
+        raise ValueError(
+            f"bad time {value!r}: YAML read an unquoted time as a number; "
+            f'write it in quotes, e.g. "{value // 60:02d}:{value % 60:02d}"'
+        )
+    if not isinstance(value, str) or not _CLOCK_TIME.match(value.strip()):
+        raise ValueError(f'bad time {value!r}; expected HH:MM in quotes, e.g. "07:30"')
+    hours, minutes = value.strip().split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def parse_time_zone(value: object) -> ZoneInfo:
+    if isinstance(value, str) and value.strip():
+        try:
+            return ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise ValueError(
+        f"unknown time zone {value!r}; expected an IANA name such as Asia/Makassar (WITA), "
+        "Asia/Jakarta (WIB) or Asia/Jayapura (WIT)"
+    )
+
+
+ClockTime = Annotated[int, BeforeValidator(parse_clock_time)]
+TimeZone = Annotated[ZoneInfo, BeforeValidator(parse_time_zone)]
+
 
 # --- the file's shape (pydantic: types, enums, unknown keys) -------------------------------------
 
@@ -122,10 +159,25 @@ class _CoreSpec(_Strict):
     nodes: list[_NodeSpec] = Field(default_factory=list)
 
 
+def _working_days() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
+class _OfficeHoursSpec(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    timezone: TimeZone = Field(default_factory=lambda: ZoneInfo("Asia/Makassar"))
+    days: Annotated[list[Weekday], Field(min_length=1)] = Field(default_factory=_working_days)
+    start: ClockTime
+    end: ClockTime
+    holidays: list[date] = Field(default_factory=list)
+
+
 class _SkpdSpec(_Strict):
     id: str
     name: str
     location: str | None = None
+    office_hours: str | None = None
+    """The name of one of the inventory's `office_hours`; none: always expected."""
     contacts: list[_ContactSpec] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     nodes: list[_NodeSpec] = Field(default_factory=list)
@@ -133,6 +185,7 @@ class _SkpdSpec(_Strict):
 
 class _InventorySpec(_Strict):
     probe: _ProbeSpec = Field(default_factory=_ProbeSpec)
+    office_hours: dict[str, _OfficeHoursSpec] = Field(default_factory=dict)
     core: _CoreSpec = Field(default_factory=_CoreSpec)
     skpd: list[_SkpdSpec]
 
@@ -162,6 +215,30 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True)
+class OfficeHours:
+    """When an SKPD's own equipment is expected on: `start` to `end` (minutes after local
+    midnight, end excluded) on `days`, except on `holidays`, in `timezone`."""
+
+    name: str
+    timezone: ZoneInfo
+    days: frozenset[int]
+    """`datetime.weekday()` numbers: 0 is Monday."""
+    start: int
+    end: int
+    holidays: frozenset[date]
+
+    def covers(self, now: datetime) -> bool:
+        """Whether `now` (timezone-aware) falls within these hours."""
+        local = now.astimezone(self.timezone)
+        minute = local.hour * 60 + local.minute
+        return (
+            local.weekday() in self.days
+            and local.date() not in self.holidays
+            and self.start <= minute < self.end
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     id: str
     address: str
@@ -180,6 +257,15 @@ class Node:
     probe: ProbeSettings
     path: str
     """Where the node is written in the file, e.g. ``skpd[3].nodes[2]``."""
+    office_hours: OfficeHours | None = None
+    """Its SKPD's hours when the SKPD owns it (`owner: skpd`) and declares them; else None:
+    always expected (Diskominfo's uplinks and gateways, the core, SKPDs without hours)."""
+
+
+def expected_up(node: Node, now: datetime) -> bool:
+    """Whether the node is expected to answer at `now`: always, unless it is an SKPD's own
+    equipment and `now` is outside that SKPD's office hours."""
+    return node.office_hours is None or node.office_hours.covers(now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +276,7 @@ class Skpd:
     contacts: tuple[Contact, ...]
     labels: Mapping[str, str]
     node_ids: tuple[str, ...]
+    office_hours: OfficeHours | None = None
 
 
 @dataclass(frozen=True)
@@ -447,6 +534,41 @@ def _build(
             f"{defaults.interval:g}s; expected a timeout no longer than the interval",
         )
 
+    hours = {
+        name: OfficeHours(
+            name=name,
+            timezone=h.timezone,
+            days=frozenset(WEEKDAYS.index(d) for d in h.days),
+            start=h.start,
+            end=h.end,
+            holidays=frozenset(h.holidays),
+        )
+        for name, h in spec.office_hours.items()
+    }
+    for name, h in hours.items():
+        if h.start >= h.end:
+            problem(
+                ("office_hours", name, "end"),
+                f"{h.end // 60:02d}:{h.end % 60:02d} is not after the start "
+                f"{h.start // 60:02d}:{h.start % 60:02d}; expected an end later the same day "
+                '(hours across midnight are not supported; "24:00" ends the day)',
+            )
+        elif h.start >= 24 * 60:
+            problem(("office_hours", name, "start"), 'expected a start before "24:00"')
+    skpd_hours: dict[str, OfficeHours] = {}
+    for si, s in enumerate(spec.skpd):
+        if s.office_hours is None:
+            continue
+        if s.office_hours in hours:
+            skpd_hours[s.id] = hours[s.office_hours]
+        else:
+            known = ", ".join(hours) or "none are declared (add a top-level office_hours)"
+            problem(
+                ("skpd", si, "office_hours"),
+                f"unknown office hours {s.office_hours!r}; expected the name of one of the "
+                f"inventory's office_hours: {known}",
+            )
+
     # (loc, node spec, skpd id) for every node, in file order
     entries: list[tuple[tuple[Any, ...], _NodeSpec, str]] = [
         (("core", "nodes", i), n, CORE) for i, n in enumerate(spec.core.nodes)
@@ -526,6 +648,7 @@ def _build(
             labels={**skpd_labels, **n.labels},
             probe=probe,
             path=format_path(loc),
+            office_hours=skpd_hours.get(skpd_id) if n.owner == "skpd" else None,
         )
 
     for loc, n, _ in entries:
@@ -559,6 +682,7 @@ def _build(
             contacts=tuple(Contact(c.name, c.role, c.phone, c.email) for c in s.contacts),
             labels=dict(s.labels),
             node_ids=tuple(n.id for n in s.nodes),
+            office_hours=skpd_hours.get(s.id),
         )
         for s in spec.skpd
     }

@@ -13,6 +13,7 @@ import html
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -25,14 +26,21 @@ from exporter.webconfig import BasicAuth, WebConfig
 
 log = logging.getLogger("sigap.exporter")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+Clock = Callable[[], datetime]
+"""The time now, timezone-aware; tests pass their own."""
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 class ExporterService:
     """The inventory in force, the engine probing it, and how the last (re)load went."""
 
-    def __init__(self, config_file: Path, engine: ProbeEngine) -> None:
+    def __init__(self, config_file: Path, engine: ProbeEngine, clock: Clock = system_clock) -> None:
         self.config_file = config_file
         self.engine = engine
+        self.clock = clock
         self.inventory: Inventory | None = None
         self.reload_status = ReloadStatus(successful=False)
         self.labels = LabelCache()
@@ -90,7 +98,8 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
     response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE})
     await response.prepare(request)
-    for chunk in render(service.engine, service.reload_status, service.labels):
+    now = service.clock()
+    for chunk in render(service.engine, service.reload_status, service.labels, now):
         await response.write(chunk.encode())
         await asyncio.sleep(0)  # let the probe loop send and receive between chunks
     await response.write_eof()

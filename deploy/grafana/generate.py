@@ -139,6 +139,10 @@ def series(metric: str, selector: str = "") -> str:
     return f"{metric}{{{selector}}}" if selector else metric
 
 
+AFTER_HOURS = " unless on(instance, skpd, node) sigap_node_expected_up == 0"
+"""Leaves out an SKPD's own nodes outside its office hours: dark then is not an outage."""
+
+
 def skpd_status(selector: str = "") -> str:
     """Per SKPD: its STATUS code, the worst over its nodes and over exporters. `selector` adds
     matchers (e.g. 'skpd="$skpd"'); the `sebab` label keeps the four sources apart for `or`."""
@@ -148,7 +152,7 @@ def skpd_status(selector: str = "") -> str:
         "max by (skpd) (\n"
         f'    label_replace(3 * (sigap_node_up{{owner="diskominfo"{s}}} == bool 0),'
         ' "sebab", "mati", "", "")\n'
-        f'  or label_replace(2 * (sigap_node_up{{owner="skpd"{s}}} == bool 0),'
+        f'  or label_replace(2 * (sigap_node_up{{owner="skpd"{s}}} == bool 0){AFTER_HOURS},'
         ' "sebab", "mati", "", "")\n'
         f"  or label_replace({series('sigap_node_packet_loss_ratio', selector)} > bool 0.1,"
         ' "sebab", "hilang", "", "")\n'
@@ -202,7 +206,7 @@ def in_range(metric: str, by: str = "", selector: str = "") -> str:
     return f"round(sum{group} (increase({series(metric, selector)}[$__range])))"
 
 
-NODES_DOWN = "count(max by (skpd, node) (sigap_node_up) == 0) or vector(0)"
+NODES_DOWN = f"count(max by (skpd, node) (sigap_node_up{AFTER_HOURS}) == 0) or vector(0)"
 FIRING = 'count(ALERTS{alertstate="firing", alertname=~"Sigap.*"}) or vector(0)'
 OPEN_NOW = "sum(max by (stage, skpd, responsibility) (sigap_incident_open)) or vector(0)"
 OVERDUE_NOW = "sum(max by (stage, skpd) (sigap_incident_overdue)) or vector(0)"
@@ -786,7 +790,7 @@ def skpd() -> Json:
             description=STATUS_HELP,
         ),
     )
-    down = f"count(max by (node) (sigap_node_up{{{sel}}}) == 0) or vector(0)"
+    down = f"count(max by (node) (sigap_node_up{{{sel}}}{AFTER_HOURS}) == 0) or vector(0)"
     layout.add(3, 4, stat("Node mati", down, thresholds=OK_ELSE_RED))
     for window, text in (("1h", "1 jam"), ("1d", "1 hari"), ("30d", "30 hari")):
         layout.add(

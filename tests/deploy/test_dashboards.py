@@ -291,6 +291,9 @@ def test_the_skpd_tile_tells_normal_degraded_and_whose_outage(tmp_path: Path) ->
         # cut, everything behind it is down (Diskominfo's). core: all up.
         node("setda", "gw-setda", "diskominfo"): up,
         node("setda", "sw-setda", "skpd"): up,
+        # after SETDA's office hours: its switched-off access point is no outage
+        node("setda", "ap-setda-1", "skpd"): down,
+        node("setda", "ap-setda-1", "skpd", "sigap_node_expected_up"): "0x40",
         node("dpupr", "gw-dpupr", "diskominfo"): up,
         node("dpupr", "gw-dpupr", "diskominfo", "sigap_node_packet_loss_ratio"): "0.3x40",
         node("bpkad", "gw-bpkad", "diskominfo"): up,

@@ -34,6 +34,7 @@ PER_NODE = (
     "sigap_node_info",
     "sigap_node_topology_order",
     "sigap_node_up",
+    "sigap_node_expected_up",
     "sigap_node_upstream_up",
     "sigap_probe_packets_sent_total",
     "sigap_probe_packets_received_total",
