@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import jinja2
 from ada_url import URL
@@ -32,6 +33,7 @@ from webhook.core.workflow import (
     TransitionRefused,
     available,
 )
+from webhook.services.paging import duty_at
 from webhook.store.models import Incident, Notice, Notification, User
 from webhook.store.moves import load_form, record_report
 from webhook.store.queries import get_incident, list_incidents, user_by_name
@@ -204,6 +206,8 @@ async def board(request: web.Request) -> web.Response:
         incidents = await list_incidents(
             session, skpds=visible_skpds(user), is_open=True, limit=500
         )
+        zone = ZoneInfo(request.app[SETTINGS].timezone)
+        duty = await duty_at(session, zone, now)
     targets = request.app[SETTINGS].escalation
     columns = [
         (state, [i for i in incidents if i.state == state.value])
@@ -219,6 +223,8 @@ async def board(request: web.Request) -> web.Response:
         now=now,
         overdue=lambda i: overdue(i.state, i.stage_entered_at, targets, now),
         age=lambda i: _age(now - i.opened_at),
+        duty=duty if duty.rotation is not None or duty.now else None,
+        duty_from=duty.next_from.astimezone(zone).strftime("%d/%m %H:%M") if duty.next_from else "",
     )
 
 
