@@ -1,5 +1,6 @@
 """`sigap-webhook`: serve, or administer (db upgrade; user add / disable / enable; token create /
-list / revoke). Every administrative change is logged (logger `sigap.access`)."""
+list / revoke; roster set / override / show). Every administrative change is logged (logger
+`sigap.access`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,20 @@ from exporter.flags import parse_listen_address
 from exporter.inventory import Inventory, InventoryError, load_inventory
 from exporter.logfmt import setup_logging
 from webhook.core.maintenance import PlanInvalid, sync_state
+from webhook.core.roster import (
+    REASONS,
+    SHIFT_DAYS,
+    Override,
+    Reason,
+    RosterInvalid,
+    duty_periods,
+    parse_local,
+    parse_rotation,
+    shift_name,
+    shift_start,
+)
 from webhook.core.workflow import Role
+from webhook.services.paging import add_override, duty_at, load_roster, set_rotation
 from webhook.services.silences import Silences
 from webhook.settings import Settings, SettingsError, load_settings
 from webhook.store.database import Database
@@ -136,6 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     maintenance.add_parser("list", help="current and upcoming windows")
     cancel = maintenance.add_parser("cancel", help="cancel window ID (its silences expire)")
     cancel.add_argument("id", type=int)
+    duty = commands.add_parser("roster", help="the duty roster (jadwal piket)").add_subparsers(
+        dest="roster_command", required=True
+    )
+    rotation = duty.add_parser("set", help="put a rotation in force: NAMEs in order of duty")
+    rotation.add_argument("names", nargs="+", metavar="NAME")
+    rotation.add_argument("--shift", choices=list(SHIFT_DAYS), default="daily")
+    rotation.add_argument("--handover", default="07:30", help="local time HH:MM (default 07:30)")
+    rotation.add_argument(
+        "--from", dest="starts_on", help="local date of NAME 1's first shift (default: today)"
+    )
+    override = duty.add_parser("override", help="a swap (NAME covers) or leave (NAME is off)")
+    override.add_argument("name")
+    override.add_argument("--start", required=True, help="local time, e.g. '2026-11-24 07:30'")
+    override.add_argument("--end", required=True, help="local time")
+    override.add_argument("--reason", choices=list(REASONS), default="swap")
+    show = duty.add_parser("show", help="who is on duty now, next, and the coming shifts")
+    show.add_argument("--days", type=int, default=7)
     return parser
 
 
@@ -343,6 +374,55 @@ async def _maintenance(settings: Settings, args: argparse.Namespace) -> str:
     )
 
 
+async def _roster(settings: Settings, args: argparse.Namespace) -> str:
+    """`roster set | override | show`, times in the regency's zone (settings.timezone)."""
+    zone = ZoneInfo(settings.timezone)
+    now = datetime.now(UTC)
+    command = f"roster {args.roster_command}"
+    try:
+        async with _database(settings) as database:
+            if args.roster_command == "set":
+                starts_on = args.starts_on or now.astimezone(zone).date().isoformat()
+                rotation = parse_rotation(args.names, args.shift, args.handover, starts_on)
+                async with database.write() as session:
+                    await set_rotation(session, rotation, "cli", now)
+                log.info("roster set", extra={"people": ",".join(rotation.people)})
+            elif args.roster_command == "override":
+                start = parse_local(args.start, zone, "--start")
+                end = parse_local(args.end, zone, "--end")
+                reason: Reason = "swap" if args.reason == "swap" else "leave"
+                async with database.write() as session:
+                    await add_override(session, Override(args.name, start, end, reason), "cli", now)
+                log.info("roster override", extra={"user": args.name, "reason": reason})
+            async with database.read() as session:
+                duty = await duty_at(session, zone, now)
+                rotation_now, overrides = await load_roster(session, now)
+    except RosterInvalid as invalid:
+        raise SystemExit(f"{command}: {invalid}") from None
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    lines = [
+        f"on duty now: {', '.join(duty.now) or '-'}",
+        f"next: {', '.join(duty.next) or '-'}"
+        + (f" from {local(duty.next_from)}" if duty.next_from else ""),
+    ]
+    if rotation_now is not None:
+        lines.append(
+            f"rotation: {', '.join(rotation_now.people)}; {shift_name(rotation_now)} shifts, "
+            f"handover {rotation_now.handover:%H:%M} ({settings.timezone}), "
+            f"from {rotation_now.starts_on}"
+        )
+    days = getattr(args, "days", 7)
+    since = shift_start(rotation_now, now, zone)
+    for start, end, people in duty_periods(
+        rotation_now, overrides, since, now + timedelta(days=days), zone
+    ):
+        lines.append(f"{local(start)} - {local(end)}\t{', '.join(people)}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -384,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
         except (PlanInvalid, UnknownId) as error:
             print(f"maintenance {args.maintenance_command}: {error}", file=sys.stderr)
             return 1
+        return 0
+    if args.command == "roster":
+        print(asyncio.run(_roster(settings, args)))
         return 0
     try:
         host, port = parse_listen_address(args.listen)

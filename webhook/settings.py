@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from exporter.inventory import Duration, YamlLines, format_path
 from webhook.core.deadlines import targets_of
 from webhook.core.messages import NotifyConfig
+from webhook.core.roster import PagingConfig
 from webhook.core.workflow import State
 
 DEFAULT_DATABASE_URL = "sqlite:///sigap.db"
@@ -83,6 +84,7 @@ class _Spec(BaseModel):
     timezone: str = "Asia/Makassar"
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     escalation: dict[str, Duration] = Field(default_factory=dict)
+    paging: PagingConfig = Field(default_factory=PagingConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -206,6 +208,8 @@ class Settings:
     """Each open stage's target time (`webhook.core.deadlines`)."""
     ping_concurrency: int = 8
     """Incidents ping-checked at a time (the rest wait in the checker's queue)."""
+    paging: PagingConfig = field(default_factory=PagingConfig)
+    """The page of the staff on duty and its escalation chain (`webhook.core.roster`)."""
 
 
 def database_url(url: str) -> str:
@@ -314,4 +318,5 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         notify=spec.notify,
         escalation=targets_of(spec.escalation),
         ping_concurrency=spec.ping_concurrency,
+        paging=spec.paging,
     )

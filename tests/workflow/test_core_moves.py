@@ -46,6 +46,7 @@ GOOD_DATA: dict[str, dict[str, Any]] = {
     "cancel": {"reason": "alarm palsu"},
     "reopen": {"reason": "masih mati"},
     "escalate": {"target_seconds": 900},
+    "page": {"step": 2, "to": "next_on_duty", "people": ["andi"], "after_seconds": 600},
 }
 
 

@@ -37,6 +37,7 @@ EXPECTED_ROLES = {
     "close_transient": {Role.SYSTEM},
     "reopen": {Role.SYSTEM, Role.COORDINATOR},
     "escalate": {Role.SYSTEM},
+    "page": {Role.SYSTEM},
 }
 S = State
 OPEN = [s for s in State if s not in FINAL_STATES]
@@ -67,6 +68,8 @@ EXPECTED_TARGET: dict[tuple[str, State], State] = {
     ("close_transient", S.PING_CHECKED): S.TRANSIENT,
     **{("reopen", s): S.OPENED for s in FINAL_STATES},
     **{("escalate", s): s for s in OPEN},
+    ("page", S.OPENED): S.OPENED,
+    ("page", S.PING_CHECKED): S.PING_CHECKED,
 }
 
 

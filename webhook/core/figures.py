@@ -172,13 +172,34 @@ class MessageDelivered:
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledged:
+    """Someone took an unheld incident (*Tangani*): the SOP figure "time to acknowledge"."""
+
+    seconds: float
+    """From the incident's opening."""
+
+
+def first_acknowledgement(action: str, earlier_kinds: Iterable[str]) -> bool:
+    """An `acknowledge` move that is the incident's first (a reopened one keeps its first)."""
+    return action == "acknowledge" and "acknowledge" not in set(earlier_kinds)
+
+
+@dataclass(frozen=True, slots=True)
 class NoticeOwed:
     """A move owes a notice (`webhook.store.outbox.owe`): wakes the delivery worker; not counted."""
 
     incident_id: int
 
 
-Fact = Opened | StageReached | EstimateChecked | OutageEnded | MessageDelivered | NoticeOwed
+Fact = (
+    Opened
+    | StageReached
+    | EstimateChecked
+    | OutageEnded
+    | MessageDelivered
+    | NoticeOwed
+    | Acknowledged
+)
 
 
 def mean(values: Iterable[float]) -> float | None:

@@ -100,6 +100,18 @@ class EscalationForm(_Form):
     target_seconds: int = Field(ge=0)
 
 
+class PageForm(_Form):
+    """A step of the paging chain (`webhook.services.paging`): whom it pages, and why."""
+
+    step: int = Field(ge=2, le=3)
+    to: Literal["next_on_duty", "coordinator"]
+    people: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50
+    )
+    after_seconds: int = Field(default=0, ge=0)
+    """How long the previous step waited unacknowledged."""
+
+
 class ReportForm(_Form):
     """A manual outage report (SOP step 1, second path: an SKPD admin, or staff on the phone)."""
 
@@ -131,6 +143,7 @@ FORM_OF_MOVE: dict[str, type[_Form]] = {
     "close_transient": NoData,
     "reopen": ReasonForm,
     "escalate": EscalationForm,
+    "page": PageForm,
 }
 
 

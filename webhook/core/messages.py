@@ -17,8 +17,9 @@ Configured in the `notify:` section of the webhook's config file::
       link_lifetime: 24h
       poll: 1s              # how often the delivery worker looks for work nobody woke it for
       lease: 1m             # how long a claimed message is its replica's; then anyone's again
-      rules:                # SOP move -> who is told (coordinator, skpd_admin, staff, assignee)
-        report: [coordinator, skpd_admin]
+      rules:                # SOP move -> who is told (coordinator, skpd_admin, staff, assignee,
+        report: [coordinator, skpd_admin]   # on_duty: the duty roster's people now, paged: the
+        opened: [on_duty]   # people a step of the paging chain named)
 """
 
 from __future__ import annotations
@@ -32,12 +33,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exporter.inventory import Duration
 from webhook.core import links
-from webhook.core.workflow import TRANSITIONS, Role
+from webhook.core.workflow import FINAL_STATES, TRANSITIONS, Role
 
-# SOP steps 4, 5, 7, 8, 9 and the escalation of an overdue stage.
-Audience = Literal["coordinator", "skpd_admin", "staff", "assignee"]
-"""Who a rule names: people by role, or the incident's assignee."""
+# SOP steps 1 (the page of the staff on duty), 4, 5, 7, 8, 9 and the escalation of an overdue
+# stage.
+Audience = Literal["coordinator", "skpd_admin", "staff", "assignee", "on_duty", "paged"]
+"""Who a rule names: people by role, the incident's assignee, the staff on duty when the notice
+is planned (`webhook.core.roster`), or the people a step of the paging chain named."""
+OPENED = "opened"
+"""The notice of a new outage (an alert or a report opened an incident): no move of the table
+owes it, the opening does (`webhook.intake.batch`, `webhook.store.moves.record_report`)."""
 DEFAULT_RULES: dict[str, list[Audience]] = {
+    OPENED: ["on_duty"],
+    "page": ["paged"],
     "report": ["coordinator", "skpd_admin"],
     "dispatch": ["assignee"],
     "estimate": ["coordinator"],
@@ -53,6 +61,11 @@ LINK_ACTIONS: dict[tuple[str, str], str] = {
     ("forward", "coordinator"): "order_repair",
     ("repair", "skpd_admin"): "close",
     ("escalate", "coordinator"): "acknowledge",
+    **{
+        (move, role): "acknowledge"
+        for move in (OPENED, "page")
+        for role in ("staff", "coordinator")
+    },
 }
 SUBJECTS = {
     "report": "Gangguan dilaporkan",
@@ -62,6 +75,8 @@ SUBJECTS = {
     "order_repair": "Perintah perbaikan",
     "repair": "Form tindakan F-04",
     "escalate": "Terlambat: perlu tindakan",
+    OPENED: "Gangguan baru, mohon ditangani",
+    "page": "Belum ditangani, mohon ditangani",
 }
 
 
@@ -99,7 +114,7 @@ class NotifyConfig(BaseModel):
     def _rules_name_moves_that_notify(
         cls, rules: dict[str, list[Audience]]
     ) -> dict[str, list[Audience]]:
-        notifying = [t.action for t in TRANSITIONS if t.notifies]
+        notifying = [OPENED, *(t.action for t in TRANSITIONS if t.notifies)]
         unknown = sorted(set(rules) - set(notifying))
         if unknown:
             raise ValueError(
@@ -183,7 +198,11 @@ class Message:
 
 
 def recipients(
-    audience: Sequence[str], incident: IncidentFacts, users: Sequence[Person]
+    audience: Sequence[str],
+    incident: IncidentFacts,
+    users: Sequence[Person],
+    on_duty: Sequence[str] = (),
+    paged: Sequence[str] = (),
 ) -> list[Person]:
     chosen: dict[str, Person] = {}
     for user in users:
@@ -198,6 +217,8 @@ def recipients(
                     and incident.skpd in user.skpds
                 )
                 or (who in ("coordinator", "staff") and user.role == who)
+                or (who == "on_duty" and user.name in on_duty)
+                or (who == "paged" and user.name in paged)
             ):
                 chosen[user.name] = user
     return list(chosen.values())
@@ -213,13 +234,18 @@ def plan(
     external_url: str,
     now: datetime,
     detail: str = "",
+    on_duty: Sequence[str] = (),
+    paged: Sequence[str] = (),
 ) -> list[Message]:
-    """The messages a committed `move` sends: one per recipient and configured channel."""
+    """The messages a committed `move` sends: one per recipient and configured channel.
+    `on_duty`: who the roster has on duty now; `paged`: whom the paging step named."""
+    if move in (OPENED, "page") and incident.state in FINAL_STATES:
+        return []  # the outage ended before the page went out: nobody to wake
     messages = []
     lifetime = timedelta(seconds=config.link_lifetime)
     subject = f"[SIGAP #{incident.id}] {SUBJECTS.get(move, move)}: {incident.skpd}"
     page = f"{external_url.rstrip('/')}/incidents/{incident.id}"
-    for user in recipients(config.rules.get(move, []), incident, users):
+    for user in recipients(config.rules.get(move, []), incident, users, on_duty, paged):
         user_links = {"incident": page}
         link_action = LINK_ACTIONS.get((move, user.role))
         if link_action:

@@ -261,6 +261,17 @@ TRANSITIONS: tuple[Transition, ...] = (
         notifies=True,
     ),
     _t(
+        "page",
+        {S.OPENED, S.PING_CHECKED},
+        None,
+        {R.SYSTEM},
+        ("step", "to"),
+        1,
+        "Belum ditangani: panggil berikutnya",
+        "Unacknowledged: page the next",
+        notifies=True,
+    ),
+    _t(
         "reopen",
         FINAL_STATES,
         S.OPENED,

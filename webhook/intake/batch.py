@@ -27,10 +27,12 @@ from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, up
 from webhook.core import figures, maintenance
 from webhook.core import grouping as rules
 from webhook.core.figures import Fact
+from webhook.core.messages import OPENED
 from webhook.core.workflow import FINAL_STATES, Move, Role, State, apply_move
 from webhook.intake.payload import AlertIn, AlertmanagerNotification
 from webhook.store.maintenance import windows_at_sync
-from webhook.store.models import Alert, Event, Incident
+from webhook.store.models import Alert, Event, Incident, Notice
+from webhook.store.outbox import owed_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,8 @@ class Batch:
         self._ledger: defaultdict[int, list[_Event]] = defaultdict(list)
         self._events: list[_Event] = []
         self._ingested: list[_Ingested] = []
+        self._pages: list[tuple[_Incident, datetime]] = []
+        """Incidents opened or reopened: each owes the page of the staff on duty."""
 
     def _know(self, row: Row[*tuple[Any, ...]]) -> None:
         key = (row.fingerprint, row.starts_at)
@@ -491,9 +495,11 @@ class Batch:
                 incident, Move("reopen", "alertmanager", Role.SYSTEM, now, {"reason": reason})
             )
             result.opened.append(incident)
+            self._pages.append((incident, now))
         elif placement is rules.Placement.NEW:
             incident = self._open[skpd] = self._open_new(skpd, alert, now, notification)
             result.opened.append(incident)
+            self._pages.append((incident, now))
         assert incident is not None
         result.touched[incident] = None
         known.incident = incident
@@ -720,6 +726,13 @@ class Batch:
                     for e in self._events
                 ],
             )
+        # the page of a new outage, in the same transaction (one already over when it is
+        # planned is not sent: webhook.core.messages.plan)
+        if self._pages:
+            self.connection.execute(
+                insert(Notice), [owed_row(_written(i), OPENED, at) for i, at in self._pages]
+            )
+            self.facts.append(figures.NoticeOwed(_written(self._pages[0][0])))
 
     def outcomes(self) -> list[Outcome]:
         """What each notification changed, in the order ingested (after `write`)."""

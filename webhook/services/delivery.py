@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import aiosmtplib
@@ -30,7 +31,8 @@ from sqlalchemy import select
 
 from webhook.core.clock import Clock, system_clock
 from webhook.core.figures import Fact, NoticeOwed
-from webhook.core.messages import Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
+from webhook.core.messages import OPENED, Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
+from webhook.services.paging import duty_at, paged_people
 from webhook.store.database import DATABASE_ERRORS, Database
 from webhook.store.models import Incident, User
 from webhook.store.outbox import (
@@ -116,8 +118,11 @@ class Delivery:
         external_url: str,
         attachments: Attachments | None = None,
         clock: Clock = system_clock,
+        timezone: str = "Asia/Makassar",
     ) -> None:
         self.database, self.config = database, config
+        self.zone = ZoneInfo(timezone)
+        """The regency's time, in which the duty roster's shifts hand over."""
         self.secret, self.external_url = secret, external_url
         self.attachments = attachments
         self.clock = clock
@@ -186,6 +191,11 @@ class Delivery:
             incidents = await session.execute(select(Incident).where(Incident.id.in_(ids)))
             by_id = {incident.id: incident for incident in incidents.scalars()}
             users = list((await session.execute(select(User))).scalars())
+            kinds = {notice.notice for notice in notices}
+            # the page of a new outage goes to whoever is on duty now; a chain's step to whom
+            # it named
+            on_duty = (await duty_at(session, self.zone, now)).now if OPENED in kinds else []
+            paged = await paged_people(session, ids) if "page" in kinds else {}
             for notice in notices:
                 try:
                     messages = plan(
@@ -197,6 +207,8 @@ class Delivery:
                         external_url=self.external_url,
                         now=now,
                         detail=notice.detail,
+                        on_duty=on_duty,
+                        paged=paged.get((notice.incident_id, notice.created_at), []),
                     )
                 except Exception as error:  # one notice's bug must not hold up the others
                     log.exception(

@@ -23,6 +23,7 @@ from webhook.core.deadlines import overdue
 from webhook.core.figures import (
     RESPONSIBILITIES,
     TIMED_STAGES,
+    Acknowledged,
     EstimateChecked,
     Fact,
     MessageDelivered,
@@ -41,6 +42,9 @@ TIME_TO_STAGE_BUCKETS = (
     *(DAY * d for d in (1, 2, 3)),
 )
 """1 minute (a confirm done at once) to 3 days (a repair waiting for parts)."""
+TIME_TO_ACKNOWLEDGE_BUCKETS = (30, *(MINUTE * m for m in (1, 2, 5, 10, 15, 20, 30)), HOUR, 2 * HOUR)
+"""Half a minute (the page answered at once) to two hours; the paging chain steps every
+`paging.ack_timeout` (10 minutes by default)."""
 _ERROR_STEPS = (5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 12 * HOUR, DAY)
 ESTIMATE_ERROR_BUCKETS = (*(-s for s in reversed(_ERROR_STEPS)), 0, *_ERROR_STEPS)
 """Symmetric: negative bounds hold the recoveries earlier than promised."""
@@ -126,6 +130,13 @@ class WebhookMetrics:
             ["skpd", "responsibility"],
             registry=registry,
         )
+        self.time_to_acknowledge = Histogram(
+            "sigap_incident_time_to_acknowledge_seconds",
+            "Seconds from an incident's opening to the first time someone acknowledged it "
+            "(Tangani, from the page or the UI), observed when the move commits.",
+            buckets=TIME_TO_ACKNOWLEDGE_BUCKETS,
+            registry=registry,
+        )
         self.messages = Counter(
             "sigap_notifications",
             "Notifications to people, by channel and final outcome (failed: after the last retry).",
@@ -176,6 +187,8 @@ class WebhookMetrics:
                     self.estimate_error.labels(fact.responsibility).observe(fact.error_seconds)
                 case OutageEnded():
                     self.downtime.labels(fact.skpd, fact.responsibility).inc(fact.seconds)
+                case Acknowledged():
+                    self.time_to_acknowledge.observe(fact.seconds)
                 case MessageDelivered():
                     self.messages.labels(fact.channel, fact.status).inc()
 

@@ -8,12 +8,13 @@ Changes of state go through `webhook.core.workflow.transition` and leave an `Eve
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -331,3 +332,35 @@ class Maintenance(Base):
     sync_error: Mapped[str | None] = mapped_column(Text)
     """Why the last sync failed (NULL when it worked); the leader retries."""
     synced_at: Mapped[datetime | None]
+
+
+class RosterRotation(Base):
+    """The duty roster's rotation (`webhook.core.roster.Rotation`); every change is a new row,
+    the latest is in force (the older ones say who changed what, when)."""
+
+    __tablename__ = "roster_rotation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    people: Mapped[list[Any]]
+    """User names, in order of duty."""
+    shift_days: Mapped[int] = mapped_column(Integer)
+    handover: Mapped[str] = mapped_column(String(5))
+    """Local time HH:MM in the regency's time zone (settings.timezone)."""
+    starts_on: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class RosterOverride(Base):
+    """A change of the roster for a time: a swap (on duty instead) or leave (off duty)."""
+
+    __tablename__ = "roster_override"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person: Mapped[str] = mapped_column(String(100))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    """'swap' or 'leave'."""
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from webhook.core import figures, maintenance
 from webhook.core.forms import ReportForm
+from webhook.core.messages import OPENED
 from webhook.core.workflow import (
     Applied,
     FormWrite,
@@ -99,6 +100,8 @@ async def _figures(
     if stage is not None:
         seconds = (now - incident.opened_at).total_seconds()
         publish(session, figures.StageReached(stage, responsibility, seconds))
+    if figures.first_acknowledgement(applied.row.action, (e.kind for e in earlier)):
+        publish(session, figures.Acknowledged((now - incident.opened_at).total_seconds()))
     if applied.row.action != "repair":
         return {}
     repair_ended_at = datetime.fromisoformat(applied.event.data["repair_ended_at"])
@@ -172,6 +175,9 @@ async def record_report(
         session.add(incident)
         publish(session, figures.Opened(form.skpd, "unknown", "report"))
     incident.nodes, incident.updated_at = received.nodes, now
+    if received.opens:  # a page to the staff on duty (webhook.services.paging)
+        await session.flush()
+        owe(session, incident.id, OPENED, now, actor=user.name)
     entry = received.event
     session.add(
         Event(

@@ -1,11 +1,13 @@
 """The SOP workflow's web side: `setup_ui(app)` adds the UI, the action API, the one-click links,
-the delivery worker, the escalation loop and the monthly report to the webhook's application."""
+the delivery worker, the escalation and paging loops, the duty roster and the monthly report to
+the webhook's application."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -17,10 +19,12 @@ def setup_ui(app: web.Application) -> None:
     from webhook.core.pdf import form_pdf
     from webhook.services.delivery import Delivery
     from webhook.services.escalation import escalate_once
+    from webhook.services.paging import page_once
     from webhook.store.models import Incident
     from webhook.store.moves import load_form
     from webhook.web.keys import CLOCK, DATABASE, DELIVERY, LEADERSHIP, SETTINGS
     from webhook.web.links import setup_links
+    from webhook.web.roster import setup_roster
     from webhook.web.ui.monthly import setup_monthly_report
     from webhook.web.ui.views import setup_views
 
@@ -44,6 +48,7 @@ def setup_ui(app: web.Application) -> None:
         external_url=external_url,
         attachments=f04_attachment,
         clock=app[CLOCK],
+        timezone=settings.timezone,
     )
     app[DELIVERY] = delivery
     app[DATABASE].subscribe(delivery.committed)
@@ -59,13 +64,23 @@ def setup_ui(app: web.Application) -> None:
         escalation = asyncio.create_task(
             app[LEADERSHIP].repeat(ESCALATION_INTERVAL, escalation_round, "escalation")
         )
+        zone = ZoneInfo(settings.timezone)
+
+        async def paging_round() -> None:
+            await page_once(app[DATABASE], settings.paging, zone, app[CLOCK]())
+
+        paging = asyncio.create_task(
+            app[LEADERSHIP].repeat(settings.paging.interval, paging_round, "paging")
+        )
         yield
-        escalation.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await escalation
+        for task in (paging, escalation):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await delivery.close()
 
     app.cleanup_ctx.append(workflow_ctx)
     setup_links(app)
     setup_views(app)
     setup_monthly_report(app)
+    setup_roster(app)

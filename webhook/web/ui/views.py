@@ -33,6 +33,7 @@ from webhook.core.workflow import (
     TransitionRefused,
     available,
 )
+from webhook.services.paging import duty_at
 from webhook.store.maintenance import active_at
 from webhook.store.models import Incident, Notice, Notification, User
 from webhook.store.moves import load_form, record_report
@@ -208,7 +209,8 @@ async def board(request: web.Request) -> web.Response:
         )
         scope = visible_skpds(user)
         maintenance = [m for m in await active_at(session, now) if scope is None or m.skpd in scope]
-    zone = ZoneInfo(request.app[SETTINGS].timezone)
+        zone = ZoneInfo(request.app[SETTINGS].timezone)
+        duty = await duty_at(session, zone, now)
     targets = request.app[SETTINGS].escalation
     columns = [
         (state, [i for i in incidents if i.state == state.value])
@@ -226,6 +228,8 @@ async def board(request: web.Request) -> web.Response:
         age=lambda i: _age(now - i.opened_at),
         maintenance=maintenance,
         local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
+        duty=duty if duty.rotation is not None or duty.now else None,
+        duty_from=duty.next_from.astimezone(zone).strftime("%d/%m %H:%M") if duty.next_from else "",
     )
 
 
