@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exporter.inventory import Duration
 from webhook.core import links
+from webhook.core.localtime import DEFAULT_ZONE, format_moment
 from webhook.core.workflow import TRANSITIONS, Role
 
 # SOP steps 4, 5, 7, 8, 9 and the escalation of an overdue stage.
@@ -213,8 +214,10 @@ def plan(
     external_url: str,
     now: datetime,
     detail: str = "",
+    zone: str = DEFAULT_ZONE,
 ) -> list[Message]:
-    """The messages a committed `move` sends: one per recipient and configured channel."""
+    """The messages a committed `move` sends: one per recipient and configured channel; times
+    on the regency's clock (`zone`)."""
     messages = []
     lifetime = timedelta(seconds=config.link_lifetime)
     subject = f"[SIGAP #{incident.id}] {SUBJECTS.get(move, move)}: {incident.skpd}"
@@ -232,7 +235,7 @@ def plan(
         if incident.assignee:
             lines.append(f"Staf: {incident.assignee}")
         if incident.estimated_recovery_at:
-            lines.append(f"Estimasi pulih: {incident.estimated_recovery_at:%Y-%m-%d %H:%M} UTC")
+            lines.append(f"Estimasi pulih: {format_moment(incident.estimated_recovery_at, zone)}")
         if detail:
             lines.append(detail)
         lines.append("")

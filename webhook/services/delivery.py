@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from webhook.core.clock import Clock, system_clock
 from webhook.core.figures import Fact, NoticeOwed
+from webhook.core.localtime import DEFAULT_ZONE
 from webhook.core.messages import Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
 from webhook.store.database import DATABASE_ERRORS, Database
 from webhook.store.models import Incident, User
@@ -116,11 +117,14 @@ class Delivery:
         external_url: str,
         attachments: Attachments | None = None,
         clock: Clock = system_clock,
+        zone: str = DEFAULT_ZONE,
     ) -> None:
         self.database, self.config = database, config
         self.secret, self.external_url = secret, external_url
         self.attachments = attachments
         self.clock = clock
+        self.zone = zone
+        """The regency's time zone: the messages' times are written in it."""
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -197,6 +201,7 @@ class Delivery:
                         external_url=self.external_url,
                         now=now,
                         detail=notice.detail,
+                        zone=self.zone,
                     )
                 except Exception as error:  # one notice's bug must not hold up the others
                     log.exception(
