@@ -391,7 +391,7 @@ def incidents_csv(report: MonthlyReport, lang: str) -> str:
                     *(_seconds(line.time_to_stage.get(s)) for s in figures.TIMED_STAGES),
                     line.title,
                     line_cause(report, line),
-                    local(line.opened_at, report.month.zone).isoformat(),
+                    local(line.opened_at, report.month.zone).isoformat(timespec="seconds"),
                 ]
             )
     return out.getvalue()

@@ -25,7 +25,6 @@ from exporter.inventory import CORE
 from webhook.core.charts import report_charts, svg
 from webhook.core.figures import RESPONSIBILITIES, TIMED_STAGES
 from webhook.core.i18n import word
-from webhook.core.localtime import zone_abbreviation
 from webhook.core.monthly import (
     Month,
     build_report,
@@ -135,7 +134,6 @@ async def monthly_report(request: web.Request) -> web.Response:
         when=lambda moment: format_time(moment, zone, lang),
         cause=lambda line: line_cause(report, line),
         charts=[svg(chart) for chart in report_charts(report, lang)],  # text escaped by `svg`
-        zone_name=zone_abbreviation(zone, month.start),
     )
 
 
