@@ -6,8 +6,11 @@ The PNGs go to artifacts/forms/ to be looked at."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sqlite3
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -220,3 +223,22 @@ async def test_ui_times_are_wita_and_the_number_counts_per_form_and_month(
             assert sample("sigap_incident_downtime_by_cause_seconds_total", {"cause": cause}) == 0
     finally:
         await service.client.close()
+
+
+def test_the_cli_records_the_full_name_and_nip(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SIGAP_SECRET_KEY": "test",
+           "SIGAP_DATABASE_URL": f"sqlite:///{tmp_path / 'sigap.db'}"}  # fmt: skip
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "webhook.cli", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+
+    assert cli("db", "upgrade").returncode == 0
+    added = cli("user", "add", "sari", "--role", "staff", "--full-name", "Sari Wulandari",
+                "--nip", "19870512 201001 2 003")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    wrong = cli("user", "add", "andi", "--role", "staff", "--nip", "12345")
+    assert wrong.returncode != 0 and "--nip" in wrong.stderr and "18 digits" in wrong.stderr
+    with sqlite3.connect(tmp_path / "sigap.db") as db:
+        rows = db.execute("SELECT name, full_name, nip FROM user_account").fetchall()
+    assert rows == [("sari", "Sari Wulandari", "198705122010012003")]
