@@ -8,7 +8,7 @@ DEBIAN_PACKAGES=(
   iproute2 iputils-ping procps
   prometheus prometheus-alertmanager
   postgresql
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core poppler-utils
 )
 # Some packages install no command of the same name; check by dpkg status instead.
 missing=()

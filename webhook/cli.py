@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exporter.flags import parse_listen_address
 from exporter.inventory import Inventory, InventoryError, load_inventory
 from exporter.logfmt import setup_logging
+from webhook.core.documents import checked_nip
 from webhook.core.maintenance import PlanInvalid, sync_state
 from webhook.core.roster import (
     REASONS,
@@ -110,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--skpd", action="append", default=[], help="SKPD id (skpd_admin; repeat)")
     add.add_argument("--email")
     add.add_argument("--phone")
+    add.add_argument("--full-name", help="the name written under a signature on F-01 and F-04")
+    add.add_argument("--nip", help="NIP, 18 digits (spaces allowed), printed under the name")
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
@@ -216,6 +219,13 @@ async def _user_add(settings: Settings, args: argparse.Namespace, password: str 
         skpds = [check_skpd(inventory, skpd) for skpd in args.skpd]
     except UnknownId as error:
         raise SystemExit(f"user add: --skpd {error}") from None
+    try:
+        nip = checked_nip(args.nip) if args.nip else None
+    except ValueError as error:
+        raise SystemExit(f"user add: --nip {error}") from None
+    full_name = args.full_name.strip() if args.full_name else None
+    if full_name is not None and not 0 < len(full_name) <= 200:
+        raise SystemExit("user add: --full-name has 1 to 200 characters")
     password_hash = hash_password(password) if password is not None else None
     now = datetime.now(UTC)
     async with _database(settings) as database, database.write() as session:
@@ -232,6 +242,8 @@ async def _user_add(settings: Settings, args: argparse.Namespace, password: str 
         user.role, user.skpds, user.active = args.role, skpds, True
         user.email = args.email or user.email
         user.phone = args.phone or user.phone
+        user.full_name = full_name or user.full_name
+        user.nip = nip or user.nip
         ended = 0
         if password_hash is not None:
             user.password_hash = password_hash

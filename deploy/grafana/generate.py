@@ -108,6 +108,16 @@ RESPONSIBILITY = [
     {"type": "special", "options": {"match": "null+nan", "result": UNSET}},
     {"type": "special", "options": {"match": "empty", "result": UNSET}},
 ]
+CAUSE_NAMES = {
+    "pln_power": "Listrik PLN padam",
+    "fibre_cut": "Kabel fiber optik putus",
+    "device_failure": "Kerusakan perangkat",
+    "configuration": "Kesalahan konfigurasi",
+    "upstream_provider": "Gangguan penyedia layanan",
+    "other": "Lainnya",
+    "unknown": "Belum diisi",
+}
+"""The causes on F-04 (webhook.core.forms.Cause) as the form names them."""
 UP = [values(("0", "Mati", "red"), ("1", "Hidup", "green"))]
 NO_FIGURE = [{"type": "special", "options": {"match": "nan", "result": {"text": "–"}}}]
 """A quantile of no observation in the range is NaN: shown as a dash."""
@@ -219,6 +229,7 @@ RTT_NOW = rtt_quantile(0.5, "", "skpd, node, ", "1m") + " > 0"
 TO_STAGE = "sigap_incident_time_to_stage_seconds"
 ESTIMATE_ERROR = "sigap_incident_estimate_error_seconds"
 DOWNTIME = "sigap_incident_downtime_seconds_total"
+DOWNTIME_BY_CAUSE = "sigap_incident_downtime_by_cause_seconds_total"
 OPENED = "sigap_incidents_opened_total"
 NOTIFICATIONS = "sigap_notifications_total"
 
@@ -1169,6 +1180,21 @@ def sop() -> Json:
             target(in_range(DOWNTIME, "responsibility"), "{{responsibility}}", instant=True),
             unit="s",
             overrides=sides,
+        ),
+    )
+    layout.add(
+        6,
+        10,
+        bargauge(
+            "Waktu gangguan per penyebab (F-04)",
+            target(
+                f"sort_desc({in_range(DOWNTIME_BY_CAUSE, 'cause')} > 0)", "{{cause}}", instant=True
+            ),
+            unit="s",
+            description="Penyebab yang diisi staf pada form tindakan F-04; dihitung saat F-04 "
+            "disimpan (waktu henti insiden yang sudah tercatat).",
+            overrides=[by_name(c, displayName=t) for c, t in CAUSE_NAMES.items()],
+            **ranked,
         ),
     )
 

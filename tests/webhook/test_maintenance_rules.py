@@ -92,13 +92,13 @@ def test_an_outage_is_planned_only_inside_a_window_that_covers_its_nodes() -> No
 
 
 def test_window_time_in_a_month_is_merged_clipped_and_cut_by_cancelling() -> None:
-    month = Month(2026, 11)
+    month = Month(2026, 11)  # WITA: from 31 October 16:00 UTC
     windows = [
         W(
             "dinkes",
             [],
-            datetime(2026, 10, 31, 23, tzinfo=UTC),
-            datetime(2026, 11, 1, 1, tzinfo=UTC),
+            datetime(2026, 10, 31, 15, tzinfo=UTC),
+            datetime(2026, 10, 31, 17, tzinfo=UTC),
         ),
         W("dinkes", [], NOW, NOW + timedelta(hours=2)),
         W("dinkes", ["x"], NOW + timedelta(hours=1), NOW + timedelta(hours=3)),

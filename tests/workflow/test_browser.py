@@ -94,6 +94,7 @@ async def test_one_incident_from_alert_to_f04_pdf_in_chromium(service: Service, 
                 actions_taken="Sambung ulang (splicing) dan uji ping",
                 parts_replaced="Patch cord SC-LC 3 m",
                 result="Koneksi pulih, ping 2 ms",
+                cause="fibre_cut",
             )
             await staff.screenshot(path=ARTIFACTS / "incident-staff.png", full_page=True)
 

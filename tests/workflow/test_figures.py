@@ -27,6 +27,7 @@ from sop_walk import (
 )
 
 from webhook.core import figures
+from webhook.core.localtime import local
 from webhook.core.monthly import Month
 from webhook.core.workflow import OPEN_STATES, State
 from webhook.web.keys import REGISTRY
@@ -377,8 +378,11 @@ def test_a_reopened_incident_keeps_its_first_stage_times() -> None:
     ("text", "start", "end"),
     [("2026-11", "2026-11-01", "2026-12-01"), ("2026-12", "2026-12-01", "2027-01-01")],
 )
-def test_a_month_is_its_utc_days(text: str, start: str, end: str) -> None:
-    month = Month.parse(text)
-    assert (month.start.date().isoformat(), month.end.date().isoformat()) == (start, end)
+def test_a_month_is_its_local_days(text: str, start: str, end: str) -> None:
+    month = Month.parse(text)  # the regency's month (WITA): from 16:00 UTC the day before
+    wita = (local(month.start).isoformat(), local(month.end).isoformat())
+    assert wita == (f"{start}T00:00:00+08:00", f"{end}T00:00:00+08:00")
+    utc = Month.parse(text, "UTC")
+    assert (utc.start.date().isoformat(), utc.end.date().isoformat()) == (start, end)
     assert str(month.previous().next()) == text
     assert month.name("id").split()[0] in ("November", "Desember")

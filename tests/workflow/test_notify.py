@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +18,8 @@ from sqlalchemy import Connection, select
 from test_service import act, bearer
 
 from webhook.core.deadlines import overdue, targets_of
-from webhook.core.pdf import form_pdf
+from webhook.core.documents import build_document
+from webhook.core.pdf import document_pdf
 from webhook.core.workflow import State
 from webhook.services.escalation import escalate_once
 from webhook.store.models import Base, Event, Notification
@@ -147,8 +149,19 @@ async def test_revisions_0002_and_0003_match_the_workflow_models(service: Servic
 
 
 def test_f01_and_f04_pdfs_have_the_header_and_unicode() -> None:
+    incident = SimpleNamespace(
+        id=7, skpd="dinkes", responsibility=None, nodes=[], opened_at=datetime.now(UTC)
+    )
     for kind in ("f01", "f04"):
-        pdf = form_pdf(
-            kind, 7, {"skpd": "dinkes", "findings": "Kabel putus · ±3 m", "staff": "sari"}
+        document = build_document(
+            kind,
+            incident,
+            {"findings": "Kabel putus · ±3 m", "staff": "sari"},
+            number=None,
+            saved_at=incident.opened_at,
+            saved_by="sari",
+            inventory=None,
+            people={},
         )
+        pdf = document_pdf(document)
         assert pdf.startswith(b"%PDF") and b"DejaVu" in pdf

@@ -34,6 +34,9 @@ RESPONSIBILITIES = ("diskominfo", "skpd", "unknown")
 DOWNTIME_KEY = "downtime_seconds"
 """Event data key of the downtime a `recovered` or `repair` event added to the counter: the
 ledger that keeps a flapping incident's outage from being counted twice."""
+CAUSED_KEY = "caused_downtime_seconds"
+"""Event data key of the downtime a `repair` event (F-04) attributed to its cause: an F-04
+filed again after a reopen attributes only what came since."""
 
 
 class EventRecord(Protocol):
@@ -165,6 +168,14 @@ class OutageEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class DowntimeCaused:
+    """F-04 named the cause of downtime already counted (`sigap_incident_downtime_seconds`)."""
+
+    cause: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class MessageDelivered:
     channel: str
     status: str
@@ -196,6 +207,7 @@ Fact = (
     | StageReached
     | EstimateChecked
     | OutageEnded
+    | DowntimeCaused
     | MessageDelivered
     | NoticeOwed
     | Acknowledged

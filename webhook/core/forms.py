@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 
 def _aware(value: datetime) -> datetime:
-    """A time without zone is taken as UTC (as the store keeps it)."""
+    """A time without zone is taken as UTC (as the store keeps it). The JSON API's clients send
+    ISO 8601 with an offset; the UI attaches the regency's zone to what a person typed before it
+    gets here (`webhook.core.localtime.attach_zone`)."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -66,6 +68,16 @@ class EstimateForm(_Form):
     estimated_recovery_at: Moment
 
 
+Cause = Literal[
+    "pln_power", "fibre_cut", "device_failure", "configuration", "upstream_provider", "other"
+]
+"""What caused the outage (F-04): stable ids for the report, the CSV and the metrics' `cause`
+label; people read them in their language (`webhook.core.i18n`, `cause_<id>`)."""
+CAUSES: tuple[str, ...] = get_args(Cause)
+UNKNOWN_CAUSE = "unknown"
+"""An F-04 filed without a cause (through the API, or before causes were asked)."""
+
+
 class F04Form(_Form):
     """F-04, the action report (SOP step 9)."""
 
@@ -77,6 +89,8 @@ class F04Form(_Form):
     parts_replaced: Line | None = None
     staff: Line | None = None
     """Who repaired; the assignee (or whoever files it) when not given."""
+    cause: Cause | None = None
+    """The UI asks for it; an API client may leave it out (counted as `unknown`)."""
 
 
 class ReasonForm(_Form):

@@ -46,6 +46,7 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "Monthly report of SKPD network outages",
     },
     "month": {"id": "Bulan", "en": "Month"},
+    "time_zone": {"id": "Zona waktu", "en": "Time zone"},
     "skpd_name": {"id": "Nama SKPD", "en": "SKPD name"},
     "show": {"id": "Tampilkan", "en": "Show"},
     "availability": {"id": "Ketersediaan", "en": "Availability"},
@@ -80,11 +81,11 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Ketersediaan: rata-rata bagian node SKPD yang menjawab ping, dari data "
         "pemantauan Prometheus pada bulan ini. Gangguan: insiden yang dibuka pada bulan ini, "
         "tanpa yang dibatalkan. Waktu henti: di dalam bulan ini saja, menurut pihak yang "
-        "bertanggung jawab (SOP langkah 4). Semua waktu dalam UTC.",
+        "bertanggung jawab (SOP langkah 4) dan menurut penyebab pada form F-04.",
         "en": "Availability: the mean share of the SKPD's nodes answering ping, from "
         "Prometheus' monitoring data of the month. Outages: incidents opened in the month, "
         "cancelled ones left out. Downtime: within the month only, by the responsible side "
-        "(SOP step 4). All times in UTC.",
+        "(SOP step 4) and by the cause on form F-04.",
     },
     "stage_confirm": {"id": "Konfirmasi (F-01)", "en": "Confirm (F-01)"},
     "stage_dispatch": {"id": "Penugasan", "en": "Dispatch"},
@@ -196,6 +197,39 @@ WORDS: dict[str, dict[str, str]] = {
     "save": {"id": "Simpan", "en": "Save"},
     "add_override": {"id": "Tambah tukar jaga / cuti", "en": "Add a swap / leave"},
     "person": {"id": "Petugas", "en": "Person"},
+    # the causes of an outage (F-04, webhook.core.forms.Cause)
+    "cause": {"id": "Penyebab gangguan", "en": "Cause"},
+    "cause_pln_power": {"id": "Listrik PLN padam", "en": "PLN power outage"},
+    "cause_fibre_cut": {"id": "Kabel fiber optik putus", "en": "Fibre cut"},
+    "cause_device_failure": {"id": "Kerusakan perangkat", "en": "Device failure"},
+    "cause_configuration": {"id": "Kesalahan konfigurasi", "en": "Configuration"},
+    "cause_upstream_provider": {"id": "Gangguan penyedia layanan", "en": "Upstream provider"},
+    "cause_other": {"id": "Lainnya", "en": "Other"},
+    "cause_unknown": {"id": "Belum diisi", "en": "Not given"},
+    "choose": {"id": "— pilih —", "en": "— choose —"},
+    # the monthly report's charts
+    "chart_availability": {"id": "Ketersediaan per SKPD", "en": "Availability per SKPD"},
+    "chart_causes": {"id": "Waktu henti menurut penyebab", "en": "Downtime by cause"},
+    "chart_responsibility": {
+        "id": "Waktu henti menurut tanggung jawab",
+        "en": "Downtime by responsibility",
+    },
+    "hours": {"id": "jam", "en": "hours"},
+    # the forms as documents (webhook.core.documents)
+    "document_number": {"id": "Nomor", "en": "Number"},
+    "nodes_affected": {"id": "Node terdampak", "en": "Affected nodes"},
+    "node": {"id": "Node", "en": "Node"},
+    "node_name": {"id": "Nama node", "en": "Node name"},
+    "ip_address": {"id": "Alamat IP", "en": "IP address"},
+    "location": {"id": "Lokasi", "en": "Location"},
+    "owner_diskominfo": {"id": "Diskominfo", "en": "Diskominfo"},
+    "owner_skpd": {"id": "SKPD", "en": "SKPD"},
+    "signed_staff": {"id": "Staf Admin Jaringan Kominfo", "en": "Diskominfo network staff"},
+    "signed_skpd_admin": {"id": "Admin SKPD", "en": "SKPD admin"},
+    "signed_reporter": {"id": "Pelapor", "en": "Reporter"},
+    "nip": {"id": "NIP", "en": "NIP"},
+    "full_name": {"id": "Nama lengkap", "en": "Full name"},
+    "acknowledged_by": {"id": "Diterima oleh admin SKPD", "en": "Received by the SKPD admin"},
     # the roles (webhook.core.workflow.Role)
     "role_staff": {"id": "staf jaringan", "en": "network staff"},
     "role_coordinator": {"id": "koordinator jaringan", "en": "network coordinator"},
@@ -251,6 +285,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "repair_ended_at": {"id": "Selesai perbaikan", "en": "Repair ended"},
     "result": {"id": "Hasil", "en": "Result"},
     "reason": {"id": "Alasan", "en": "Reason"},
+    "cause": {"id": "Penyebab gangguan", "en": "Cause"},
+    "staff": {"id": "Staf", "en": "Staff"},
 }
 
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exporter.inventory import Duration
 from webhook.core import links
+from webhook.core.localtime import DEFAULT_ZONE, format_moment
 from webhook.core.workflow import FINAL_STATES, TRANSITIONS, Role
 
 # SOP steps 1 (the page of the staff on duty), 4, 5, 7, 8, 9 and the escalation of an overdue
@@ -236,9 +237,11 @@ def plan(
     detail: str = "",
     on_duty: Sequence[str] = (),
     paged: Sequence[str] = (),
+    zone: str = DEFAULT_ZONE,
 ) -> list[Message]:
-    """The messages a committed `move` sends: one per recipient and configured channel.
-    `on_duty`: who the roster has on duty now; `paged`: whom the paging step named."""
+    """The messages a committed `move` sends: one per recipient and configured channel, times
+    on the regency's clock (`zone`). `on_duty`: who the roster has on duty now; `paged`: whom
+    the paging step named."""
     if move in (OPENED, "page") and incident.state in FINAL_STATES:
         return []  # the outage ended before the page went out: nobody to wake
     messages = []
@@ -258,7 +261,7 @@ def plan(
         if incident.assignee:
             lines.append(f"Staf: {incident.assignee}")
         if incident.estimated_recovery_at:
-            lines.append(f"Estimasi pulih: {incident.estimated_recovery_at:%Y-%m-%d %H:%M} UTC")
+            lines.append(f"Estimasi pulih: {format_moment(incident.estimated_recovery_at, zone)}")
         if detail:
             lines.append(detail)
         lines.append("")

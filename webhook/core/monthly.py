@@ -9,7 +9,7 @@ availability from Prometheus in, a `MonthlyReport` out, and its CSV. The page an
 - outages: incidents opened in the month, cancelled ones (false alarms, duplicates) left out;
   the time per stage is the mean over those;
 - downtime: each non-cancelled incident's outage (`webhook.core.figures.outage_intervals`)
-  within the month, by its responsibility;
+  within the month, by its responsibility, and by the cause on its F-04 (`downtime_by_cause`);
 - planned downtime (issue 15): the whole downtime of a planned incident (opened inside a
   maintenance window), and the part of any other outage inside a window of its SKPD; the rest
   is unplanned. Both are parts of the downtime above, which keeps its meaning;
@@ -20,6 +20,8 @@ availability from Prometheus in, a `MonthlyReport` out, and its CSV. The page an
       availability_excl_planned = (A·T − A_W·W) / (T − W)
 
   the share of the time outside the windows that the SKPD was up (= A without windows).
+- a month is the regency's month (`Month.zone`, SIGAP_TIMEZONE): November in WITA runs from
+  31 October 16:00 UTC to 30 November 16:00 UTC.
 """
 
 from __future__ import annotations
@@ -28,34 +30,42 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from webhook.core import figures
+from webhook.core.forms import CAUSES, UNKNOWN_CAUSE
 from webhook.core.i18n import MONTH_NAMES, word
+from webhook.core.localtime import DEFAULT_ZONE, format_moment, local, zone_of
 from webhook.core.workflow import State
 
 
 @dataclass(frozen=True, order=True, slots=True)
 class Month:
+    """A calendar month on the regency's clock (`zone`)."""
+
     year: int
     month: int
+    zone: str = field(default=DEFAULT_ZONE, compare=False)
 
     @classmethod
-    def parse(cls, text: str) -> Month:
+    def parse(cls, text: str, zone: str = DEFAULT_ZONE) -> Month:
         found = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
         if found is None or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1970:
             raise ValueError(f"bulan {text!r}: expected the format YYYY-MM, e.g. 2026-11")
-        return cls(int(found[1]), int(found[2]))
+        return cls(int(found[1]), int(found[2]), zone)
 
     @classmethod
-    def of(cls, moment: datetime) -> Month:
-        return cls(moment.year, moment.month)
+    def of(cls, moment: datetime, zone: str = DEFAULT_ZONE) -> Month:
+        """The month `moment` falls in on the regency's clock."""
+        at = local(moment, zone)
+        return cls(at.year, at.month, zone)
 
     @property
     def start(self) -> datetime:
-        return datetime(self.year, self.month, 1, tzinfo=UTC)
+        """Local midnight of the 1st, in UTC (as the store keeps times)."""
+        return datetime(self.year, self.month, 1, tzinfo=zone_of(self.zone)).astimezone(UTC)
 
     @property
     def end(self) -> datetime:
@@ -63,10 +73,10 @@ class Month:
         return self.next().start
 
     def next(self) -> Month:
-        return Month(self.year + self.month // 12, self.month % 12 + 1)
+        return Month(self.year + self.month // 12, self.month % 12 + 1, self.zone)
 
     def previous(self) -> Month:
-        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1, self.zone)
 
     def name(self, lang: str) -> str:
         return f"{MONTH_NAMES.get(lang, MONTH_NAMES['id'])[self.month - 1]} {self.year}"
@@ -165,10 +175,13 @@ class MonthlyReport:
     skpds: tuple[SkpdMonth, ...]
     availability_problem: str | None
     """Why availability is missing (no Prometheus configured, unreachable), else None."""
+    causes: Mapping[int, str] = field(default_factory=dict)
+    """Incident id -> the cause on its F-04 (`webhook.core.forms.Cause`); absent: unknown."""
 
 
 def repair_end(f04: Mapping[str, Any] | None) -> datetime | None:
-    """F-04's repair end as an aware datetime (a form's naive time is UTC, as the UI shows)."""
+    """F-04's repair end as an aware datetime (forms keep ISO 8601 with offset; a naive one is
+    UTC)."""
     value = (f04 or {}).get("repair_ended_at")
     try:
         moment = datetime.fromisoformat(str(value))
@@ -241,10 +254,12 @@ def build_report(
     now: datetime,
     windows: Mapping[str, Sequence[tuple[datetime, datetime]]] | None = None,
     availability_in_windows: Mapping[str, float] | None = None,
+    causes: Mapping[int, str] | None = None,
 ) -> MonthlyReport:
     """The report of `names`' SKPDs (in that order; SKPDs of `incidents` not named follow).
     `windows`: each SKPD's maintenance windows in the month, merged
-    (`webhook.core.maintenance.intervals_within`); `availability_in_windows`: A_W per SKPD."""
+    (`webhook.core.maintenance.intervals_within`); `availability_in_windows`: A_W per SKPD;
+    `causes` from the F-04s (`cause_of`)."""
     windows = windows or {}
     lines = [
         incident_line(i, month, repair_ends.get(i.id), now, windows.get(i.skpd, ()))
@@ -285,7 +300,37 @@ def build_report(
                 ),
             )
         )
-    return MonthlyReport(month, now, tuple(skpds), availability_problem)
+    return MonthlyReport(month, now, tuple(skpds), availability_problem, dict(causes or {}))
+
+
+# --- downtime by cause (F-04) --------------------------------------------------------------------
+
+
+def cause_of(f04: Mapping[str, Any] | None) -> str:
+    """The cause on an F-04; `unknown` without one (none filed yet, or filed without)."""
+    cause = (f04 or {}).get("cause")
+    return cause if cause in CAUSES else UNKNOWN_CAUSE
+
+
+def line_cause(report: MonthlyReport, line: IncidentLine) -> str:
+    return report.causes.get(line.id, UNKNOWN_CAUSE)
+
+
+def skpd_downtime_by_cause(report: MonthlyReport, skpd: SkpdMonth) -> Mapping[str, float]:
+    """Cause (every one, and unknown) -> seconds of `skpd`'s downtime in the month."""
+    totals = dict.fromkeys((*CAUSES, UNKNOWN_CAUSE), 0.0)
+    for line in skpd.incidents:
+        totals[line_cause(report, line)] += line.downtime
+    return totals
+
+
+def downtime_by_cause(report: MonthlyReport) -> Mapping[str, Mapping[str, float]]:
+    """Cause -> responsibility -> seconds, over every SKPD of the report (every key present)."""
+    table = {c: dict.fromkeys(figures.RESPONSIBILITIES, 0.0) for c in (*CAUSES, UNKNOWN_CAUSE)}
+    for skpd in report.skpds:
+        for line in skpd.incidents:
+            table[line_cause(report, line)][line.responsibility] += line.downtime
+    return table
 
 
 # --- how the figures read ------------------------------------------------------------------------
@@ -312,8 +357,9 @@ def format_availability(ratio: float | None, lang: str) -> str:
     return text.replace(".", ",") if lang == "id" else text
 
 
-def format_time(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+def format_time(moment: datetime | None, zone: str = DEFAULT_ZONE, lang: str = "id") -> str:
+    """A table's time on the regency's clock: `30/11/2026 17.02`."""
+    return format_moment(moment, zone, lang, short=True)
 
 
 # --- CSV -----------------------------------------------------------------------------------------
@@ -367,10 +413,15 @@ def summary_csv(report: MonthlyReport, lang: str) -> str:
             f"{word('downtime_unplanned', lang)} ({seconds})",
             f"{word('maintenance', lang)} ({seconds})",
             f"{word('availability_sla', lang)} (0-1)",
+            *(
+                f"{word('downtime', lang)} {word(f'cause_{c}', lang)} ({seconds})"
+                for c in (*CAUSES, UNKNOWN_CAUSE)
+            ),
         ]
     )
     for skpd in report.skpds:
         sla = skpd.availability_excl_planned
+        by_cause = skpd_downtime_by_cause(report, skpd)
         writer.writerow(
             [
                 skpd.skpd,
@@ -385,6 +436,7 @@ def summary_csv(report: MonthlyReport, lang: str) -> str:
                 _seconds(skpd.downtime_unplanned),
                 _seconds(skpd.planned_time),
                 "" if sla is None else f"{sla:.6f}",
+                *(_seconds(by_cause[c]) for c in (*CAUSES, UNKNOWN_CAUSE)),
             ]
         )
     return out.getvalue()
@@ -407,6 +459,8 @@ def incidents_csv(report: MonthlyReport, lang: str) -> str:
             word("description", lang),
             word("planned", lang),
             f"{word('downtime_planned', lang)} ({seconds})",
+            word("cause", lang),
+            f"{word('opened_at', lang)} ({report.month.zone})",
         ]
     )
     for skpd in report.skpds:
@@ -423,6 +477,8 @@ def incidents_csv(report: MonthlyReport, lang: str) -> str:
                     line.title,
                     int(line.planned),
                     _seconds(line.planned_downtime),
+                    line_cause(report, line),
+                    local(line.opened_at, report.month.zone).isoformat(timespec="seconds"),
                 ]
             )
     return out.getvalue()

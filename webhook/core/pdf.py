@@ -7,50 +7,17 @@ types). Pure: data in, bytes out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from fpdf import FPDF
 
-from webhook.core import monthly
+from webhook.core import charts, monthly
+from webhook.core.documents import Document, signature_lines
 from webhook.core.figures import RESPONSIBILITIES, TIMED_STAGES
 from webhook.core.i18n import word
+from webhook.core.localtime import zone_abbreviation
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-
-F01_LABELS = (
-    ("reporter", "Pelapor"),
-    ("skpd", "SKPD"),
-    ("contact_confirmed_with", "Dikonfirmasi dengan"),
-    ("complaint", "Aduan"),
-    ("affected_service", "Layanan terdampak (internet/intranet)"),
-    ("reported_at", "Waktu"),
-)
-F04_LABELS = (
-    ("skpd", "SKPD"),
-    ("findings", "Temuan"),
-    ("actions_taken", "Tindakan"),
-    ("parts_replaced", "Perangkat diganti"),
-    ("repair_started_at", "Mulai perbaikan"),
-    ("repair_ended_at", "Selesai perbaikan"),
-    ("result", "Hasil"),
-    ("staff", "Staf"),
-    ("acknowledged_by", "Diterima oleh admin SKPD"),
-)
-TITLES = {
-    "f01": ("F-01", "FORM ADUAN SKPD"),
-    "f04": ("F-04", "FORM TINDAKAN"),
-}
-
-
-def _text(value: Any) -> str:
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M %Z")
-    return str(value)
 
 
 def _letterhead(title: str, orientation: str) -> FPDF:
@@ -72,30 +39,63 @@ def _letterhead(title: str, orientation: str) -> FPDF:
     return pdf
 
 
-def form_pdf(
-    kind: str, incident_id: int, data: Mapping[str, Any], labels: Sequence[tuple[str, str]] = ()
-) -> bytes:
-    """One form as a PDF document."""
-    code, title = TITLES[kind]
-    labels = labels or (F01_LABELS if kind == "f01" else F04_LABELS)
-    pdf = _letterhead(f"{code} insiden #{incident_id}", "portrait")
+def document_pdf(document: Document) -> bytes:
+    """F-01 or F-04 as the office prints it: letterhead, title and number, the fields, the
+    affected nodes, the place and date, and the two signature blocks with the names."""
+    title = f"{document.code} {document.number or ''} insiden #{document.incident_id}"
+    pdf = _letterhead(title, "portrait")
     pdf.set_font("DejaVu", "B", 12)
-    pdf.cell(0, 8, f"{code} · {title}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, document.heading, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
-    pdf.cell(0, 6, f"Insiden #{incident_id}", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    with pdf.table(col_widths=(35, 65), text_align="LEFT") as table:
-        for key, label in labels:
+    number = f"{word('document_number', 'id')}: {document.number or '-'}"
+    pdf.cell(0, 6, number, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "", 9.5)
+    with pdf.table(col_widths=(30, 70), text_align="LEFT", first_row_as_headings=False) as table:
+        for label, value in document.fields:
             row = table.row()
             row.cell(label)
-            row.cell(_text(data.get(key)))
-    pdf.ln(12)
-    pdf.cell(90, 6, "Staf Admin Jaringan Kominfo", align="C")
-    pdf.cell(90, 6, "Admin SKPD", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(18)
-    pdf.cell(90, 6, f"( {_text(data.get('staff'))} )", align="C")
-    pdf.cell(90, 6, f"( {_text(data.get('acknowledged_by'))} )", align="C")
+            row.cell(value)
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(0, 6, word("nodes_affected", "id"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 8.5)
+    if document.nodes:
+        with pdf.table(col_widths=(17, 52, 17, 38, 18), text_align="LEFT") as table:
+            table.row(
+                [word(k, "id") for k in ("node", "node_name", "ip_address", "location")]
+                + [word("responsibility", "id")]
+            )
+            for node in document.nodes:
+                table.row([node.id, node.name, node.address, node.location, node.responsibility])
+    else:
+        pdf.cell(0, 5, "-", new_x="LMARGIN", new_y="NEXT")
+    _signatures(pdf, document)
     return bytes(pdf.output())
+
+
+def _signatures(pdf: FPDF, document: Document) -> None:
+    """Place and date on the right, then the two blocks side by side: role, space to sign,
+    the name underlined and the NIP."""
+    if pdf.get_y() > pdf.h - 75:
+        pdf.add_page()
+    pdf.ln(8)
+    half = (pdf.w - pdf.l_margin - pdf.r_margin) / 2
+    pdf.set_font("DejaVu", "", 10)
+    pdf.set_x(pdf.l_margin + half)
+    pdf.cell(half, 6, document.place_date, align="C", new_x="LMARGIN", new_y="NEXT")
+    top = pdf.get_y()
+    for column, who in enumerate(document.signers):
+        x = pdf.l_margin + column * half
+        pdf.set_xy(x, top)
+        pdf.set_font("DejaVu", "", 10)
+        pdf.cell(half, 6, who.role, align="C")
+        pdf.set_xy(x, top + 26)
+        for index, line in enumerate(signature_lines(who)):
+            bold = index == 0 and who.name is not None
+            pdf.set_font("DejaVu", "BU" if bold else "", 10)
+            pdf.set_x(x)
+            pdf.cell(half, 5.5, line, align="C", new_x="LEFT", new_y="NEXT")
 
 
 def monthly_report_pdf(report: monthly.MonthlyReport, lang: str) -> bytes:
@@ -108,7 +108,10 @@ def monthly_report_pdf(report: monthly.MonthlyReport, lang: str) -> bytes:
     pdf.set_font("DejaVu", "B", 12)
     pdf.cell(0, 8, t("monthly_title").upper(), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
-    pdf.cell(0, 6, report.month.name(lang), align="C", new_x="LMARGIN", new_y="NEXT")
+    zone = report.month.zone
+    abbreviation = zone_abbreviation(zone, report.month.start)
+    heading = f"{report.month.name(lang)} · {t('time_zone')}: {abbreviation}"
+    pdf.cell(0, 6, heading, align="C", new_x="LMARGIN", new_y="NEXT")
     if report.availability_problem:
         pdf.cell(0, 6, f"{t('availability_unavailable')}: {report.availability_problem}")
         pdf.ln(6)
@@ -134,6 +137,9 @@ def monthly_report_pdf(report: monthly.MonthlyReport, lang: str) -> bytes:
                     *(monthly.format_duration(skpd.downtime[r], lang) for r in RESPONSIBILITIES),
                 ]
             )
+    pdf.add_page()
+    for chart in charts.report_charts(report, lang):
+        _chart(pdf, chart)
     pdf.ln(4)
     pdf.set_font("DejaVu", "B", 10)
     pdf.cell(0, 6, t("maintenance"), new_x="LMARGIN", new_y="NEXT")
@@ -178,13 +184,14 @@ def monthly_report_pdf(report: monthly.MonthlyReport, lang: str) -> bytes:
         pdf.set_font("DejaVu", "B", 10)
         pdf.cell(0, 6, f"{skpd.name} ({skpd.skpd})", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 8)
-        with pdf.table(col_widths=(12, 30, 25, 25, 25, 90), text_align="LEFT") as table:
+        with pdf.table(col_widths=(12, 30, 25, 25, 30, 25, 80), text_align="LEFT") as table:
             table.row(
                 [
                     "#",
-                    f"{t('opened_at')} (UTC)",
+                    t("opened_at"),
                     t("state"),
                     t("responsibility"),
+                    t("cause"),
                     t("downtime"),
                     t("description"),
                 ]
@@ -193,9 +200,10 @@ def monthly_report_pdf(report: monthly.MonthlyReport, lang: str) -> bytes:
                 table.row(
                     [
                         str(line.id),
-                        monthly.format_time(line.opened_at),
-                        line.state,
+                        monthly.format_time(line.opened_at, zone, lang),
+                        t(f"state_{line.state}"),
                         t(f"responsibility_{line.responsibility}"),
+                        t(f"cause_{monthly.line_cause(report, line)}"),
                         monthly.format_duration(line.downtime, lang),
                         line.title or "-",
                     ]
@@ -204,3 +212,61 @@ def monthly_report_pdf(report: monthly.MonthlyReport, lang: str) -> bytes:
     pdf.set_font("DejaVu", "", 8)
     pdf.multi_cell(0, 4, t("monthly_note"))
     return bytes(pdf.output())
+
+
+def _chart(pdf: FPDF, chart: charts.BarChart) -> None:
+    """One chart of the report drawn with fpdf2's rectangles and text (the same model as the
+    page's SVG): title, a bar per row with its label and figure, the legend."""
+    row, label_width, text_width = 5.5, 85.0, 32.0
+    plot_width = pdf.w - pdf.l_margin - pdf.r_margin - label_width - text_width
+    needed = 10 + row * max(len(chart.bars), 1) + 8
+    if pdf.get_y() + needed > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(0, 7, chart.title, new_x="LMARGIN", new_y="NEXT")
+    top = pdf.get_y()
+    left = pdf.l_margin + label_width
+    pdf.set_draw_color(102, 102, 102)
+    pdf.set_line_width(0.2)
+    pdf.line(left, top, left, top + row * max(len(chart.bars), 1))
+    pdf.set_font("DejaVu", "", 8)
+    if not chart.bars:
+        pdf.set_xy(left + 2, top)
+        pdf.cell(plot_width, row, chart.empty_text)
+    for index, bar in enumerate(chart.bars):
+        y = top + index * row
+        pdf.set_xy(pdf.l_margin, y)
+        pdf.cell(label_width - 2, row, _fit(pdf, bar.label, label_width - 3), align="R")
+        x = left
+        for value, series in zip(bar.values, chart.series, strict=True):
+            width = plot_width * max(value, 0.0) / chart.scale
+            if width > 0:
+                pdf.set_fill_color(*_rgb(series.colour))
+                pdf.rect(x, y + 0.8, width, row - 1.6, style="F")
+            x += width
+        pdf.set_xy(x + 1.5, y)
+        pdf.cell(text_width, row, bar.text)
+    pdf.set_y(top + row * max(len(chart.bars), 1) + 1.5)
+    if len(chart.series) > 1:
+        x = left
+        for series in chart.series:
+            pdf.set_fill_color(*_rgb(series.colour))
+            pdf.rect(x, pdf.get_y() + 1, 3, 3, style="F")
+            pdf.set_xy(x + 4, pdf.get_y())
+            pdf.cell(0, 5, series.label)
+            x += 8 + pdf.get_string_width(series.label)
+        pdf.ln(5)
+    pdf.ln(4)
+
+
+def _fit(pdf: FPDF, text: str, width: float) -> str:
+    """`text` cut with an ellipsis to fit `width` in the current font."""
+    if pdf.get_string_width(text) <= width:
+        return text
+    while text and pdf.get_string_width(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)

@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from webhook.core.clock import Clock, system_clock
 from webhook.core.figures import Fact, NoticeOwed
+from webhook.core.localtime import DEFAULT_ZONE
 from webhook.core.messages import OPENED, Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
 from webhook.services.paging import duty_at, paged_people
 from webhook.store.database import DATABASE_ERRORS, Database
@@ -118,14 +119,15 @@ class Delivery:
         external_url: str,
         attachments: Attachments | None = None,
         clock: Clock = system_clock,
-        timezone: str = "Asia/Makassar",
+        zone: str = DEFAULT_ZONE,
     ) -> None:
         self.database, self.config = database, config
-        self.zone = ZoneInfo(timezone)
-        """The regency's time, in which the duty roster's shifts hand over."""
         self.secret, self.external_url = secret, external_url
         self.attachments = attachments
         self.clock = clock
+        self.zone = zone
+        """The regency's time zone: the messages' times are written in it, the duty roster's
+        shifts hand over in it."""
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -194,7 +196,9 @@ class Delivery:
             kinds = {notice.notice for notice in notices}
             # the page of a new outage goes to whoever is on duty now; a chain's step to whom
             # it named
-            on_duty = (await duty_at(session, self.zone, now)).now if OPENED in kinds else []
+            on_duty = (
+                (await duty_at(session, ZoneInfo(self.zone), now)).now if OPENED in kinds else []
+            )
             paged = await paged_people(session, ids) if "page" in kinds else {}
             for notice in notices:
                 try:
@@ -209,6 +213,7 @@ class Delivery:
                         detail=notice.detail,
                         on_duty=on_duty,
                         paged=paged.get((notice.incident_id, notice.created_at), []),
+                        zone=self.zone,
                     )
                 except Exception as error:  # one notice's bug must not hold up the others
                     log.exception(

@@ -24,6 +24,7 @@ from webhook.core.figures import (
     RESPONSIBILITIES,
     TIMED_STAGES,
     Acknowledged,
+    DowntimeCaused,
     EstimateChecked,
     Fact,
     MessageDelivered,
@@ -32,6 +33,7 @@ from webhook.core.figures import (
     StageReached,
     responsibility_label,
 )
+from webhook.core.forms import CAUSES, UNKNOWN_CAUSE
 from webhook.core.workflow import OPEN_STATES, State
 from webhook.store.models import Incident
 
@@ -137,6 +139,15 @@ class WebhookMetrics:
             buckets=TIME_TO_ACKNOWLEDGE_BUCKETS,
             registry=registry,
         )
+        self.downtime_by_cause = Counter(
+            "sigap_incident_downtime_by_cause_seconds",
+            "Outage seconds by the cause named on F-04 (pln_power, fibre_cut, device_failure, "
+            "configuration, upstream_provider, other; unknown: filed without one), added when "
+            "F-04 is saved: the incident's downtime counted so far that no earlier F-04 of it "
+            "attributed.",
+            ["cause"],
+            registry=registry,
+        )
         self.messages = Counter(
             "sigap_notifications",
             "Notifications to people, by channel and final outcome (failed: after the last retry).",
@@ -163,6 +174,8 @@ class WebhookMetrics:
         for channel in CHANNELS:
             for status in DELIVERY_STATUSES:
                 self.messages.labels(channel, status)
+        for cause in (*CAUSES, UNKNOWN_CAUSE):
+            self.downtime_by_cause.labels(cause)
 
     def know_skpds(self, skpds: Iterable[str]) -> None:
         """Start the per-SKPD series of the inventory's SKPDs at 0, so a dashboard's sum is 0
@@ -189,6 +202,8 @@ class WebhookMetrics:
                     self.downtime.labels(fact.skpd, fact.responsibility).inc(fact.seconds)
                 case Acknowledged():
                     self.time_to_acknowledge.observe(fact.seconds)
+                case DowntimeCaused():
+                    self.downtime_by_cause.labels(fact.cause).inc(fact.seconds)
                 case MessageDelivered():
                     self.messages.labels(fact.channel, fact.status).inc()
 

@@ -188,6 +188,10 @@ class User(Base):
     """The SKPD ids an skpd_admin may see and report for."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    """As it is written under a signature (F-01, F-04); the login name when not given."""
+    nip: Mapped[str | None] = mapped_column(String(32))
+    """Nomor Induk Pegawai (18 digits), printed under the name on the forms."""
 
 
 class ApiToken(Base):
@@ -213,7 +217,10 @@ class Form(Base):
     """The latest content of one form (`f01` or `f04`) of an incident."""
 
     __tablename__ = "form"
-    __table_args__ = (UniqueConstraint("incident_id", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "kind"),
+        UniqueConstraint("kind", "number_year", "number_month", "number_seq"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
@@ -221,6 +228,11 @@ class Form(Base):
     data: Mapped[dict[str, Any]]
     saved_at: Mapped[datetime]
     saved_by: Mapped[str] = mapped_column(String(100))
+    number_year: Mapped[int | None] = mapped_column(Integer)
+    number_month: Mapped[int | None] = mapped_column(Integer)
+    number_seq: Mapped[int | None] = mapped_column(Integer)
+    """The document number (`F-04/042/XI/2026`): per kind and local month, given once when
+    the form is first saved (`webhook.store.moves`); NULL for forms saved before numbers."""
 
 
 class UsedLink(Base):

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from webhook.core import figures, maintenance
-from webhook.core.forms import ReportForm
+from webhook.core.forms import CAUSES, UNKNOWN_CAUSE, ReportForm
+from webhook.core.localtime import DEFAULT_ZONE, local
 from webhook.core.messages import OPENED
 from webhook.core.workflow import (
     Applied,
@@ -39,9 +40,11 @@ async def make_move(
     role: Role,
     data: dict[str, Any],
     now: datetime,
+    zone: str = DEFAULT_ZONE,
 ) -> tuple[Applied, Event]:
     """Make one move on `incident` in the session's transaction (TransitionRefused or
-    FormInvalid when it cannot be made; nothing is written then)."""
+    FormInvalid when it cannot be made; nothing is written then). `zone`: the regency's, whose
+    months number the forms."""
     staff: frozenset[str] = frozenset()
     if action == "dispatch":
         staff = frozenset(
@@ -66,7 +69,7 @@ async def make_move(
     for column, value in applied.changes.items():
         setattr(incident, column, value)
     if applied.form is not None:
-        await _save_form(session, incident.id, applied.form, actor, now)
+        await _save_form(session, incident.id, applied.form, actor, now, zone)
     entry = applied.event
     event = Event(
         incident_id=incident.id,
@@ -108,16 +111,32 @@ async def _figures(
     if incident.estimated_recovery_at is not None:
         error = figures.estimate_error(incident.estimated_recovery_at, repair_ended_at)
         publish(session, figures.EstimateChecked(responsibility, error))
-    if await session.scalar(select(Alert.id).where(Alert.incident_id == incident.id).limit(1)):
-        return {}  # the alerts' recovery ends this outage (webhook.intake.batch)
-    outage = figures.outage_seconds([(incident.opened_at, repair_ended_at)], now)
-    downtime = figures.downtime_increment(outage, earlier)
-    publish(session, figures.OutageEnded(incident.skpd, responsibility, downtime))
-    return {figures.DOWNTIME_KEY: downtime}
+    ledger: dict[str, float] = {}
+    if not await session.scalar(select(Alert.id).where(Alert.incident_id == incident.id).limit(1)):
+        # a report: F-04 ends its outage (with alerts, their recovery does: webhook.intake.batch)
+        outage = figures.outage_seconds([(incident.opened_at, repair_ended_at)], now)
+        downtime = figures.downtime_increment(outage, earlier)
+        publish(session, figures.OutageEnded(incident.skpd, responsibility, downtime))
+        ledger[figures.DOWNTIME_KEY] = downtime
+    return ledger | _caused(session, applied, earlier, ledger.get(figures.DOWNTIME_KEY, 0.0))
+
+
+def _caused(
+    session: AsyncSession, applied: Applied, earlier: list[Event], now_counted: float
+) -> dict[str, float]:
+    """F-04 names the cause: the incident's downtime counted so far (the ledger) that no
+    earlier F-04 attributed goes to `sigap_incident_downtime_by_cause_seconds_total`."""
+    cause = applied.event.data.get("cause")
+    cause = cause if cause in CAUSES else UNKNOWN_CAUSE
+    counted = figures.downtime_counted(earlier) + now_counted
+    attributed = sum(float(e.data.get(figures.CAUSED_KEY, 0.0)) for e in earlier)
+    seconds = max(0.0, counted - attributed)
+    publish(session, figures.DowntimeCaused(cause, seconds))
+    return {figures.CAUSED_KEY: seconds}
 
 
 async def _save_form(
-    session: AsyncSession, incident_id: int, write: FormWrite, by: str, now: datetime
+    session: AsyncSession, incident_id: int, write: FormWrite, by: str, now: datetime, zone: str
 ) -> None:
     form = (
         await session.execute(
@@ -125,24 +144,43 @@ async def _save_form(
         )
     ).scalar_one_or_none()
     if form is None:
-        session.add(
-            Form(
-                incident_id=incident_id, kind=write.kind, data=write.data, saved_at=now, saved_by=by
-            )
+        form = Form(
+            incident_id=incident_id, kind=write.kind, data=write.data, saved_at=now, saved_by=by
         )
+        session.add(form)
     elif write.merge:
         form.data = {**form.data, **write.data}
     else:
         form.data, form.saved_at, form.saved_by = write.data, now, by
+    if form.number_seq is None:
+        await _number(session, form, now, zone)
+
+
+async def _number(session: AsyncSession, form: Form, now: datetime, zone: str) -> None:
+    """The form's document number: the next of its kind in the local month. Safe across
+    replicas because writes are serialised (`Database.write`); the unique constraint on
+    (kind, year, month, seq) would refuse a duplicate all the same."""
+    month = local(now, zone)
+    last = await session.scalar(
+        select(func.max(Form.number_seq)).where(
+            Form.kind == form.kind, Form.number_year == month.year, Form.number_month == month.month
+        )
+    )
+    form.number_year, form.number_month, form.number_seq = month.year, month.month, (last or 0) + 1
 
 
 async def load_form(session: AsyncSession, incident_id: int, kind: str) -> dict[str, Any] | None:
-    form = (
+    form = await saved_form(session, incident_id, kind)
+    return None if form is None else dict(form.data)
+
+
+async def saved_form(session: AsyncSession, incident_id: int, kind: str) -> Form | None:
+    """The form row with its number and who saved it (the document is built from it)."""
+    return (
         await session.execute(
             select(Form).where(Form.incident_id == incident_id, Form.kind == kind)
         )
     ).scalar_one_or_none()
-    return None if form is None else dict(form.data)
 
 
 async def record_report(

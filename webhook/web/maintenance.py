@@ -235,7 +235,6 @@ async def page(
         state=lambda r: sync_state(
             r.revision, r.synced_revision, r.sync_error, len(request.app[SILENCES].urls)
         ),
-        zone=request.app[SETTINGS].timezone,
     )
 
 

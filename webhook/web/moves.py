@@ -16,7 +16,7 @@ from webhook.store.models import Incident, User
 from webhook.store.moves import make_move
 from webhook.store.queries import get_incident
 from webhook.web.auth import visible_skpds
-from webhook.web.keys import CLOCK, DATABASE, PING_CHECKER
+from webhook.web.keys import CLOCK, DATABASE, PING_CHECKER, SETTINGS
 
 
 def can_see(user: User, incident: Incident) -> bool:
@@ -50,7 +50,14 @@ async def move_incident(
             app[PING_CHECKER].schedule(incident.id, actor=user.name, role=Role(user.role))
         else:
             applied, _ = await make_move(
-                session, incident, action, user.name, Role(user.role), data, now
+                session,
+                incident,
+                action,
+                user.name,
+                Role(user.role),
+                data,
+                now,
+                zone=app[SETTINGS].timezone,
             )
             row = applied.row
         if also is not None:

@@ -77,7 +77,6 @@ async def roster_page(request: web.Request) -> web.Response:
         staff=staff,
         local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
         today=now.astimezone(zone).date().isoformat(),
-        zone=request.app[SETTINGS].timezone,
         feed=feed_url(request, user.name) if user.name in staff else None,
         error=request.query.get("error"),
     )

@@ -16,15 +16,15 @@ ESCALATION_INTERVAL = 60.0
 
 def setup_ui(app: web.Application) -> None:
     # Imported here, not above: webhook.web.links imports webhook.web.ui.views (no cycle).
-    from webhook.core.pdf import form_pdf
+    from webhook.core.pdf import document_pdf
     from webhook.services.delivery import Delivery
     from webhook.services.escalation import escalate_once
     from webhook.services.paging import page_once
     from webhook.store.models import Incident
-    from webhook.store.moves import load_form
     from webhook.web.keys import CLOCK, DATABASE, DELIVERY, LEADERSHIP, SETTINGS
     from webhook.web.links import setup_links
     from webhook.web.roster import setup_roster
+    from webhook.web.ui.documents import form_document
     from webhook.web.ui.monthly import setup_monthly_report
     from webhook.web.ui.views import setup_views
 
@@ -33,13 +33,13 @@ def setup_ui(app: web.Application) -> None:
     external_url = settings.external_url or "http://localhost:9428"
 
     async def f04_attachment(incident_id: int) -> tuple[tuple[str, bytes], ...]:
+        """F-04 as on its page and its PDF link (`webhook.web.ui.documents`)."""
         async with app[DATABASE].read() as session:
             incident = await session.get(Incident, incident_id)
-            data = await load_form(session, incident_id, "f04")
-        if incident is None or data is None:
+        document = None if incident is None else await form_document(app, incident, "f04")
+        if document is None:
             return ()
-        pdf = await asyncio.to_thread(form_pdf, "f04", incident_id, {**data, "skpd": incident.skpd})
-        return ((f"F-04-{incident_id}.pdf", pdf),)
+        return ((document.filename, await asyncio.to_thread(document_pdf, document)),)
 
     delivery = Delivery(
         app[DATABASE],
@@ -48,7 +48,7 @@ def setup_ui(app: web.Application) -> None:
         external_url=external_url,
         attachments=f04_attachment,
         clock=app[CLOCK],
-        timezone=settings.timezone,
+        zone=settings.timezone,
     )
     app[DELIVERY] = delivery
     app[DATABASE].subscribe(delivery.committed)

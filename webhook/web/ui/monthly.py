@@ -1,13 +1,14 @@
 """The monthly report in the web UI (login required; an SKPD admin sees only its own SKPDs):
 
-    GET /laporan?bulan=2026-11[&skpd=dinkes]     the page (default: the current month, UTC)
+    GET /laporan?bulan=2026-11[&skpd=dinkes]     the page (default: the current month)
     GET /laporan.pdf?bulan=...                    the same as PDF, with the Diskominfo header
     GET /laporan.csv?bulan=...                    one row per SKPD
     GET /laporan/insiden.csv?bulan=...            one row per incident
 
 The incident store gives incidents, downtime and stage times; Prometheus (SIGAP_PROMETHEUS_URL)
 gives availability. Without it, or when it does not answer, the report is still made and says
-that availability is unavailable. A month that is not YYYY-MM is a 400.
+that availability is unavailable. A month that is not YYYY-MM is a 400. Months are the
+regency's (SIGAP_TIMEZONE, WITA by default), and so are the times shown.
 """
 
 from __future__ import annotations
@@ -21,16 +22,19 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from exporter.inventory import CORE
+from webhook.core.charts import report_charts, svg
 from webhook.core.figures import RESPONSIBILITIES, TIMED_STAGES
 from webhook.core.i18n import word
 from webhook.core.maintenance import intervals_within
 from webhook.core.monthly import (
     Month,
     build_report,
+    cause_of,
     format_availability,
     format_duration,
     format_time,
     incidents_csv,
+    line_cause,
     repair_end,
     summary_csv,
 )
@@ -89,13 +93,14 @@ async def _availability_in_windows(
 async def monthly_report(request: web.Request) -> web.Response:
     now = request.app[CLOCK]()
     lang = language(request)
+    zone = request.app[SETTINGS].timezone
     async with request.app[DATABASE].read() as session:
         user, login = await current_user(request, session)
         try:
-            month = Month.parse(request.query["bulan"]) if "bulan" in request.query else None
+            month = Month.parse(request.query["bulan"], zone) if "bulan" in request.query else None
         except ValueError as error:
             raise web.HTTPBadRequest(text=str(error)) from None
-        month = month or Month.of(now)
+        month = month or Month.of(now, zone)
         scope = visible_skpds(user)
         wanted = request.query.get("skpd")
         if wanted:
@@ -133,6 +138,7 @@ async def monthly_report(request: web.Request) -> web.Response:
         now,
         windows,
         in_windows,
+        causes={i.id: cause_of(f04.get(i.id)) for i in incidents},
     )
     filename = f"laporan-{month}" + (
         f"-{re.sub(r'[^A-Za-z0-9_.-]', '_', wanted)}" if wanted else ""
@@ -160,7 +166,9 @@ async def monthly_report(request: web.Request) -> web.Response:
         responsibilities=RESPONSIBILITIES,
         availability=lambda ratio: format_availability(ratio, lang),
         duration=lambda seconds: format_duration(seconds, lang),
-        when=format_time,
+        when=lambda moment: format_time(moment, zone, lang),
+        cause=lambda line: line_cause(report, line),
+        charts=[svg(chart) for chart in report_charts(report, lang)],  # text escaped by `svg`
     )
 
 

@@ -22,9 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.inventory import Inventory
 from webhook.core.deadlines import overdue
-from webhook.core.forms import FormInvalid, ReportForm, parse_form
+from webhook.core.documents import checked_nip, signature_lines
+from webhook.core.forms import CAUSES, FormInvalid, ReportForm, parse_form
 from webhook.core.i18n import FIELDS, LANGUAGES, word
-from webhook.core.pdf import F01_LABELS, F04_LABELS, form_pdf
+from webhook.core.localtime import (
+    attach_zone,
+    format_moment,
+    input_value,
+    parse_moment,
+    zone_abbreviation,
+)
+from webhook.core.pdf import document_pdf
 from webhook.core.workflow import (
     OPEN_STATES,
     TRANSITIONS,
@@ -50,6 +58,7 @@ from webhook.web.http import read_form
 from webhook.web.inventory_check import UnknownId, check_skpd
 from webhook.web.keys import CLOCK, DATABASE, INVENTORY, PING_CHECKER, SETTINGS
 from webhook.web.moves import NoSuchIncident, can_see, move_incident
+from webhook.web.ui.documents import form_document
 from webhook.web.ui.session import (
     COOKIE,
     THROTTLE,
@@ -66,8 +75,20 @@ log = logging.getLogger("sigap.access")
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True
 )
-FORM_FIELDS = {"f01": F01_LABELS, "f04": F04_LABELS}
+FORM_KINDS = ("f01", "f04")
 DATETIME_FIELDS = {"reported_at", "estimated_recovery_at", "repair_started_at", "repair_ended_at"}
+"""The UI's datetime-local fields: wall time in the regency's zone (`attach_zone`)."""
+
+
+@jinja2.pass_context
+def local_time(context: Any, moment: datetime | str | None, short: bool = False) -> str:
+    """`{{ incident.opened_at | local }}`: `30 November 2026, 17.02 WITA` in the page's language
+    on the regency's clock (a form's ISO 8601 text too)."""
+    at = parse_moment(moment) if moment is not None else None
+    return format_moment(at, context["zone"], context["lang"], short=short) if at else "-"
+
+
+TEMPLATES.filters["local"] = local_time
 
 
 def language(request: web.Request) -> str:
@@ -89,11 +110,14 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     inventory = request.app.get(INVENTORY)
     login = request.get(LOGIN)
     context.setdefault("csrf", login.csrf if login is not None else "")
+    zone = request.app[SETTINGS].timezone
     html = TEMPLATES.get_template(template).render(
         t=lambda key: word(key, lang),
         event_name=lambda kind: event_name(kind, lang),
         skpd_name=inventory.skpd_name if inventory else str,
         lang=lang,
+        zone=zone,
+        zone_name=zone_abbreviation(zone, request.app[CLOCK]()),
         fields=FIELDS,
         **context,
     )
@@ -257,6 +281,7 @@ def _prefill(
     f01: dict[str, Any] | None,
     inventory: Inventory | None,
     now: datetime,
+    zone: str,
 ) -> dict[str, str]:
     """Defaults of the action forms, from the incident, the inventory and the saved F-01."""
     skpd = inventory.skpds.get(incident.skpd) if inventory is not None else None
@@ -264,7 +289,7 @@ def _prefill(
     if skpd is not None and skpd.contacts:
         first = skpd.contacts[0]
         contact = f"{first.name} ({first.role}{', ' + first.phone if first.phone else ''})"
-    moment = now.strftime("%Y-%m-%dT%H:%M")
+    moment = input_value(now, zone)
     first_alert = incident.alerts[0] if incident.alerts else None
     summary = ""
     if first_alert is not None:
@@ -275,7 +300,7 @@ def _prefill(
         "reporter": user.name,
         "complaint": incident.description or incident.title or summary,
         "affected_service": "internet",
-        "reported_at": incident.opened_at.strftime("%Y-%m-%dT%H:%M"),
+        "reported_at": input_value(incident.opened_at, zone),
         "responsibility": incident.responsibility or "",
         "repair_started_at": moment,
         "repair_ended_at": moment,
@@ -326,7 +351,10 @@ async def incident_page(request: web.Request) -> web.Response:
         incident=incident,
         csrf=login_session.csrf,
         moves=available(State(incident.state), role),
-        prefill=_prefill(incident, user, f01, request.app.get(INVENTORY), now),
+        prefill=_prefill(
+            incident, user, f01, request.app.get(INVENTORY), now, request.app[SETTINGS].timezone
+        ),
+        causes=CAUSES,
         staff=staff,
         f01=f01,
         f04=f04,
@@ -346,7 +374,11 @@ async def act(request: web.Request) -> web.Response:
         raise web.HTTPNotFound() from None
     async with request.app[DATABASE].read() as session:
         user, login_session = await current_user(request, session)
-    data: dict[str, Any] = await checked_form(request, login_session)
+    data: dict[str, Any] = attach_zone(
+        await checked_form(request, login_session),
+        DATETIME_FIELDS,
+        request.app[SETTINGS].timezone,
+    )
     try:
         await move_incident(request.app, user, incident_id, action, data)
     except NoSuchIncident:
@@ -368,23 +400,20 @@ async def act(request: web.Request) -> web.Response:
 
 async def form_view(request: web.Request) -> web.Response:
     kind = request.match_info["kind"]
-    if kind not in FORM_FIELDS:
+    if kind not in FORM_KINDS:
         raise web.HTTPNotFound()
     async with request.app[DATABASE].read() as session:
         user, _ = await current_user(request, session)
         incident = await _visible_incident(request, session, user)
-        data = await load_form(session, incident.id, kind)
-    if data is None:
+    document = await form_document(request.app, incident, kind)
+    if document is None:
         raise web.HTTPNotFound(text=f"incident {incident.id} has no {kind.upper()} yet")
-    data = {**data, "skpd": incident.skpd}  # the form never overrides the incident
-    for key in DATETIME_FIELDS & data.keys():
-        data[key] = str(data[key]).replace("T", " ")
     if request.match_info.get("pdf"):
-        body = await asyncio.to_thread(form_pdf, kind, incident.id, data)
+        body = await asyncio.to_thread(document_pdf, document)
         return web.Response(
             body=body,
             content_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{kind}-{incident.id}.pdf"'},
+            headers={"Content-Disposition": f'inline; filename="{document.filename}"'},
         )
     return render(
         request,
@@ -392,8 +421,8 @@ async def form_view(request: web.Request) -> web.Response:
         user=user,
         incident=incident,
         kind=kind,
-        labels=FORM_FIELDS[kind],
-        data=data,
+        document=document,
+        signature_lines=signature_lines,
     )
 
 
@@ -470,6 +499,13 @@ async def users_add(request: web.Request) -> web.Response:
         ]
     except UnknownId as error:
         raise web.HTTPUnprocessableEntity(text=str(error)) from None
+    full_name = form.get("full_name", "").strip() or None
+    if full_name is not None and len(full_name) > 200:
+        raise web.HTTPUnprocessableEntity(text="a full name has at most 200 characters")
+    try:
+        nip = checked_nip(form["nip"]) if form.get("nip", "").strip() else None
+    except ValueError as error:
+        raise web.HTTPUnprocessableEntity(text=str(error)) from None
     password = form.get("password")
     password_hash = await hash_password_async(password) if password else None
     async with request.app[DATABASE].write() as session:
@@ -483,6 +519,8 @@ async def users_add(request: web.Request) -> web.Response:
                 password_hash=password_hash,
                 email=form.get("email") or None,
                 phone=form.get("phone") or None,
+                full_name=full_name,
+                nip=nip,
                 skpds=skpds,
                 active=True,
                 created_at=request.app[CLOCK](),
