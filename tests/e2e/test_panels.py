@@ -360,6 +360,10 @@ def test_every_panel_query_returns_data(
     failed = []
     for query in QUERIES:
         result = run(prometheus, query, now, scrape)
+        # Maintenance windows are marked only while one runs (none does here): the query must
+        # run, and the maintenance tests check the series it reads.
+        if query.panel == "annotation: Pemeliharaan" and not isinstance(result, str):
+            continue
         if isinstance(result, str) or not has_data(result):
             expr = render(query, VARIABLES, RANGE, scrape)
             failed.append(f"{query.where()}: {result or 'no data'}\n    {expr}")
