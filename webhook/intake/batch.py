@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, text, update
 
 from webhook.core import figures, maintenance
 from webhook.core import grouping as rules
@@ -30,8 +30,9 @@ from webhook.core.figures import Fact
 from webhook.core.messages import OPENED
 from webhook.core.workflow import FINAL_STATES, Move, Role, State, apply_move
 from webhook.intake.payload import AlertIn, AlertmanagerNotification
+from webhook.store.bulk import BulkInsert
 from webhook.store.maintenance import windows_at_sync
-from webhook.store.models import Alert, Event, Incident, Notice
+from webhook.store.models import ALERT_FIRING, Alert, Event, Incident, Notice
 from webhook.store.outbox import owed_row
 
 
@@ -168,7 +169,7 @@ class _Ingested:
 # they heard first, and a resolution sent by one ends the other's copy too.
 _ALERTS_NAMED = select(*_ALERT_COLUMNS).where(
     Alert.fingerprint.in_(bindparam("fingerprints")),
-    or_(Alert.starts_at.in_(bindparam("starts")), Alert.status == "firing"),
+    or_(Alert.starts_at.in_(bindparam("starts")), text(ALERT_FIRING)),
 )
 _ALERTS_OF = select(*_ALERT_COLUMNS).where(Alert.incident_id.in_(bindparam("ids")))
 _INCIDENTS = select(*_INCIDENT_COLUMNS).where(
@@ -194,6 +195,27 @@ _LEDGER_OF = select(
 _OPEN_INCIDENT = insert(Incident).returning(Incident.id, sort_by_parameter_order=True)
 _CHANGE_INCIDENT = update(Incident).where(Incident.id == bindparam("incident_id"))
 _CHANGE_ALERT = update(Alert).where(Alert.id == bindparam("alert_id"))
+# What a storm writes most, row by row: values converted by `BulkInsert`, not per value.
+_NEW_ALERTS = BulkInsert(
+    Alert.__table__,
+    (
+        "fingerprint",
+        "starts_at",
+        "ends_at",
+        "status",
+        "resolved_by",
+        "labels",
+        "annotations",
+        "generator_url",
+        "received_at",
+        "updated_at",
+        "incident_id",
+    ),
+)
+_NEW_EVENTS = BulkInsert(
+    Event.__table__,
+    ("incident_id", "at", "actor", "role", "kind", "from_state", "to_state", "data"),
+)
 
 
 def _places(alert: AlertIn, known: _Alert | None) -> bool:
@@ -566,7 +588,7 @@ class Batch:
         `active`) and that were received before `seen_before`; returns how many."""
         rows = self.connection.execute(
             select(*_ALERT_COLUMNS, Alert.labels)
-            .where(Alert.status == "firing", Alert.received_at < seen_before)
+            .where(text(ALERT_FIRING), Alert.received_at < seen_before)
             .order_by(Alert.id)
         )
         gone = [row for row in rows if row.fingerprint not in active]
@@ -678,54 +700,59 @@ class Batch:
             )
             for incident, inserted in zip(self._opened, ids.scalars(), strict=True):
                 incident.id = inserted
-        new: list[dict[str, Any]] = []
+        new: list[tuple[Any, ...]] = []
         moved: list[dict[str, Any]] = []
         for alert in self._alerts.values():
             if alert.changed_at is None:
                 continue
             incident_id = _written(alert.incident) if alert.incident else alert.incident_id
-            fields = {
-                "status": alert.status,
-                "resolved_by": alert.resolved_by,
-                "ends_at": alert.ends_at,
-                "updated_at": alert.changed_at,
-                "incident_id": incident_id,
-            }
             if alert.received is None:
-                moved.append({"alert_id": alert.id, **fields})
+                moved.append(
+                    {
+                        "alert_id": alert.id,
+                        "status": alert.status,
+                        "resolved_by": alert.resolved_by,
+                        "ends_at": alert.ends_at,
+                        "updated_at": alert.changed_at,
+                        "incident_id": incident_id,
+                    }
+                )
                 continue
+            received = alert.received
             new.append(
-                {
-                    "fingerprint": alert.fingerprint,
-                    "starts_at": alert.starts_at,
-                    "labels": alert.received.labels,
-                    "annotations": alert.received.annotations,
-                    "generator_url": alert.received.generatorURL,
-                    "received_at": alert.received_at,
-                    **fields,
-                }
+                (
+                    alert.fingerprint,
+                    alert.starts_at,
+                    alert.ends_at,
+                    alert.status,
+                    alert.resolved_by,
+                    received.labels,
+                    received.annotations,
+                    received.generatorURL,
+                    alert.received_at,
+                    alert.changed_at,
+                    incident_id,
+                )
             )
-        if new:
-            self.connection.execute(insert(Alert), new)
+        _NEW_ALERTS.execute(self.connection, new)
         if moved:
             self.connection.execute(_CHANGE_ALERT, moved)
-        if self._events:
-            self.connection.execute(
-                insert(Event),
-                [
-                    {
-                        "incident_id": _written(e.incident),
-                        "at": e.at,
-                        "actor": e.actor,
-                        "role": e.role,
-                        "kind": e.kind,
-                        "from_state": e.from_state,
-                        "to_state": e.to_state,
-                        "data": e.data,
-                    }
-                    for e in self._events
-                ],
-            )
+        _NEW_EVENTS.execute(
+            self.connection,
+            [
+                (
+                    _written(e.incident),
+                    e.at,
+                    e.actor,
+                    e.role,
+                    e.kind,
+                    e.from_state,
+                    e.to_state,
+                    e.data,
+                )
+                for e in self._events
+            ],
+        )
         # the page of a new outage, in the same transaction (one already over when it is
         # planned is not sent: webhook.core.messages.plan)
         if self._pages:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 from sqlalchemy.exc import (
     DBAPIError,
     InterfaceError,
@@ -25,6 +25,7 @@ from webhook.core.figures import Fact
 from webhook.intake.batch import Batch, Outcome
 from webhook.intake.payload import AlertmanagerNotification
 from webhook.settings import Settings
+from webhook.store.bulk import BulkInsert
 from webhook.store.database import Database
 from webhook.store.models import RawNotification
 
@@ -110,7 +111,7 @@ class Recorder:
         for waiting in batch:
             recording.ingest(waiting.notification, waiting.received_at)
         recording.write()
-        connection.execute(insert(RawNotification), [_raw(w) for w in batch])
+        _RAW.execute(connection, [_raw(w) for w in batch])
         return recording.outcomes()
 
     async def rehearse(self) -> None:
@@ -178,16 +179,22 @@ _REHEARSAL = [
 ]
 
 
-def _raw(waiting: _Waiting) -> dict[str, object]:
-    return {
-        "received_at": waiting.received_at,
-        "remote": waiting.remote,
-        "auth_ok": True,
-        "status_code": 200,
-        "error": None,
-        "group_key": waiting.notification.groupKey,
-        "body": waiting.body,
-    }
+_RAW = BulkInsert(
+    RawNotification.__table__,
+    ("received_at", "remote", "auth_ok", "status_code", "error", "group_key", "body"),
+)
+
+
+def _raw(waiting: _Waiting) -> tuple[object, ...]:
+    return (
+        waiting.received_at,
+        waiting.remote,
+        True,
+        200,
+        None,
+        waiting.notification.groupKey,
+        waiting.body,
+    )
 
 
 def _fail(done: asyncio.Future[Outcome], error: BaseException) -> None:

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from webhook.core.figures import Fact
+from webhook.store.models import json_text
 
 log = logging.getLogger("sigap.webhook")
 DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
@@ -61,7 +62,9 @@ def create_engine(url: str, timeout: float = 5.0) -> AsyncEngine:
     or lock), so that a receiver facing a stuck database answers 503 in time for Alertmanager.
     """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": timeout})
+        engine = create_async_engine(
+            url, connect_args={"timeout": timeout}, json_serializer=json_text
+        )
         _sqlite_events(engine.sync_engine, timeout)
         return engine
     ms = str(int(timeout * 1000))
@@ -71,6 +74,7 @@ def create_engine(url: str, timeout: float = 5.0) -> AsyncEngine:
         max_overflow=10,
         pool_timeout=timeout,
         pool_pre_ping=True,
+        json_serializer=json_text,
         connect_args={
             "timeout": timeout,
             "command_timeout": max(timeout, 30.0),
@@ -86,6 +90,7 @@ def _sqlite_batch_engine(url: URL, timeout: float) -> Engine:
     engine = create_sync_engine(
         url.set(drivername="sqlite"),
         connect_args={"timeout": timeout, "check_same_thread": False},  # any worker thread
+        json_serializer=json_text,
     )
     _sqlite_events(engine, timeout)
     return engine

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -53,6 +55,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_text(value: Any) -> str:
+    """JSON as SIGAP writes it (the engines' serializer, and `webhook.store.bulk`'s): orjson,
+    about ten times faster than the standard library's, which a storm of alerts notices;
+    non-string keys are written as strings, as the standard library does."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+ALERT_FIRING = "status = 'firing'"
+"""The condition of the partial index `ix_alert_firing`; a query uses that index only when it
+says this literally (a bound parameter cannot prove it)."""
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -118,13 +132,24 @@ class Alert(Base):
     """One Alertmanager alert: a fingerprint from one `startsAt` until it resolves."""
 
     __tablename__ = "alert"
-    __table_args__ = (UniqueConstraint("fingerprint", "starts_at"),)
+    __table_args__ = (
+        UniqueConstraint("fingerprint", "starts_at"),
+        # The firing alerts, in the order received (reconciliation walks them). Partial, and
+        # not an index on status: with one, SQLite looked a notification's alerts up among
+        # ALL firing ones, and every batch of a storm cost more than the one before.
+        Index(
+            "ix_alert_firing",
+            "id",
+            sqlite_where=text(ALERT_FIRING),
+            postgresql_where=text(ALERT_FIRING),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     """'firing' or 'resolved'."""
     resolved_by: Mapped[str | None] = mapped_column(String(16))
     """'alertmanager' or 'reconcile' (Alertmanager no longer knew it; a later firing revives it)."""
