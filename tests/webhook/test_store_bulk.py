@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, delete, insert, select
 
-from webhook.intake.batch import _ALERTS_NAMED, _NEW_ALERTS
+from webhook.intake.batch import _ALERTS_NAMED, _FIRING_BEFORE, _NEW_ALERTS
 from webhook.settings import database_url
 from webhook.store.bulk import BulkInsert, _sqlite_datetime
 from webhook.store.database import Database
-from webhook.store.models import ALERT_FIRING, Alert, Event, Incident, RawNotification
+from webhook.store.models import Alert, Event, Incident, RawNotification
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from pgserver import PgServer, pgserver
@@ -187,7 +187,8 @@ async def test_a_notifications_alerts_are_looked_up_by_fingerprint(tmp_path: Pat
         )
         lookup = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {expanded.statement}", values)
         walk = connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN SELECT id FROM alert WHERE {ALERT_FIRING} ORDER BY id"
+            f"EXPLAIN QUERY PLAN {_FIRING_BEFORE.compile(dialect=connection.dialect)}",
+            (_sqlite_datetime(starts[0]),),
         )
         return (" ".join(str(r[-1]) for r in lookup), " ".join(str(r[-1]) for r in walk))
 

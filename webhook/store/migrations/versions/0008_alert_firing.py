@@ -1,6 +1,7 @@
-"""The firing alerts in a partial index instead of an index on status: with the latter, SQLite
-looked a notification's alerts up among all firing ones (every batch of a storm cost more than
-the one before); reconciliation still finds the firing alerts without reading the others.
+"""The firing alerts by fingerprint, in a partial index, instead of an index on status: with
+the latter, the databases looked a notification's alerts up among all firing ones (every batch
+of a storm cost more than the one before); reconciliation still finds the firing alerts without
+reading the others.
 
 Revision ID: 0008_alert_firing
 Revises: 0007_documents
@@ -24,7 +25,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_alert_firing",
         "alert",
-        ["id"],
+        ["fingerprint"],
         sqlite_where=sa.text(FIRING),
         postgresql_where=sa.text(FIRING),
     )
