@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exporter.inventory import Duration, YamlLines, format_path
 from webhook.core.deadlines import targets_of
+from webhook.core.documents import DEFAULT_PLACE
 from webhook.core.messages import NotifyConfig
 from webhook.core.roster import PagingConfig
 from webhook.core.workflow import State
@@ -49,6 +50,7 @@ ENVIRONMENT = {
     "SIGAP_DATABASE_TIMEOUT": "database_timeout",
     "SIGAP_BODY_TIMEOUT": "body_timeout",
     "SIGAP_TIMEZONE": "timezone",
+    "SIGAP_DOCUMENT_PLACE": "document_place",
     "SIGAP_TRUSTED_PROXIES": "trusted_proxies",
     "SIGAP_SESSION_IDLE_TIMEOUT": "session_idle_timeout",
     "SIGAP_SESSION_LIFETIME": "session_lifetime",
@@ -82,6 +84,7 @@ class _Spec(BaseModel):
     database_timeout: Duration = 5.0
     body_timeout: Duration = 10.0
     timezone: str = "Asia/Makassar"
+    document_place: str = DEFAULT_PLACE
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     escalation: dict[str, Duration] = Field(default_factory=dict)
     paging: PagingConfig = Field(default_factory=PagingConfig)
@@ -96,6 +99,18 @@ class _Spec(BaseModel):
                 f"{value!r} is not a time zone; expected e.g. Asia/Makassar (WITA)"
             ) from None
         return value
+
+    @field_validator("document_place")
+    @classmethod
+    def _a_place_name(cls, value: str) -> str:
+        """One line above the signatures: `Batulicin, 30 November 2026`."""
+        place = value.strip()
+        if not place or len(place) > 60 or not place.isprintable():
+            raise ValueError(
+                f"{value!r} is not a place name; expected one line of at most 60 characters, "
+                "e.g. Batulicin"
+            )
+        return place
 
     @field_validator("escalation")
     @classmethod
@@ -202,6 +217,9 @@ class Settings:
     """A web session ends this long after the login, used or not."""
     timezone: str = "Asia/Makassar"
     """The regency's time (WITA, UTC+8): what the UI, forms and reports speak."""
+    document_place: str = DEFAULT_PLACE
+    """Where F-01 and F-04 are signed: the place before the date above the signatures (page,
+    PDF and emailed attachment alike)."""
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     """Who is told what, and over which channels (`webhook.core.messages`)."""
     escalation: Mapping[State, timedelta] = field(default_factory=lambda: targets_of({}))
@@ -315,6 +333,7 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         session_idle_timeout=spec.session_idle_timeout,
         session_lifetime=spec.session_lifetime,
         timezone=spec.timezone,
+        document_place=spec.document_place,
         notify=spec.notify,
         escalation=targets_of(spec.escalation),
         ping_concurrency=spec.ping_concurrency,

@@ -293,7 +293,7 @@ class _Form(HTMLParser):
 def acknowledge_link(message: EmailMessage) -> str:
     body = message.get_body(("plain",))
     assert body is not None
-    found = re.search(r"^acknowledge: (http://\S+/l/\S+)", body.get_content(), re.M)
+    found = re.search(r"^Tangani: (http://\S+/l/\S+)", body.get_content(), re.M)
     assert found, f"no acknowledge link in:\n{body.get_content()}"
     return found.group(1)
 

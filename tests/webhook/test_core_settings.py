@@ -90,6 +90,8 @@ escalation:
         ("", r"x\.yml:8: escalation: .*escalation\.closed: a final stage has no target time"),
         ("", r"x\.yml:4: notify\.retries: Input should be a valid integer"),
         ("timezone: Mars/Olympus\n", r"x\.yml:9: timezone: .*not a time zone"),
+        ("document_place: '  '\n", r"x\.yml:9: document_place: .*not a place name"),
+        ("", r"x\.yml:4: notify\.language: Input should be 'id' or 'en'"),
     ],
 )
 def test_every_section_is_validated_with_file_line_and_path(
@@ -104,6 +106,8 @@ def test_every_section_is_validated_with_file_line_and_path(
         text = text.replace("report: [coordinator]", "report: [boss]")
     if "closed" in expected:
         text = text.replace("opened: 10m", "closed: 10m")
+    if "language" in expected:
+        text = text.replace("retries: 3", "language: jv")
     if "retries" in expected:
         text = text.replace("retries: 3", "retries: many")
     file = tmp_path / "x.yml"
@@ -121,6 +125,11 @@ def test_the_sections_are_typed_once_valid(tmp_path: Path) -> None:
     assert settings.escalation[State.OPENED] == timedelta(minutes=10)
     assert settings.timezone == "Asia/Jakarta"
     assert load_settings(env={}).timezone == "Asia/Makassar"  # WITA, the regency's
+    assert settings.notify.language == "id"  # messages speak as the UI does
+    assert load_settings(env={}).document_place == "Batulicin"
+    assert load_settings(env={"SIGAP_DOCUMENT_PLACE": " Pagatan "}).document_place == "Pagatan"
+    with pytest.raises(SettingsError, match=r"SIGAP_DOCUMENT_PLACE: .*not a place name"):
+        load_settings(env={"SIGAP_DOCUMENT_PLACE": "Batulicin\nPagatan"})
 
 
 def _config_check(

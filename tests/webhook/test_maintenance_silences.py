@@ -1,8 +1,9 @@
 """Maintenance windows against the real Debian `prometheus-alertmanager` on loopback and the real
 webhook: a plan made through the API becomes a silence Alertmanager applies to the SKPD's alerts,
 a change replaces it, a cancel expires it; a plan made while Alertmanager is down says so and is
-put in place by the leader's retry once Alertmanager is back. An alert that reaches the webhook
-inside a window opens a planned incident; /metrics shows the running window; the CLI plans too.
+put in place by the leader's retry once Alertmanager is back, each failed request counted on
+/metrics. An alert that reaches the webhook inside a window opens a planned incident; /metrics
+shows the running window; the CLI plans too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).parent))
 from reliability import HEADERS, TESTS, live_webhook, notification, settings_for
@@ -35,6 +37,19 @@ async def _token(app: Any, name: str, role: str) -> dict[str, str]:
         await session.flush()
         session.add(ApiToken(user_id=user.id, token_hash=hash_token(name), created_at=now))
     return {"Authorization": f"Bearer {name}"}
+
+
+async def requests(http: aiohttp.ClientSession, url: str) -> dict[tuple[str, str], float]:
+    """`sigap_maintenance_silence_requests_total` as /metrics shows it, read by the Prometheus
+    text parser."""
+    async with http.get(f"{url}/metrics") as response:
+        families = text_string_to_metric_families(await response.text())
+    return {
+        (sample.labels["operation"], sample.labels["result"]): sample.value
+        for family in families
+        for sample in family.samples
+        if sample.name == "sigap_maintenance_silence_requests_total"
+    }
 
 
 def _iso(moment: datetime) -> str:
@@ -119,6 +134,12 @@ async def test_a_plan_is_a_silence_that_follows_its_changes_and_its_cancelling(
             assert cancelled["cancelled_at"] and cancelled["silence_ids"] == {}
             silence = await _silence(http, am, changed["silence_ids"][am.url])
             assert silence["status"]["state"] == "expired"
+            assert await requests(http, hook.url) == {
+                ("create", "ok"): 2,  # the plan and its change
+                ("create", "error"): 0,
+                ("expire", "ok"): 1,
+                ("expire", "error"): 0,
+            }
             async with http.delete(f"{api}/{made['id']}", headers=boss) as response:
                 assert response.status == 409
             async with http.get(api, headers=staff) as response:
@@ -145,10 +166,21 @@ async def test_a_plan_made_while_alertmanager_is_down_is_put_in_place_when_it_is
             assert r.status == 201
             made = await r.json()
         assert made["sync_state"] == "failed" and am.url in made["sync_error"]
+        assert await requests(http, hook.url) == {
+            ("create", "error"): 1,
+            ("create", "ok"): 0,
+            ("expire", "error"): 0,
+            ("expire", "ok"): 0,
+        }
+        # still down at the leader's retry: counted again, so an alert on the rate sees it
+        assert await hook.app[SILENCES].sync_unsynced(datetime.now(UTC)) == 1
+        assert (await requests(http, hook.url))["create", "error"] == 2
         try:
             am.start()
             # the leader's round (every 30 s in the service; here called at once)
             assert await hook.app[SILENCES].sync_unsynced(datetime.now(UTC)) == 1
+            counted = await requests(http, hook.url)
+            assert counted["create", "ok"] == 1 and counted["create", "error"] == 2
             async with http.get(f"{hook.url}/api/v1/maintenance", headers=boss) as r:
                 (plan_now,) = (await r.json())["maintenance"]
             assert plan_now["sync_state"] == "synced"

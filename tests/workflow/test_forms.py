@@ -186,6 +186,31 @@ async def test_f01_and_f04_name_the_skpd_nodes_times_number_and_signers(
         await service.client.close()
 
 
+@pytest.mark.skipif(not POPPLER, reason="pdftoppm / pdftotext missing (Debian poppler-utils)")
+async def test_the_place_above_the_signatures_is_the_configured_one(
+    tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    service = await forms_service(tmp_path, smtp, SIGAP_DOCUMENT_PLACE="Pagatan")
+    try:
+        incident = await open_by_alert(service, "dinkes", "gw-dinkes")
+        await walk(service, incident)
+        await service.drain()
+        mails = [m for m in smtp[0].to("budi@example.test") if "F-04" in m["Subject"]]
+        (attachment,) = [p for p in mails[0].walk() if p.get_filename()]
+        response = await service.client.get(f"/incidents/{incident}/forms/f04.pdf")
+        assert response.status == 200
+        texts = {
+            "page": await (await service.client.get(f"/incidents/{incident}/forms/f04")).text(),
+            "pdf": pdf_text(await response.read(), tmp_path / "pdf"),
+            "mail": pdf_text(attachment.get_payload(decode=True), tmp_path / "mail"),
+        }
+        for where, text in texts.items():
+            assert "Pagatan, 30 November 2026" in text, where
+            assert "Batulicin, 30 November" not in text, where
+    finally:
+        await service.client.close()
+
+
 async def test_ui_times_are_wita_and_the_number_counts_per_form_and_month(
     tmp_path: Path, smtp: tuple[Mailbox, int]
 ) -> None:

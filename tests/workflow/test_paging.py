@@ -65,31 +65,41 @@ def duty_since_an_hour_ago(now: datetime) -> tuple[str, str]:
     return began.strftime("%H:%M"), began.date().isoformat()
 
 
-@pytest.fixture
-async def paging(tmp_path: Path, smtp: tuple[Mailbox, int]) -> AsyncIterator[Paging]:
+async def start_paging(tmp_path: Path, smtp: tuple[Mailbox, int], **notify: Any) -> Paging:
+    """The service with real SMTP and a rotation sari -> andi, sari on duty now."""
     mailbox, port = smtp
     clock = MovableClock()
-    notify = {"smtp": {"host": "127.0.0.1", "port": port}, "retries": 2, "backoff": "10ms"}
-    service = await start_service(tmp_path, notify, clock=clock, paging={"ack_timeout": "10m"})
+    smtp_at = {"host": "127.0.0.1", "port": port}
+    config = {"smtp": smtp_at, "retries": 2, "backoff": "10ms", **notify}
+    service = await start_service(tmp_path, config, clock=clock, paging={"ack_timeout": "10m"})
     handover, starts_on = duty_since_an_hour_ago(clock())
     async with service.app[DATABASE].write() as session:
         rotation = parse_rotation(["sari", "andi"], "daily", handover, starts_on)
         await set_rotation(session, rotation, "koord", clock())
+    return Paging(service, clock, mailbox)
+
+
+@pytest.fixture
+async def paging(tmp_path: Path, smtp: tuple[Mailbox, int]) -> AsyncIterator[Paging]:
+    running = await start_paging(tmp_path, smtp)
     try:
-        yield Paging(service, clock, mailbox)
+        yield running
     finally:
-        await service.drain()
-        await service.client.close()
+        await running.service.drain()
+        await running.service.client.close()
 
 
-def acknowledge_link(mailbox: Mailbox, name: str) -> str:
-    for message in mailbox.to(f"{name}@example.test"):
-        body = message.get_body(("plain",))
-        assert body is not None
-        found = re.search(r"^acknowledge: http://sigap\.test(/l/\S+)", body.get_content(), re.M)
+def mail_text(mailbox: Mailbox, name: str) -> list[str]:
+    bodies = [m.get_body(("plain",)) for m in mailbox.to(f"{name}@example.test")]
+    return [body.get_content() for body in bodies if body is not None]
+
+
+def acknowledge_link(mailbox: Mailbox, name: str, label: str = "Tangani") -> str:
+    for text in mail_text(mailbox, name):
+        found = re.search(rf"^{label}: http://sigap\.test(/l/\S+)", text, re.M)
         if found:
             return found.group(1)
-    raise AssertionError(f"no acknowledge link for {name}")
+    raise AssertionError(f"no {label} link for {name}")
 
 
 async def holder_of(service: Service, incident: int) -> str | None:
@@ -115,6 +125,13 @@ async def test_an_alert_pages_the_staff_on_duty_whose_link_acknowledges(paging: 
         f"[SIGAP #{incident}] Gangguan baru, mohon ditangani: dinkes"
     ]
     assert paging.pages_to("andi") == paging.pages_to("koord") == []
+    (text,) = mail_text(paging.mailbox, "sari")
+    # every label in Bahasa Indonesia, like the subject and the page's button
+    assert f"Insiden #{incident} · SKPD dinkes · Tahap: Dibuka" in text
+    assert "Tanggung jawab: SKPD" in text  # the node's owner, until staff set it
+    page = rf"^Halaman insiden: http://sigap\.test/incidents/{incident}\s"
+    assert re.search(page, text, re.M), text
+    assert not re.search(r"^(acknowledge|incident):", text, re.M), text
     path = acknowledge_link(paging.mailbox, "sari")
     confirm = await service.client.get(path)
     assert confirm.status == 200 and "Tangani" in await confirm.text()
@@ -130,6 +147,28 @@ async def test_an_alert_pages_the_staff_on_duty_whose_link_acknowledges(paging: 
     paging.clock.advance(3 * TIMEOUT)
     assert await paging.chain() == []
     assert paging.pages_to("andi") == paging.pages_to("koord") == []
+
+
+async def test_a_page_speaks_english_when_configured(
+    tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    paging = await start_paging(tmp_path, smtp, language="en")
+    service = paging.service
+    try:
+        incident = await open_by_alert(service)
+        await service.drain()
+        assert paging.pages_to("sari") == [
+            f"[SIGAP #{incident}] New outage, please acknowledge: dinkes"
+        ]
+        (text,) = mail_text(paging.mailbox, "sari")
+        assert f"Incident #{incident} · SKPD dinkes · Stage: Opened" in text
+        assert "Responsibility: SKPD" in text and "Incident page: http" in text
+        done = await service.client.post(acknowledge_link(paging.mailbox, "sari", "Acknowledge"))
+        assert done.status == 200, await done.text()
+        assert await holder_of(service, incident) == "sari"
+    finally:
+        await service.drain()
+        await service.client.close()
 
 
 async def test_a_report_pages_the_staff_on_duty(paging: Paging) -> None:

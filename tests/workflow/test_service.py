@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 from conftest import PASSWORD, SECRET, Mailbox, Service, open_by_alert
 
 from webhook.core import links
+from webhook.core.messages import link_label
 
 Client = TestClient[Any, Any]
 
@@ -52,7 +53,8 @@ def link_in(mailbox: Mailbox, address: str, action: str) -> str:
     for body in bodies:
         assert body is not None
         text = body.get_content()
-        found = re.search(rf"^{action}: http://sigap\.test(/l/\S+)", text, re.MULTILINE)
+        label = re.escape(link_label(action, "id"))  # the move's label: `Tangani`
+        found = re.search(rf"^{label}: http://sigap\.test(/l/\S+)", text, re.MULTILINE)
         if found:
             return found.group(1)
     raise AssertionError(f"no {action} link for {address} in {bodies}")

@@ -19,8 +19,9 @@ from webhook.core.i18n import word
 from webhook.core.localtime import DEFAULT_ZONE, ROMAN, format_date, format_moment, parse_moment
 
 KINDS = {"f01": ("F-01", "FORM ADUAN SKPD"), "f04": ("F-04", "FORM TINDAKAN")}
-PLACE = "Batulicin"
-"""Where Diskominfo Tanah Bumbu signs its documents (the regency's capital)."""
+DEFAULT_PLACE = "Batulicin"
+"""Where Diskominfo Tanah Bumbu signs its documents (the regency's capital), unless the settings
+name another (`document_place`)."""
 
 
 def document_number(kind: str, year: int, month: int, seq: int) -> str:
@@ -152,8 +153,10 @@ def build_document(
     people: Mapping[str, Person],
     zone: str = DEFAULT_ZONE,
     lang: str = "id",
+    place: str = DEFAULT_PLACE,
 ) -> Document:
-    """F-01 (`kind` "f01") or F-04 ("f04") of `incident` from its saved `data`."""
+    """F-01 (`kind` "f01") or F-04 ("f04") of `incident` from its saved `data`, signed at
+    `place`."""
     code, title = KINDS[kind]
 
     def when(key: str) -> str:
@@ -227,7 +230,7 @@ def build_document(
         incident_id=incident.id,
         fields=tuple(fields),
         nodes=affected_nodes(incident, inventory, lang),
-        place_date=f"{PLACE}, {format_date(saved_at, zone, lang)}",
+        place_date=f"{place}, {format_date(saved_at, zone, lang)}",
         signers=signers,
     )
 

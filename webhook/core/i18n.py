@@ -230,6 +230,26 @@ WORDS: dict[str, dict[str, str]] = {
     "nip": {"id": "NIP", "en": "NIP"},
     "full_name": {"id": "Nama lengkap", "en": "Full name"},
     "acknowledged_by": {"id": "Diterima oleh admin SKPD", "en": "Received by the SKPD admin"},
+    # the messages to people (webhook.core.messages); a link's label is its move's own
+    "link_incident": {"id": "Halaman insiden", "en": "Incident page"},
+    "subject_report": {"id": "Gangguan dilaporkan", "en": "Outage reported"},
+    "subject_dispatch": {"id": "Anda ditugaskan", "en": "You are dispatched"},
+    "subject_estimate": {"id": "Estimasi pemulihan", "en": "Recovery estimate"},
+    "subject_forward": {
+        "id": "Estimasi pemulihan dari Kominfo",
+        "en": "Recovery estimate from Diskominfo",
+    },
+    "subject_order_repair": {"id": "Perintah perbaikan", "en": "Repair ordered"},
+    "subject_repair": {"id": "Form tindakan F-04", "en": "Action form F-04"},
+    "subject_escalate": {"id": "Terlambat: perlu tindakan", "en": "Overdue: action needed"},
+    "subject_opened": {
+        "id": "Gangguan baru, mohon ditangani",
+        "en": "New outage, please acknowledge",
+    },
+    "subject_page": {
+        "id": "Belum ditangani, mohon ditangani",
+        "en": "Not acknowledged yet, please acknowledge",
+    },
     # the roles (webhook.core.workflow.Role)
     "role_staff": {"id": "staf jaringan", "en": "network staff"},
     "role_coordinator": {"id": "koordinator jaringan", "en": "network coordinator"},

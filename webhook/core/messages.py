@@ -15,6 +15,7 @@ Configured in the `notify:` section of the webhook's config file::
       retries: 5            # attempts per message and channel
       backoff: 2s           # first wait after a failed attempt; doubles each time
       link_lifetime: 24h
+      language: id          # the messages' words: id (Bahasa Indonesia) or en
       poll: 1s              # how often the delivery worker looks for work nobody woke it for
       lease: 1m             # how long a claimed message is its replica's; then anyone's again
       rules:                # SOP move -> who is told (coordinator, skpd_admin, staff, assignee,
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exporter.inventory import Duration
 from webhook.core import links
+from webhook.core.i18n import word
 from webhook.core.localtime import DEFAULT_ZONE, format_moment
 from webhook.core.workflow import FINAL_STATES, TRANSITIONS, Role
 
@@ -68,17 +70,6 @@ LINK_ACTIONS: dict[tuple[str, str], str] = {
         for role in ("staff", "coordinator")
     },
 }
-SUBJECTS = {
-    "report": "Gangguan dilaporkan",
-    "dispatch": "Anda ditugaskan",
-    "estimate": "Estimasi pemulihan",
-    "forward": "Estimasi pemulihan dari Kominfo",
-    "order_repair": "Perintah perbaikan",
-    "repair": "Form tindakan F-04",
-    "escalate": "Terlambat: perlu tindakan",
-    OPENED: "Gangguan baru, mohon ditangani",
-    "page": "Belum ditangani, mohon ditangani",
-}
 
 
 class SmtpConfig(BaseModel):
@@ -108,6 +99,9 @@ class NotifyConfig(BaseModel):
     link_lifetime: Duration = 86400.0
     poll: Duration = 1.0
     lease: Duration = 60.0
+    language: Literal["id", "en"] = "id"
+    """The words of every message (subject, lines, link labels): Bahasa Indonesia, like the UI,
+    unless the office reads English."""
     rules: dict[str, list[Audience]] = Field(default_factory=lambda: dict(DEFAULT_RULES))
 
     @field_validator("rules")
@@ -246,8 +240,11 @@ def plan(
         return []  # the outage ended before the page went out: nobody to wake
     messages = []
     lifetime = timedelta(seconds=config.link_lifetime)
-    subject = f"[SIGAP #{incident.id}] {SUBJECTS.get(move, move)}: {incident.skpd}"
+    lang = config.language
+    subject = f"[SIGAP #{incident.id}] {word(f'subject_{move}', lang)}: {incident.skpd}"
     page = f"{external_url.rstrip('/')}/incidents/{incident.id}"
+    state = word(f"state_{incident.state}", lang)
+    responsibility = word(f"responsibility_{incident.responsibility or 'unknown'}", lang)
     for user in recipients(config.rules.get(move, []), incident, users, on_duty, paged):
         user_links = {"incident": page}
         link_action = LINK_ACTIONS.get((move, user.role))
@@ -255,17 +252,19 @@ def plan(
             token = links.sign(secret, incident.id, link_action, user.name, now, lifetime)
             user_links[link_action] = links.url(external_url, token)
         lines = [
-            f"Insiden #{incident.id} · SKPD {incident.skpd} · status {incident.state}",
-            f"Tanggung jawab: {incident.responsibility or '-'}",
+            f"{word('incident', lang)} #{incident.id} · SKPD {incident.skpd} · "
+            f"{word('state', lang)}: {state}",
+            f"{word('responsibility', lang)}: {responsibility}",
         ]
         if incident.assignee:
-            lines.append(f"Staf: {incident.assignee}")
+            lines.append(f"{word('staff', lang)}: {incident.assignee}")
         if incident.estimated_recovery_at:
-            lines.append(f"Estimasi pulih: {format_moment(incident.estimated_recovery_at, zone)}")
+            estimate = format_moment(incident.estimated_recovery_at, zone, lang)
+            lines.append(f"{word('estimated_recovery_at', lang)}: {estimate}")
         if detail:
             lines.append(detail)
         lines.append("")
-        lines += [f"{name}: {target}" for name, target in user_links.items()]
+        lines += [f"{link_label(name, lang)}: {target}" for name, target in user_links.items()]
         text = "\n".join(lines) + "\n"
         if config.smtp is not None and user.email:
             messages.append(Message("email", user.email, user.name, subject, text, user_links))
@@ -273,3 +272,12 @@ def plan(
             recipient = user.phone or user.name
             messages.append(Message("webhook", recipient, user.name, subject, text, user_links))
     return messages
+
+
+def link_label(action: str, lang: str) -> str:
+    """What a one-click link is called in a message: its move's own label (`Tangani`), as on
+    the incident's page; the incident's page otherwise."""
+    move = next((t for t in TRANSITIONS if t.action == action), None)
+    if move is None:
+        return word(f"link_{action}", lang)
+    return move.label_id if lang == "id" else move.label_en

@@ -53,6 +53,7 @@ ESTIMATE_ERROR_BUCKETS = (*(-s for s in reversed(_ERROR_STEPS)), 0, *_ERROR_STEP
 CHANNELS = ("email", "webhook")
 DELIVERY_STATUSES = ("sent", "failed")
 SOURCES = ("alert", "report")
+SILENCE_OPERATIONS = ("create", "expire")
 _OPEN_STAGES = [s.value for s in State if s in OPEN_STATES]
 
 
@@ -163,6 +164,14 @@ class WebhookMetrics:
             ["skpd"],
             registry=registry,
         )
+        self.silence_requests = Counter(
+            "sigap_maintenance_silence_requests",
+            "Requests to an Alertmanager for a maintenance window's silence, by operation "
+            "(create: create or replace; expire: a cancelled plan's) and result (error: refused "
+            "or unanswered; the plan shows it and the leader retries every 30 s).",
+            ["operation", "result"],
+            registry=registry,
+        )
         for code in ("2xx", "4xx", "5xx"):
             self.notifications.labels(code)
         for result in ("ok", "error"):
@@ -176,6 +185,9 @@ class WebhookMetrics:
                 self.messages.labels(channel, status)
         for cause in (*CAUSES, UNKNOWN_CAUSE):
             self.downtime_by_cause.labels(cause)
+        for operation in SILENCE_OPERATIONS:
+            for result in ("ok", "error"):
+                self.silence_requests.labels(operation, result)
 
     def know_skpds(self, skpds: Iterable[str]) -> None:
         """Start the per-SKPD series of the inventory's SKPDs at 0, so a dashboard's sum is 0

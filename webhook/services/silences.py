@@ -13,6 +13,8 @@ notifies nobody and opens no incident.
 - `sync(plan_id)` runs after the commit that changed the plan; `sync_unsynced()` runs on the
   leader every `SYNC_INTERVAL`: what failed (an Alertmanager down) is retried until it holds.
   The plan's `revision` tells whether its silences carry out its latest version.
+- Every request is counted in `sigap_maintenance_silence_requests_total{operation,result}`, so a
+  silence that cannot be put in place alerts like anything else, not only on the plan's page.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+from prometheus_client import Counter
 
 from webhook.core.maintenance import silence_body
 from webhook.store.database import Database
@@ -95,24 +98,41 @@ async def expire_silence(http: aiohttp.ClientSession, url: str, silence_id: str)
 
 
 async def carry_out(
-    http: aiohttp.ClientSession, urls: Sequence[str], plan: _Snapshot, now: datetime
+    http: aiohttp.ClientSession,
+    urls: Sequence[str],
+    plan: _Snapshot,
+    now: datetime,
+    requests: Counter | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Make every Alertmanager hold what the plan says: (the silence ids, the errors)."""
+    """Make every Alertmanager hold what the plan says: (the silence ids, the errors); each
+    request counted in `requests` (`sigap_maintenance_silence_requests`) by operation and
+    result."""
     ids: dict[str, Any] = {u: i for u, i in plan.silence_ids.items() if u in urls}
     stale = [(u, i) for u, i in plan.silence_ids.items() if u not in urls]
     live = plan.cancelled_at is None and plan.ends_at > now
     errors: list[str] = []
 
     async def one(url: str) -> None:
+        if live:
+            operation = "create"
+        elif plan.cancelled_at is not None and url in ids:
+            operation = "expire"
+        else:
+            return  # a plan that ended on its own: its silence expired with it
         try:
-            if live:
+            if operation == "create":
                 ids[url] = await post_silence(
                     http, url, silence_body(plan.id, plan, plan.reason), ids.get(url)
                 )
-            elif plan.cancelled_at is not None and url in ids:
+            else:
                 await expire_silence(http, url, ids.pop(url))
         except SilenceFailed as error:
             errors.append(str(error))
+            result = "error"
+        else:
+            result = "ok"
+        if requests is not None:
+            requests.labels(operation, result).inc()
 
     await asyncio.gather(*(one(url) for url in urls))
     if stale:  # an Alertmanager no longer configured: its silences end on their own
@@ -123,9 +143,13 @@ async def carry_out(
 class Silences:
     """The maintenance plans' silences on `urls` (empty: nothing to do, every plan `none`)."""
 
-    def __init__(self, database: Database, urls: Sequence[str]) -> None:
+    def __init__(
+        self, database: Database, urls: Sequence[str], requests: Counter | None = None
+    ) -> None:
         self.database = database
         self.urls = tuple(urls)
+        self.requests = requests
+        """`sigap_maintenance_silence_requests` of the service's /metrics (None: the CLI)."""
         self._lock = asyncio.Lock()
         """One sync at a time in this process: two at once would create two silences."""
 
@@ -151,7 +175,7 @@ class Silences:
                     dict(row.silence_ids),
                 )
             async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-                ids, errors = await carry_out(http, self.urls, plan, now)
+                ids, errors = await carry_out(http, self.urls, plan, now, self.requests)
             error = "; ".join(sorted(errors)) or None
             async with self.database.write() as session:
                 row = await session.get(Maintenance, plan_id)

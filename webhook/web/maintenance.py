@@ -38,7 +38,7 @@ from webhook.web.api import UNAVAILABLE
 from webhook.web.auth import api_user, visible_skpds
 from webhook.web.http import json_error, read_json_object
 from webhook.web.inventory_check import UnknownId, check_nodes, check_skpd
-from webhook.web.keys import CLOCK, DATABASE, INVENTORY, LEADERSHIP, SETTINGS
+from webhook.web.keys import CLOCK, DATABASE, INVENTORY, LEADERSHIP, METRICS, SETTINGS
 from webhook.web.ui.views import checked_form, current_user, render
 
 SILENCES = web.AppKey("silences", Silences)
@@ -293,7 +293,9 @@ async def cancel_form(request: web.Request) -> web.Response:
 
 
 def setup_maintenance(app: web.Application) -> None:
-    silences = Silences(app[DATABASE], app[SETTINGS].alertmanager_urls)
+    silences = Silences(
+        app[DATABASE], app[SETTINGS].alertmanager_urls, app[METRICS].silence_requests
+    )
     app[SILENCES] = silences
 
     async def retry_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -38,4 +38,5 @@ async def form_document(app: web.Application, incident: Incident, kind: str) -> 
         inventory=app.get(INVENTORY),
         people=people,
         zone=app[SETTINGS].timezone,
+        place=app[SETTINGS].document_place,
     )
