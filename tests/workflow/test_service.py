@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from conftest import PASSWORD, SECRET, Mailbox, Service, open_by_alert
+from conftest import (
+    ALERTMANAGER_TOKEN,
+    PASSWORD,
+    SECRET,
+    Mailbox,
+    Service,
+    alert_notification,
+    open_by_alert,
+)
 
 from webhook.core import links
 from webhook.core.messages import link_label
@@ -276,3 +284,28 @@ async def test_the_whole_sop_in_the_ui_ends_with_the_f04_pdf(service: Service, s
     attachments = [p for p in f04_mail[0].walk() if p.get_filename()]
     assert attachments[0].get_filename() == f"F-04-{incident}.pdf"
     assert attachments[0].get_payload(decode=True).startswith(b"%PDF")
+
+
+async def test_a_cut_uplink_is_one_line_on_the_timeline(service: Service) -> None:
+    """Alertmanager tells every node behind a cut uplink in one notification: the incident's
+    timeline says so in one line naming the nodes, not one line per alert."""
+    nodes = ["dinkes-gw", "dinkes-sw1", "dinkes-sw2"]
+    body = alert_notification("dinkes", nodes[0])
+    body["alerts"] = [alert_notification("dinkes", n)["alerts"][0] for n in nodes]
+    response = await service.client.post(
+        "/api/v1/alertmanager",
+        json=body,
+        headers={"Authorization": f"Bearer {ALERTMANAGER_TOKEN}"},
+    )
+    assert response.status == 200, await response.text()
+    (incident,) = (await response.json())["opened"]
+    detail = await (
+        await service.client.get(f"/api/v1/incidents/{incident}", headers=bearer(service, "koord"))
+    ).json()
+    firing = [e for e in detail["events"] if e["kind"] == "alert_firing"]
+    assert len(firing) == 1, detail["events"]
+    assert firing[0]["data"]["nodes"] == nodes
+    assert len(detail["alerts"]) == 3
+    assert await login(service.client, "koord") == 303
+    page = await (await service.client.get(f"/incidents/{incident}")).text()
+    assert "Node: dinkes-gw, dinkes-sw1, dinkes-sw2" in page

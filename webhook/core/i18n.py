@@ -290,6 +290,8 @@ MONTH_NAMES = {
 }
 
 FIELDS: dict[str, dict[str, str]] = {
+    "alertname": {"id": "Alert", "en": "Alert"},
+    "nodes": {"id": "Node", "en": "Nodes"},
     "reporter": {"id": "Pelapor", "en": "Reporter"},
     "contact_confirmed_with": {"id": "Dikonfirmasi dengan", "en": "Confirmed with"},
     "complaint": {"id": "Aduan", "en": "Complaint"},

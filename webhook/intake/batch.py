@@ -229,6 +229,16 @@ def _places(alert: AlertIn, known: _Alert | None) -> bool:
     )
 
 
+def _fired(alerts: list[AlertIn]) -> dict[str, Any]:
+    """The timeline's line for the alerts one notification fired on an incident: one line,
+    not one per alert (a cut uplink fires every node behind it at once)."""
+    return {
+        "alertname": ", ".join(dict.fromkeys(a.labels.get("alertname", "") for a in alerts)),
+        "nodes": [n for n in dict.fromkeys(a.labels.get("node") for a in alerts) if n],
+        "fingerprints": [a.fingerprint for a in alerts],
+    }
+
+
 def _written(incident: _Incident) -> int:
     assert incident.id is not None, "the batch is not written yet"
     return incident.id
@@ -401,6 +411,8 @@ class Batch:
         result = _Ingested()
         self._ingested.append(result)
         new: set[AlertKey] = set()
+        firing: defaultdict[_Incident, list[AlertIn]] = defaultdict(list)
+        """The new alerts of each incident: one line on its timeline for all of them."""
         for alert in notification.alerts:
             key = (alert.fingerprint, alert.startsAt)
             if key in new:  # the same new alert twice in one notification
@@ -426,15 +438,7 @@ class Batch:
                     incident = self._place(key, known, alert, now, notification, result)
                     if any(a.status == "firing" for a in self._other_copies(alert)):
                         continue  # another Alertmanager's copy: on the timeline already
-                    self._event(
-                        incident,
-                        now,
-                        "alert_firing",
-                        incident.state,
-                        alertname=alert.labels.get("alertname"),
-                        node=alert.labels.get("node"),
-                        fingerprint=alert.fingerprint,
-                    )
+                    firing[incident].append(alert)
             elif _places(alert, known):
                 known.status, known.ends_at, known.resolved_by = "firing", None, None
                 known.changed_at = now
@@ -447,6 +451,8 @@ class Batch:
                     if copy.status == "firing":
                         self._resolve(copy, alert, now, result, tell=not told)
                         told = True
+        for incident, alerts in firing.items():
+            self._event(incident, now, "alert_firing", incident.state, **_fired(alerts))
         if notification.truncatedAlerts:
             for incident in result.touched:
                 incident.truncated_alerts = max(
@@ -458,10 +464,13 @@ class Batch:
         """The batch's other alerts of the same fingerprint that started no later than `alert`
         ended: the same outage as reported by another Alertmanager (a later start is a new
         outage of the same node)."""
+        keys = self._copies.get(alert.fingerprint, ())
+        if not keys or (len(keys) == 1 and keys[0][1] == alert.startsAt):  # the usual case
+            return []
         ended = alert.endsAt if alert.status == "resolved" and alert.endsAt else None
         return [
             self._alerts[key]
-            for key in self._copies.get(alert.fingerprint, ())
+            for key in keys
             if key[1] != alert.startsAt and (ended is None or key[1] <= ended)
         ]
 
