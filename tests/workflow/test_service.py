@@ -287,8 +287,9 @@ async def test_the_whole_sop_in_the_ui_ends_with_the_f04_pdf(service: Service, s
 
 
 async def test_a_cut_uplink_is_one_line_on_the_timeline(service: Service) -> None:
-    """Alertmanager tells every node behind a cut uplink in one notification: the incident's
-    timeline says so in one line naming the nodes, not one line per alert."""
+    """Alertmanager tells every node behind a cut uplink in one notification, and their
+    recovery in another: the incident's timeline says each in one line naming the nodes, not
+    one line per alert."""
     nodes = ["dinkes-gw", "dinkes-sw1", "dinkes-sw2"]
     body = alert_notification("dinkes", nodes[0])
     body["alerts"] = [alert_notification("dinkes", n)["alerts"][0] for n in nodes]
@@ -306,6 +307,21 @@ async def test_a_cut_uplink_is_one_line_on_the_timeline(service: Service) -> Non
     assert len(firing) == 1, detail["events"]
     assert firing[0]["data"]["nodes"] == nodes
     assert len(detail["alerts"]) == 3
+    for told in body["alerts"]:
+        told.update(status="resolved", endsAt=datetime.now(UTC).isoformat())
+    body["status"] = "resolved"
+    response = await service.client.post(
+        "/api/v1/alertmanager",
+        json=body,
+        headers={"Authorization": f"Bearer {ALERTMANAGER_TOKEN}"},
+    )
+    assert response.status == 200, await response.text()
+    detail = await (
+        await service.client.get(f"/api/v1/incidents/{incident}", headers=bearer(service, "koord"))
+    ).json()
+    kinds = [e["kind"] for e in detail["events"]]
+    assert kinds.count("alert_firing") == kinds.count("alert_resolved") == 1, kinds
+    assert kinds.index("alert_resolved") < kinds.index("recovered")
     assert await login(service.client, "koord") == 303
     page = await (await service.client.get(f"/incidents/{incident}")).text()
-    assert "Node: dinkes-gw, dinkes-sw1, dinkes-sw2" in page
+    assert page.count("Node: dinkes-gw, dinkes-sw1, dinkes-sw2") == 2

@@ -47,6 +47,8 @@ class Outcome:
 
 AlertKey = tuple[str, datetime]
 """Alertmanager's identity of an alert: its fingerprint and startsAt."""
+Labelled = tuple[dict[str, Any], str]
+"""An alert as its incident's timeline names it: its labels and fingerprint."""
 
 _KEYS_PER_SELECT = 4000
 """Alert keys asked for in one statement: below the bind-parameter limits of both backends."""
@@ -229,13 +231,13 @@ def _places(alert: AlertIn, known: _Alert | None) -> bool:
     )
 
 
-def _fired(alerts: list[AlertIn]) -> dict[str, Any]:
-    """The timeline's line for the alerts one notification fired on an incident: one line,
-    not one per alert (a cut uplink fires every node behind it at once)."""
+def _alerts_line(alerts: list[Labelled]) -> dict[str, Any]:
+    """The timeline's line for the alerts that fired (or resolved) together on an incident:
+    one line, not one per alert (a cut uplink takes every node behind it down at once)."""
     return {
-        "alertname": ", ".join(dict.fromkeys(a.labels.get("alertname", "") for a in alerts)),
-        "nodes": [n for n in dict.fromkeys(a.labels.get("node") for a in alerts) if n],
-        "fingerprints": [a.fingerprint for a in alerts],
+        "alertname": ", ".join(dict.fromkeys(labels.get("alertname", "") for labels, _ in alerts)),
+        "nodes": [n for n in dict.fromkeys(labels.get("node") for labels, _ in alerts) if n],
+        "fingerprints": [fingerprint for _, fingerprint in alerts],
     }
 
 
@@ -411,8 +413,9 @@ class Batch:
         result = _Ingested()
         self._ingested.append(result)
         new: set[AlertKey] = set()
-        firing: defaultdict[_Incident, list[AlertIn]] = defaultdict(list)
-        """The new alerts of each incident: one line on its timeline for all of them."""
+        # the alerts that fired and resolved on each incident: a line on its timeline each
+        fired: defaultdict[_Incident, list[Labelled]] = defaultdict(list)
+        ended: defaultdict[_Incident, list[Labelled]] = defaultdict(list)
         for alert in notification.alerts:
             key = (alert.fingerprint, alert.startsAt)
             if key in new:  # the same new alert twice in one notification
@@ -438,21 +441,22 @@ class Batch:
                     incident = self._place(key, known, alert, now, notification, result)
                     if any(a.status == "firing" for a in self._other_copies(alert)):
                         continue  # another Alertmanager's copy: on the timeline already
-                    firing[incident].append(alert)
+                    fired[incident].append((alert.labels, alert.fingerprint))
             elif _places(alert, known):
                 known.status, known.ends_at, known.resolved_by = "firing", None, None
                 known.changed_at = now
                 self._place(key, known, alert, now, notification, result)
             elif alert.status == "resolved" and known.status == "firing":
-                self._resolve(known, alert, now, result)
+                self._resolve(known, alert, now, result, ended)
                 told = True
             if alert.status == "resolved":
                 for copy in self._other_copies(alert):
                     if copy.status == "firing":
-                        self._resolve(copy, alert, now, result, tell=not told)
+                        self._resolve(copy, alert, now, result, None if told else ended)
                         told = True
-        for incident, alerts in firing.items():
-            self._event(incident, now, "alert_firing", incident.state, **_fired(alerts))
+        for kind, lines in (("alert_firing", fired), ("alert_resolved", ended)):
+            for incident, alerts in lines.items():
+                self._event(incident, now, kind, incident.state, **_alerts_line(alerts))
         if notification.truncatedAlerts:
             for incident in result.touched:
                 incident.truncated_alerts = max(
@@ -475,10 +479,15 @@ class Batch:
         ]
 
     def _resolve(
-        self, known: _Alert, alert: AlertIn, now: datetime, result: _Ingested, tell: bool = True
+        self,
+        known: _Alert,
+        alert: AlertIn,
+        now: datetime,
+        result: _Ingested,
+        told: defaultdict[_Incident, list[Labelled]] | None,
     ) -> None:
-        """A firing alert resolved by Alertmanager (its own copy, or another Alertmanager's;
-        `tell`: put it on the timeline, once for both copies)."""
+        """A firing alert resolved by Alertmanager (its own copy, or another Alertmanager's);
+        added to what is `told` on its incident's timeline (None: once for both copies)."""
         known.status, known.resolved_by = "resolved", "alertmanager"
         known.ends_at, known.changed_at = alert.endsAt or now, now
         holder = self._incident_of(known)
@@ -486,17 +495,8 @@ class Batch:
             return
         result.touched[holder] = None
         result.lost.add(holder)
-        if not tell:
-            return
-        self._event(
-            holder,
-            now,
-            "alert_resolved",
-            holder.state,
-            alertname=alert.labels.get("alertname"),
-            node=alert.labels.get("node"),
-            fingerprint=alert.fingerprint,
-        )
+        if told is not None:
+            told[holder].append((alert.labels, alert.fingerprint))
 
     def _incident_of(self, alert: _Alert) -> _Incident | None:
         if alert.incident is not None:
@@ -604,25 +604,24 @@ class Batch:
         losing = {row.incident_id for row in gone if row.incident_id is not None}
         self._read_incidents(losing, set(), now)
         self._read_recovery(losing)
-        touched: dict[_Incident, None] = {}
+        touched: defaultdict[_Incident, list[Labelled]] = defaultdict(list)
         for row in gone:
             self._know(row)
             known = self._alerts[(row.fingerprint, row.starts_at)]
             known.status, known.resolved_by = "resolved", "reconcile"
             known.ends_at, known.changed_at = now, now
             incident = self._incident_of(known)
-            if incident is None:
-                continue
-            touched[incident] = None
+            if incident is not None:
+                touched[incident].append((row.labels, known.fingerprint))
+        for incident, alerts in touched.items():
             self._event(
                 incident,
                 now,
                 "alert_resolved",
                 incident.state,
                 actor="reconcile",
-                fingerprint=known.fingerprint,
-                alertname=row.labels.get("alertname"),
-                why="Alertmanager no longer knows this alert",
+                **_alerts_line(alerts),
+                why="Alertmanager no longer knows these alerts",
             )
         self._settle(touched, set(touched), now)
         return len(gone)
