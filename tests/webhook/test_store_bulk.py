@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, delete, insert, select
 
-from webhook.intake.batch import _ALERTS_NAMED, _FIRING_BEFORE, _NEW_ALERTS
+from webhook.intake.batch import _FIRING_BEFORE, _NEW_ALERTS, _READS
 from webhook.settings import database_url
 from webhook.store.bulk import BulkInsert, _sqlite_datetime
 from webhook.store.database import Database
@@ -178,8 +178,10 @@ async def test_a_notifications_alerts_are_looked_up_by_fingerprint(tmp_path: Pat
     starts = [datetime(2026, 11, 30, tzinfo=UTC)]  # a storm: one cut, one startsAt
 
     def plans(connection: Connection, _facts: list[Any]) -> tuple[str, str]:
-        expanded = _ALERTS_NAMED.compile(dialect=connection.dialect).construct_expanded_state(
-            {"fingerprints": names, "starts": starts}
+        expanded = (
+            _READS["sqlite"]
+            .alerts_named.compile(dialect=connection.dialect)
+            .construct_expanded_state({"fingerprints": names, "starts": starts})
         )
         values = tuple(
             _sqlite_datetime(v) if isinstance(v, datetime) else v

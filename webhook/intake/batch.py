@@ -20,9 +20,23 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    any_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.sql import Executable
 
 from webhook.core import figures, maintenance
 from webhook.core import grouping as rules
@@ -166,34 +180,61 @@ class _Ingested:
 
 # The statements, built once (their parameters bound when run): building one costs more than
 # running it.
-# With the alerts named, their fingerprints' firing copies under another startsAt: two
-# Alertmanagers of a cluster may each report one outage with the startsAt of the Prometheus
-# they heard first, and a resolution sent by one ends the other's copy too.
-_ALERTS_NAMED = select(*_ALERT_COLUMNS).where(
-    Alert.fingerprint.in_(bindparam("fingerprints")),
-    or_(Alert.starts_at.in_(bindparam("starts")), text(ALERT_FIRING)),
-)
-_ALERTS_OF = select(*_ALERT_COLUMNS).where(Alert.incident_id.in_(bindparam("ids")))
-_INCIDENTS = select(*_INCIDENT_COLUMNS).where(
-    or_(
-        Incident.id.in_(bindparam("ids")),
-        Incident.open_key.in_(bindparam("skpds")),
-        and_(
-            Incident.skpd.in_(bindparam("closing_skpds")),
-            Incident.closed_at >= bindparam("closed_since"),
+
+
+def _among(column: Any, name: str, postgresql: bool) -> ColumnElement[bool]:
+    """`column` is one of the values bound as `name`. PostgreSQL takes them as one array: one
+    statement for any number of values, prepared and planned once (an IN list is a new
+    statement for every length, with a parameter per value)."""
+    if postgresql:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return cast("ColumnElement[bool]", column.in_(bindparam(name)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """What `Batch.read` asks, in the form the database answers fastest."""
+
+    alerts_named: Executable
+    """With the alerts named, their fingerprints' firing copies under another startsAt: two
+    Alertmanagers of a cluster may each report one outage with the startsAt of the Prometheus
+    they heard first, and a resolution sent by one ends the other's copy too."""
+    alerts_of: Executable
+    incidents: Executable
+    ledger_of: Executable
+
+
+def _reads(postgresql: bool) -> _Reads:
+    return _Reads(
+        alerts_named=select(*_ALERT_COLUMNS).where(
+            _among(Alert.fingerprint, "fingerprints", postgresql),
+            or_(_among(Alert.starts_at, "starts", postgresql), text(ALERT_FIRING)),
         ),
+        alerts_of=select(*_ALERT_COLUMNS).where(_among(Alert.incident_id, "ids", postgresql)),
+        incidents=select(*_INCIDENT_COLUMNS).where(
+            or_(
+                _among(Incident.id, "ids", postgresql),
+                _among(Incident.open_key, "skpds", postgresql),
+                and_(
+                    _among(Incident.skpd, "closing_skpds", postgresql),
+                    Incident.closed_at >= bindparam("closed_since"),
+                ),
+            )
+        ),
+        ledger_of=select(
+            Event.incident_id,
+            Event.at,
+            Event.actor,
+            Event.role,
+            Event.kind,
+            Event.from_state,
+            Event.to_state,
+            Event.data,
+        ).where(_among(Event.incident_id, "ids", postgresql), Event.kind.in_(_LEDGER)),
     )
-)
-_LEDGER_OF = select(
-    Event.incident_id,
-    Event.at,
-    Event.actor,
-    Event.role,
-    Event.kind,
-    Event.from_state,
-    Event.to_state,
-    Event.data,
-).where(Event.incident_id.in_(bindparam("ids")), Event.kind.in_(_LEDGER))
+
+
+_READS = {"postgresql": _reads(postgresql=True), "sqlite": _reads(postgresql=False)}
 _FIRING_BEFORE = select(*_ALERT_COLUMNS, Alert.labels).where(
     text(ALERT_FIRING), Alert.received_at < bindparam("seen_before")
 )
@@ -253,6 +294,7 @@ class Batch:
 
     def __init__(self, connection: Connection, facts: list[Fact], windows: rules.Windows) -> None:
         self.connection = connection
+        self._reads = _READS[connection.dialect.name]
         self.facts = facts
         """What the metrics count, published by `webhook.store.database` after the commit."""
         self.windows = windows
@@ -294,7 +336,7 @@ class Batch:
         for start in range(0, len(keys), _KEYS_PER_SELECT):
             chunk = keys[start : start + _KEYS_PER_SELECT]
             rows = self.connection.execute(
-                _ALERTS_NAMED,
+                self._reads.alerts_named,
                 {
                     "fingerprints": list({k[0] for k in chunk}),
                     "starts": list({k[1] for k in chunk}),
@@ -331,7 +373,7 @@ class Batch:
         if not ids and not skpds:
             return
         rows = self.connection.execute(
-            _INCIDENTS,
+            self._reads.incidents,
             {
                 "ids": list(ids),
                 "skpds": list(skpds),
@@ -352,9 +394,9 @@ class Batch:
         ids = ids - self._complete
         if not ids:
             return
-        for row in self.connection.execute(_ALERTS_OF, {"ids": list(ids)}):
+        for row in self.connection.execute(self._reads.alerts_of, {"ids": list(ids)}):
             self._know(row)
-        for entry in self.connection.execute(_LEDGER_OF, {"ids": list(ids)}):
+        for entry in self.connection.execute(self._reads.ledger_of, {"ids": list(ids)}):
             incident = self._incidents[entry.incident_id]
             self._ledger[entry.incident_id].append(_Event(incident, *entry[1:]))
         self._complete |= ids
