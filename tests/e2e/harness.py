@@ -35,12 +35,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
+import pytest
 import yaml
 
 T = TypeVar("T")
@@ -304,6 +305,24 @@ def load_lab_module() -> ModuleType:
     sys.modules["sigap_lab"] = module
     spec.loader.exec_module(module)
     return module
+
+
+@contextlib.contextmanager
+def own_lab(inventory: Path, state_dir: Path) -> Iterator[Any]:
+    """A test's own small network built from `inventory` as lab namespaces (sgl-*), removed
+    afterwards; skips without root, or while another lab is up (the namespaces are
+    machine-wide: building ours would tear another run's down)."""
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (network namespaces)")
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    if any(line.startswith("sgl-") for line in listed.splitlines()):
+        pytest.skip("a lab is already up (sgl-* namespaces); if it is a leftover: lab.py down")
+    built = load_lab_module().Lab(inventory, state_dir=state_dir)
+    try:
+        built.up()
+        yield built
+    finally:
+        built.down()
 
 
 class Stack:

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import secrets
-import subprocess
 import sys
 import threading
 import time
@@ -121,26 +119,11 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _other_lab_is_up() -> bool:
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return any(line.startswith("sgl-") for line in listed.splitlines())
-
-
 @pytest.fixture(scope="module")
 def lab(inventory: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """This test's small network as lab namespaces (sgl-*), removed afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root (network namespaces)")
-    if _other_lab_is_up():
-        # the lab's namespaces are machine-wide: building ours would tear another run's down
-        pytest.skip("a lab is already up (sgl-* namespaces); if it is a leftover: lab.py down")
-    module = harness.load_lab_module()
-    built = module.Lab(inventory, state_dir=tmp_path_factory.mktemp("lab"))
-    try:
-        built.up()
+    with harness.own_lab(inventory, tmp_path_factory.mktemp("lab")) as built:
         yield built
-    finally:
-        built.down()
 
 
 @pytest.fixture(scope="module")

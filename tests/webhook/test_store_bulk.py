@@ -26,19 +26,7 @@ from pgserver import PgServer, pgserver
 
 _DATABASES = itertools.count()
 WITA = timezone(timedelta(hours=8))
-ALERT_COLUMNS = (
-    "fingerprint",
-    "starts_at",
-    "ends_at",
-    "status",
-    "resolved_by",
-    "labels",
-    "annotations",
-    "generator_url",
-    "received_at",
-    "updated_at",
-    "incident_id",
-)
+ALERT_COLUMNS = _NEW_ALERTS.columns
 TRICKY: list[dict[str, Any]] = [
     {  # a whole second (no microseconds), given in WITA
         "fingerprint": "a1",
