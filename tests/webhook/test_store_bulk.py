@@ -159,7 +159,7 @@ def test_columns_out_of_the_tables_order_are_refused() -> None:
 async def test_a_notifications_alerts_are_looked_up_by_fingerprint(tmp_path: Path) -> None:
     """SQLite's plan for the batch's read: the alerts of the fingerprints named, never a walk
     through all firing alerts (the plan an index on status alone led SQLite to); while
-    reconciliation still reads only the firing alerts, in the order received."""
+    reconciliation still reads only the firing alerts."""
     db = Database(database_url(f"sqlite:///{tmp_path}/plan.db"))
     await db.upgrade()
     names = [f"f{i}" for i in range(640)]
@@ -188,4 +188,4 @@ async def test_a_notifications_alerts_are_looked_up_by_fingerprint(tmp_path: Pat
         await db.close()
     assert "status" not in lookup and "MULTI-INDEX OR" not in lookup, lookup
     assert "sqlite_autoindex_alert_1 (fingerprint=?" in lookup, lookup
-    assert "ix_alert_firing" in walk and "TEMP B-TREE" not in walk, walk  # in order, no sort
+    assert "ix_alert_firing" in walk, walk

@@ -235,10 +235,8 @@ def _reads(postgresql: bool) -> _Reads:
 
 
 _READS = {"postgresql": _reads(postgresql=True), "sqlite": _reads(postgresql=False)}
-_FIRING_BEFORE = (
-    select(*_ALERT_COLUMNS, Alert.labels)
-    .where(text(ALERT_FIRING), Alert.received_at < bindparam("seen_before"))
-    .order_by(Alert.id)
+_FIRING_BEFORE = select(*_ALERT_COLUMNS, Alert.labels).where(
+    text(ALERT_FIRING), Alert.received_at < bindparam("seen_before")
 )
 _OPEN_INCIDENT = insert(Incident).returning(Incident.id, sort_by_parameter_order=True)
 _CHANGE_INCIDENT = update(Incident).where(Incident.id == bindparam("incident_id"))
@@ -643,7 +641,8 @@ class Batch:
         """Resolve the alerts firing here that Alertmanager no longer knows (its fingerprints
         `active`) and that were received before `seen_before`; returns how many."""
         rows = self.connection.execute(_FIRING_BEFORE, {"seen_before": seen_before})
-        gone = [row for row in rows if row.fingerprint not in active]
+        # in the order received, sorted here: ORDER BY id would walk the whole table
+        gone = sorted((row for row in rows if row.fingerprint not in active), key=lambda r: r.id)
         losing = {row.incident_id for row in gone if row.incident_id is not None}
         self._read_incidents(losing, set(), now)
         self._read_recovery(losing)

@@ -134,15 +134,13 @@ class Alert(Base):
     __tablename__ = "alert"
     __table_args__ = (
         UniqueConstraint("fingerprint", "starts_at"),
-        # The firing alerts, in the order received: what reconciliation walks. Partial, and
-        # not an index on status: with one, the databases looked a notification's alerts up
-        # among ALL firing ones (every batch of a storm cost more than the one before); keyed
-        # by id, not fingerprint: ids only grow, so a storm's commits dirty its last page only
-        # (random fingerprints dirtied pages all over it). Lookups by fingerprint use the
-        # unique index.
+        # The firing alerts by fingerprint: what a notification's alerts may be copies of.
+        # Partial, and not an index on status: with one, the databases looked a
+        # notification's alerts up among ALL firing ones (every batch of a storm cost more
+        # than the one before); reconciliation walks this index too.
         Index(
             "ix_alert_firing",
-            "id",
+            "fingerprint",
             sqlite_where=text(ALERT_FIRING),
             postgresql_where=text(ALERT_FIRING),
         ),
