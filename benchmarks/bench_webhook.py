@@ -3,7 +3,8 @@ PostgreSQL, beside references measured in the same run on the same machine:
 
 - ``do-nothing``: an aiohttp handler that reads the body and answers 200: the ceiling;
 - ``plain SQL``: a bare aiohttp handler that commits the same rows (the raw body, one row per
-  alert, upserted on fingerprint + startsAt) with hand-written SQL and no incident logic.
+  alert, upserted on fingerprint + startsAt) with hand-written SQL, no validation and no
+  incident logic: the floor, what storing each alert costs at all on this machine.
 
 Three streams, each sent by 50 concurrent senders (Alertmanager retries anything but 2xx):
 
@@ -528,10 +529,9 @@ def main() -> int:
         pg = None if args.no_postgres else stack.enter_context(pgserver(fsync=True))
         for s in streams:
             run(s, "do-nothing", [*me, "do-nothing", "{port}"], {})
-            if s.name == "repeats":
-                plain = f"{tmp}/plain.db"
-                run(s, "plain SQL, SQLite", [*me, "plain-sqlite", "{port}", plain], {},
-                    lambda q, plain=plain: count_sqlite(plain, q))  # fmt: skip
+            plain = f"{tmp}/plain-{s.name}.db"
+            run(s, "plain SQL, SQLite", [*me, "plain-sqlite", "{port}", plain], {},
+                lambda q, plain=plain: count_sqlite(plain, q))  # fmt: skip
             for check in ("off", "on") if s.pings and pings else ("off",):
                 label = f", ping {check}" if s.pings else ""
                 db = f"{tmp}/{s.name}-{check}.db"
@@ -541,10 +541,9 @@ def main() -> int:
                     lambda q, db=db: count_sqlite(db, q))  # fmt: skip
             if pg is None:
                 continue
-            if s.name == "repeats":
-                plain_pg = pg.create_database("plain")
-                run(s, "plain SQL, PostgreSQL", [*me, "plain-postgres", "{port}", plain_pg], {},
-                    lambda q, u=plain_pg: count_postgres(u, q))  # fmt: skip
+            plain_pg = pg.create_database(f"plain_{s.name}")
+            run(s, "plain SQL, PostgreSQL", [*me, "plain-postgres", "{port}", plain_pg], {},
+                lambda q, u=plain_pg: count_postgres(u, q))  # fmt: skip
             for check in ("off", "on") if s.pings and pings else ("off",):
                 label = f", ping {check}" if s.pings else ""
                 url = pg.create_database(f"{s.name}_{check}")
