@@ -116,11 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     except SocketUnavailable as error:
         log.error("cannot probe", extra={"error": str(error)})
         return 1
-    service = ExporterService(args.config_file, engine)
+    service = ExporterService(
+        args.config_file,
+        engine,
+        web_config_file=args.web_config_file,
+        web_config=web_config,
+    )
     service.inventory = inventory
     service.reload_status.successful = True
     service.reload_status.last_success_time = time.time()
-    app = create_app(service, web_config, enable_lifecycle=args.enable_lifecycle)
+    app = create_app(service, enable_lifecycle=args.enable_lifecycle)
     reloads: set[asyncio.Task[str | None]] = set()
 
     async def on_sighup(app: web.Application) -> None:

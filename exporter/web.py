@@ -2,7 +2,8 @@
 
 With basic auth users in the web config every endpoint asks for them, /-/healthy included, as
 exporter-toolkit protects every handler; /-/reload also needs `--web.enable-lifecycle`, as in
-Prometheus (SIGHUP always reloads).
+Prometheus (SIGHUP always reloads). A reload reads the web config file again too, so rotated
+certificates and changed users take effect without a restart.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from exporter.exposition import LabelCache, ReloadStatus, render
 from exporter.icmp import SocketUnavailable
 from exporter.inventory import Inventory, InventoryError, load_inventory
 from exporter.prober import ProbeEngine, describe_sockets
-from exporter.webconfig import BasicAuth, WebConfig
+from exporter.webconfig import BasicAuth, WebConfig, WebConfigError, load_web_config
 
 log = logging.getLogger("sigap.exporter")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -35,27 +36,43 @@ def system_clock() -> datetime:
 
 
 class ExporterService:
-    """The inventory in force, the engine probing it, and how the last (re)load went."""
+    """The inventory and web config in force, the engine probing it, and how the last
+    (re)load went."""
 
-    def __init__(self, config_file: Path, engine: ProbeEngine, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        config_file: Path,
+        engine: ProbeEngine,
+        clock: Clock = system_clock,
+        *,
+        web_config_file: Path | None = None,
+        web_config: WebConfig | None = None,
+    ) -> None:
         self.config_file = config_file
         self.engine = engine
         self.clock = clock
+        self.web_config_file = web_config_file
+        self.web_config = web_config or WebConfig()
+        self.basic_auth = BasicAuth(self.web_config.users)
         self.inventory: Inventory | None = None
         self.reload_status = ReloadStatus(successful=False)
         self.labels = LabelCache()
         self._reload_lock = asyncio.Lock()
 
     async def reload(self) -> str | None:
-        """Load the config file and probe it; on any error keep probing the old inventory.
-        Returns the error message, or None on success."""
+        """Load the config file (and the web config file) and probe it; on any error keep
+        probing the old inventory, behind the old web config. Returns the error message, or
+        None on success."""
         async with self._reload_lock:
+            loop = asyncio.get_running_loop()
             try:
-                inventory = await asyncio.get_running_loop().run_in_executor(
-                    None, load_inventory, self.config_file
-                )
+                inventory = await loop.run_in_executor(None, load_inventory, self.config_file)
+                web_config = self.web_config
+                if self.web_config_file is not None:
+                    loaded = await loop.run_in_executor(None, load_web_config, self.web_config_file)
+                    web_config = self.web_config.reloaded(loaded)
                 self.engine.apply(inventory)
-            except (InventoryError, SocketUnavailable, OSError) as error:
+            except (InventoryError, WebConfigError, SocketUnavailable, OSError) as error:
                 message = str(error)
                 self.reload_status.successful = False
                 self.reload_status.message = message
@@ -65,6 +82,9 @@ class ExporterService:
                 )
                 return message
             self.inventory = inventory
+            if web_config is not self.web_config:
+                self.web_config = web_config
+                self.basic_auth.replace(web_config.users)
             self.reload_status.successful = True
             self.reload_status.last_success_time = time.time()
             self.reload_status.message = ""
@@ -74,20 +94,22 @@ class ExporterService:
                     "file": str(self.config_file),
                     "nodes": len(self.engine.order),
                     "sockets": describe_sockets(self.engine),
+                    "web": self.web_config.describe(),
                 },
             )
             return None
 
 
 SERVICE = web.AppKey("service", ExporterService)
-BASIC_AUTH = web.AppKey("basic_auth", BasicAuth)
 LIFECYCLE = web.AppKey("lifecycle", bool)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
 async def require_basic_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not await request.app[BASIC_AUTH].check(request.headers.get("Authorization")):
+    """Basic auth when the web config in force has users (a reload may add or remove them)."""
+    basic_auth = request.app[SERVICE].basic_auth
+    if basic_auth.enabled and not await basic_auth.check(request.headers.get("Authorization")):
         return web.Response(
             status=401, text="Unauthorized\n", headers={"WWW-Authenticate": "Basic"}
         )
@@ -162,26 +184,16 @@ sockets {describe_sockets(service.engine)}</p>{warning}
     return web.Response(text=body, content_type="text/html")
 
 
-def create_app(
-    service: ExporterService,
-    web_config: WebConfig | None = None,
-    *,
-    enable_lifecycle: bool = False,
-) -> web.Application:
-    """The exporter's app; TLS is the server's business (`web_config.ssl_context`)."""
-    web_config = web_config or WebConfig()
-    basic_auth = BasicAuth(web_config.users)
-    app = web.Application(middlewares=[require_basic_auth] if basic_auth.enabled else [])
+def create_app(service: ExporterService, *, enable_lifecycle: bool = False) -> web.Application:
+    """The exporter's app; TLS is the server's business (`service.web_config.ssl_context`)."""
+    app = web.Application(middlewares=[require_basic_auth])
     app[SERVICE] = service
-    app[BASIC_AUTH] = basic_auth
     app[LIFECYCLE] = enable_lifecycle
-    if web_config.headers:
-        headers = dict(web_config.headers)
 
-        async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
-            response.headers.update(headers)
+    async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update(service.web_config.headers)
 
-        app.on_response_prepare.append(add_headers)
+    app.on_response_prepare.append(add_headers)
 
     async def probe_loop(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(service.engine.run())

@@ -3,7 +3,8 @@
 The same file an operator writes for node_exporter works here, so Prometheus scrapes SIGAP with
 its usual `tls_config` and `basic_auth`. `load_web_config()` validates it into a frozen
 `WebConfig` or raises `WebConfigError` (file, line, path, what was expected), and loads the
-certificates once, so a bad key fails at start and at `--config.check`, never on a scrape.
+certificates then, so a bad key fails at start, at `--config.check` and at a reload (SIGHUP,
+`/-/reload`: which keeps the last good file), never on a scrape.
 
 Supported: ``tls_server_config`` (cert_file, key_file, client_auth_type, client_ca_file,
 min_version, max_version), ``http_server_config`` (headers; http2 is accepted and ignored: the
@@ -21,7 +22,7 @@ import re
 import ssl
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -113,13 +114,18 @@ class TlsSettings:
     def ssl_context(self) -> ssl.SSLContext:
         """The server's context; raises OSError or ssl.SSLError for unusable files."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.minimum_version = _TLS_VERSIONS[self.min_version]
-        context.maximum_version = _TLS_VERSIONS[self.max_version]
-        context.load_cert_chain(self.cert_file, self.key_file)
-        context.verify_mode = _VERIFY_MODE[self.client_auth_type]
+        self.apply(context)
         if self.client_ca_file is not None:
             context.load_verify_locations(cafile=self.client_ca_file)
         return context
+
+    def apply(self, context: ssl.SSLContext) -> None:
+        """Set everything but the client CA on `context`: on the running server's, the
+        handshakes that follow use it (a CA once loaded cannot be unloaded from a context)."""
+        context.load_cert_chain(self.cert_file, self.key_file)
+        context.minimum_version = _TLS_VERSIONS[self.min_version]
+        context.maximum_version = _TLS_VERSIONS[self.max_version]
+        context.verify_mode = _VERIFY_MODE[self.client_auth_type]
 
 
 @dataclass(frozen=True)
@@ -132,10 +138,43 @@ class WebConfig:
     """User name → bcrypt hash; empty: no basic auth."""
     headers: Mapping[str, str] = field(default_factory=dict)
     ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
+    client_ca: bytes | None = field(default=None, compare=False, repr=False)
+    """The client CA as loaded into `ssl_context` (a reload may not change it)."""
 
     def describe(self) -> str:
         tls = f"TLS on ({self.tls.client_auth_type})" if self.tls else "TLS off"
         return f"{tls}, {len(self.users)} basic auth user(s)"
+
+    def reloaded(self, new: WebConfig) -> WebConfig:
+        """`new` in force on the running server: basic auth users, headers and the TLS
+        certificate, key, versions and client auth type take effect at once; the running
+        server's TLS context stays (updated). Raises WebConfigError for what needs a restart:
+        TLS switched on or off, another client CA."""
+        if (self.tls is None) != (new.tls is None):
+            change = "on" if new.tls else "off"
+            raise WebConfigError(
+                new.file,
+                [Problem("tls_server_config", f"switching TLS {change} needs a restart")],
+            )
+        if self.tls is None or new.tls is None or self.ssl_context is None:
+            return new
+        if self.client_ca != new.client_ca:
+            raise WebConfigError(
+                new.file,
+                [
+                    Problem(
+                        "tls_server_config.client_ca_file",
+                        "another client CA needs a restart (the old one would stay trusted)",
+                    )
+                ],
+            )
+        try:
+            new.tls.apply(self.ssl_context)
+        except (OSError, ssl.SSLError) as exc:  # the files changed again since they were read
+            raise WebConfigError(
+                new.file, [Problem("tls_server_config", f"cannot load the certificate: {exc}")]
+            ) from exc
+        return replace(new, ssl_context=self.ssl_context, client_ca=self.client_ca)
 
 
 def load_web_config(path: str | Path) -> WebConfig:
@@ -207,10 +246,11 @@ def parse_web_config(text: str, file: str = "<web config>", *, base: Path = Path
         tls = _tls_settings(spec.tls_server_config, base, problem)
     if problems:
         raise WebConfigError(file, problems)
-    context = None
+    context, client_ca = None, None
     if tls is not None:
         try:
             context = tls.ssl_context()
+            client_ca = tls.client_ca_file.read_bytes() if tls.client_ca_file else None
         except (OSError, ssl.SSLError) as exc:
             raise WebConfigError(
                 file,
@@ -229,6 +269,7 @@ def parse_web_config(text: str, file: str = "<web config>", *, base: Path = Path
         users=dict(spec.basic_auth_users),
         headers=dict(spec.http_server_config.headers),
         ssl_context=context,
+        client_ca=client_ca,
     )
 
 
@@ -327,10 +368,16 @@ class BasicAuth:
     CACHE_SIZE = 100
 
     def __init__(self, users: Mapping[str, str]) -> None:
-        self.users = {user: hashed.encode() for user, hashed in users.items()}
+        self.users: dict[str, bytes] = {}
         self._cache: OrderedDict[bytes, bool] = OrderedDict()
         self._lock = asyncio.Lock()
         self.bcrypt_calls = 0
+        self.replace(users)
+
+    def replace(self, users: Mapping[str, str]) -> None:
+        """Check against `users` from now on (a reloaded web config)."""
+        self.users = {user: hashed.encode() for user, hashed in users.items()}
+        self._cache.clear()
 
     @property
     def enabled(self) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -405,3 +407,91 @@ def test_prometheus_scrapes_with_tls_config_and_basic_auth(
         assert [s["metric"]["node"] for s in result] == ["n1"]
     finally:
         prometheus.stop()
+
+
+# --- reload ---------------------------------------------------------------------------------------
+
+
+def _server_cert(certs: Certs, name: str) -> None:
+    """Another server certificate for 127.0.0.1 from the same CA (a renewal)."""
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+            "-subj", f"/CN={name}", cwd=certs.dir)  # fmt: skip
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "server.ext",
+            "-out", f"{name}.pem", cwd=certs.dir)  # fmt: skip
+
+
+def _peer_name(url: str, context: ssl.SSLContext) -> str:
+    """The CN of the certificate the server shows a new connection."""
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    with (
+        socket.create_connection((host, int(port)), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        subject = dict(pair[0] for pair in tls.getpeercert()["subject"])  # type: ignore[index]
+        return str(subject["commonName"])
+
+
+def test_a_reload_takes_what_it_can_and_refuses_what_needs_a_restart(certs: Certs) -> None:
+    running = load_web_config(write_web_config(certs.dir, full_config(), "web-r1.yml"))
+    assert running.ssl_context is not None
+    _server_cert(certs, "renewed")
+    config = full_config(cert_file="renewed.pem", key_file="renewed.key", min_version="TLS13")
+    config["basic_auth_users"] = {"grafana": HASH}
+    renewed = load_web_config(write_web_config(certs.dir, config, "web-r2.yml"))
+    now = running.reloaded(renewed)
+    assert now.ssl_context is running.ssl_context, "the server's context is updated, not replaced"
+    assert running.ssl_context.minimum_version == ssl.TLSVersion.TLSv1_3
+    assert now.users == {"grafana": HASH} and now.tls == renewed.tls
+    plain = load_web_config(write_web_config(certs.dir, {"basic_auth_users": {}}, "web-r3.yml"))
+    with pytest.raises(WebConfigError, match=r"web-r3\.yml: tls_server_config: switching TLS off"):
+        running.reloaded(plain)
+    with pytest.raises(WebConfigError, match="switching TLS on needs a restart"):
+        plain.reloaded(running)
+    verify = "RequireAndVerifyClientCert"
+    mtls = full_config(client_auth_type=verify, client_ca_file="ca.pem")
+    verifying = load_web_config(write_web_config(certs.dir, mtls, "web-r4.yml"))
+    (certs.dir / "other-ca.pem").write_bytes(certs.server_cert.read_bytes())
+    other_ca = full_config(client_auth_type=verify, client_ca_file="other-ca.pem")
+    with pytest.raises(WebConfigError, match="client_ca_file: another client CA needs a restart"):
+        verifying.reloaded(load_web_config(write_web_config(certs.dir, other_ca, "web-r5.yml")))
+    assert verifying.reloaded(load_web_config(certs.dir / "web-r4.yml")).tls == verifying.tls
+
+
+@needs_root
+@pytest.mark.root
+def test_sighup_reloads_the_web_config_and_keeps_the_last_good_one(
+    certs: Certs, start_exporter: StartExporter
+) -> None:
+    web = write_web_config(certs.dir, full_config(), "web-live.yml")
+    exporter = start_exporter(
+        ONE_NODE,
+        "--web.config.file",
+        str(web),
+        context=certs.client_context(),
+        auth=("prometheus", PASSWORD),
+    )
+    assert _peer_name(exporter.url, certs.client_context()) == "sigap-server"
+
+    _server_cert(certs, "renewed-live")
+    renewed = full_config(cert_file="renewed-live.pem", key_file="renewed-live.key")
+    write_web_config(certs.dir, {**renewed, "basic_auth_users": {"grafana": HASH}}, web.name)
+    exporter.auth = ("grafana", PASSWORD)
+    deadline = time.monotonic() + 15
+    exporter.process.send_signal(signal.SIGHUP)
+    while exporter.fetch("/-/healthy")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert exporter.fetch("/-/healthy")[0] == 200, "the new user is let in"
+    assert exporter.fetch("/-/healthy", auth=("prometheus", PASSWORD))[0] == 401
+    assert _peer_name(exporter.url, certs.client_context()) == "renewed-live"
+
+    web.write_text("basic_auth_users: {grafana: not-a-hash}\n")  # bad: and TLS off besides
+    exporter.process.send_signal(signal.SIGHUP)
+    text = exporter.wait_for(
+        lambda t: value(t, "sigap_exporter_config_last_reload_successful") == 0
+    )
+    assert "sigap_node_up" in text, "still serving, behind the last good web config"
+    assert exporter.fetch("/-/healthy")[0] == 200
+    assert exporter.fetch("/-/healthy", auth=None)[0] == 401
+    assert "basic_auth_users.grafana: not a bcrypt hash" in exporter.log.read_text()
