@@ -5,6 +5,7 @@ no goodbye) or stops, another takes the lease within one check interval; the bac
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -65,7 +66,10 @@ async def _until_leading(leadership: Leadership, within: float) -> float:
     return time.monotonic() - started
 
 
-async def test_one_replica_leads_and_a_clean_stop_hands_over_at_once(pg: PgServer) -> None:
+async def test_one_replica_leads_and_a_clean_stop_hands_over_at_once(
+    pg: PgServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "sigap")
     url = _async_url(pg.create_database("lease"))
     first, second = Database(url), Database(url)
     one, two = Leadership(first, interval=0.2), Leadership(second, interval=0.2)
@@ -76,6 +80,8 @@ async def test_one_replica_leads_and_a_clean_stop_hands_over_at_once(pg: PgServe
         assert (one.is_leader, two.is_leader) == (True, False)
         await one.release()
         assert not one.is_leader
+        said = [r.getMessage() for r in caplog.records if r.name.startswith("sigap")]
+        assert "leader lease given up" in said and not any("another replica" in m for m in said)
         assert await _until_leading(two, within=5) < 1.0
         assert await one.check() is False
         await asyncio.wait_for(two.elected(), 0.1)  # returns at once for the leader
@@ -104,7 +110,10 @@ async def test_a_leader_that_loses_postgres_stops_leading_and_leads_again(pg: Pg
         await database.close()
 
 
-async def test_sqlite_replica_always_leads(tmp_path: Path) -> None:
+async def test_sqlite_replica_always_leads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "sigap")
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
     leadership = Leadership(database)
     task = asyncio.create_task(leadership.run())
@@ -116,6 +125,8 @@ async def test_sqlite_replica_always_leads(tmp_path: Path) -> None:
             await task
         await database.close()
     assert not leadership.is_leader
+    said = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("sigap"))
+    assert "not leading" not in said and "lease" not in said, "one replica: no talk of others"
 
 
 async def test_a_killed_leader_replica_is_replaced_within_a_minute(

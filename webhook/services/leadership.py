@@ -123,8 +123,11 @@ class Leadership:
 
     async def release(self) -> None:
         """Give the lease up now (a clean shutdown: the others need not wait for a timeout)."""
+        leading = self.is_leader
         await self._drop_connection()
-        self._set(False)
+        self._set(False, quietly=True)  # "another replica runs background work" may be untrue
+        if leading and not self.database.is_sqlite:
+            log.info("leader lease given up", extra={"replica": self.identity})
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -144,7 +147,7 @@ class Leadership:
             except DATABASE_ERRORS:
                 await connection.invalidate()
 
-    def _set(self, leading: bool) -> None:
+    def _set(self, leading: bool, *, quietly: bool = False) -> None:
         if leading == self.is_leader:
             return
         if leading:
@@ -152,7 +155,8 @@ class Leadership:
             log.info("leading: background work runs here", extra={"replica": self.identity})
         else:
             self._leading.clear()
-            log.info("not leading: another replica runs background work")
+            if not quietly:
+                log.info("not leading: another replica runs background work")
         if self._on_change is not None:
             self._on_change(leading)
 
