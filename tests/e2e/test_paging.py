@@ -89,6 +89,8 @@ skpd:
       - {id: gw-disdik, address: 198.18.6.2, role: gateway, owner: diskominfo,
          parent: uplink-disdik}
 """
+NAMES = {skpd["id"]: skpd["name"] for skpd in yaml.safe_load(INVENTORY)["skpd"]}
+"""SKPD id -> its name, which the messages' subjects end with."""
 
 
 @dataclass
@@ -109,7 +111,7 @@ class Mailbox:
         """The messages to `person`, of one SKPD's incident if given (its subject ends so)."""
         with self.lock:
             mine = [m for m in self.messages if m["To"] == f"{person}@{DOMAIN}"]
-        return [m for m in mine if skpd is None or str(m["Subject"]).endswith(f": {skpd}")]
+        return [m for m in mine if skpd is None or str(m["Subject"]).endswith(f": {NAMES[skpd]}")]
 
 
 @pytest.fixture(scope="module")
@@ -359,9 +361,8 @@ def test_the_on_duty_page_its_link_and_the_chain_on_the_real_stack(
 
         # Each opening pages the staff member on duty, and only her.
         for incident in (chain, taken, transient):
-            subject = (
-                f"[SIGAP #{incident['id']}] Gangguan baru, mohon ditangani: {incident['skpd']}"
-            )
+            name = NAMES[incident["skpd"]]
+            subject = f"[SIGAP #{incident['id']}] Gangguan baru, mohon ditangani: {name}"
             page = wait_for(
                 f"sari's page for {incident['skpd']}",
                 functools.partial(box.pages, "sari", incident["skpd"]),
@@ -400,7 +401,7 @@ def test_the_on_duty_page_its_link_and_the_chain_on_the_real_stack(
         step3 = at(events(detail, "page")[1]["at"]) - at(events(detail, "page")[0]["at"])
         assert ACK_TIMEOUT <= step3.total_seconds() <= ACK_TIMEOUT + LATE, step3
         assert [str(m["Subject"]) for m in box.pages("andi", CHAIN) + koord] == [
-            f"[SIGAP #{chain['id']}] Belum ditangani, mohon ditangani: {CHAIN}"
+            f"[SIGAP #{chain['id']}] Belum ditangani, mohon ditangani: {NAMES[CHAIN]}"
         ] * 2
 
         # The coordinator takes it from his page's link.

@@ -19,6 +19,7 @@ from test_service import act, bearer
 
 from webhook.core.deadlines import overdue, targets_of
 from webhook.core.documents import build_document
+from webhook.core.messages import Message, NotifyConfig, SmtpConfig, plan
 from webhook.core.pdf import document_pdf
 from webhook.core.workflow import State
 from webhook.services.escalation import escalate_once
@@ -165,3 +166,32 @@ def test_f01_and_f04_pdfs_have_the_header_and_unicode() -> None:
         )
         pdf = document_pdf(document)
         assert pdf.startswith(b"%PDF") and b"DejaVu" in pdf
+
+
+def test_messages_name_the_skpd_as_the_inventory_does() -> None:
+    """The subject carries the SKPD's name (the inventory's), the text its name and id; with
+    no inventory, the id alone."""
+    incident = SimpleNamespace(
+        id=7, skpd="dinkes", state="reported", responsibility="skpd", assignee=None,
+        estimated_recovery_at=None,
+    )  # fmt: skip
+    koord = SimpleNamespace(
+        name="koord", role="coordinator", email="koord@example.test", phone=None, skpds=[],
+        active=True,
+    )  # fmt: skip
+    config = NotifyConfig(smtp=SmtpConfig(host="127.0.0.1"))
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+
+    def told(**name: str) -> Message:
+        (message,) = plan(
+            "report", incident, [koord], config, secret="s", external_url="http://x", now=now,
+            **name,
+        )  # fmt: skip
+        return message
+
+    named = told(skpd_name="Dinas Kesehatan")
+    assert named.subject == "[SIGAP #7] Gangguan dilaporkan: Dinas Kesehatan"
+    assert "SKPD Dinas Kesehatan (dinkes) · " in named.text
+    plain = told()
+    assert plain.subject == "[SIGAP #7] Gangguan dilaporkan: dinkes"
+    assert "SKPD dinkes · " in plain.text

@@ -232,16 +232,19 @@ def plan(
     on_duty: Sequence[str] = (),
     paged: Sequence[str] = (),
     zone: str = DEFAULT_ZONE,
+    skpd_name: str = "",
 ) -> list[Message]:
     """The messages a committed `move` sends: one per recipient and configured channel, times
     on the regency's clock (`zone`). `on_duty`: who the roster has on duty now; `paged`: whom
-    the paging step named."""
+    the paging step named; `skpd_name`: the SKPD's name in the inventory (if any)."""
     if move in (OPENED, "page") and incident.state in FINAL_STATES:
         return []  # the outage ended before the page went out: nobody to wake
     messages = []
     lifetime = timedelta(seconds=config.link_lifetime)
     lang = config.language
-    subject = f"[SIGAP #{incident.id}] {word(f'subject_{move}', lang)}: {incident.skpd}"
+    name = skpd_name or incident.skpd
+    subject = f"[SIGAP #{incident.id}] {word(f'subject_{move}', lang)}: {name}"
+    skpd = name if name == incident.skpd else f"{name} ({incident.skpd})"
     page = f"{external_url.rstrip('/')}/incidents/{incident.id}"
     state = word(f"state_{incident.state}", lang)
     responsibility = word(f"responsibility_{incident.responsibility or 'unknown'}", lang)
@@ -252,7 +255,7 @@ def plan(
             token = links.sign(secret, incident.id, link_action, user.name, now, lifetime)
             user_links[link_action] = links.url(external_url, token)
         lines = [
-            f"{word('incident', lang)} #{incident.id} · SKPD {incident.skpd} · "
+            f"{word('incident', lang)} #{incident.id} · SKPD {skpd} · "
             f"{word('state', lang)}: {state}",
             f"{word('responsibility', lang)}: {responsibility}",
         ]

@@ -120,8 +120,11 @@ class Delivery:
         attachments: Attachments | None = None,
         clock: Clock = system_clock,
         zone: str = DEFAULT_ZONE,
+        skpd_name: Callable[[str], str] = str,
     ) -> None:
         self.database, self.config = database, config
+        self.skpd_name = skpd_name
+        """An SKPD's name by its id (the inventory's), for the messages."""
         self.secret, self.external_url = secret, external_url
         self.attachments = attachments
         self.clock = clock
@@ -214,6 +217,7 @@ class Delivery:
                         on_duty=on_duty,
                         paged=paged.get((notice.incident_id, notice.created_at), []),
                         zone=self.zone,
+                        skpd_name=self.skpd_name(by_id[notice.incident_id].skpd),
                     )
                 except Exception as error:  # one notice's bug must not hold up the others
                     log.exception(

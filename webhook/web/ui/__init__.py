@@ -21,7 +21,7 @@ def setup_ui(app: web.Application) -> None:
     from webhook.services.escalation import escalate_once
     from webhook.services.paging import page_once
     from webhook.store.models import Incident
-    from webhook.web.keys import CLOCK, DATABASE, DELIVERY, LEADERSHIP, SETTINGS
+    from webhook.web.keys import CLOCK, DATABASE, DELIVERY, INVENTORY, LEADERSHIP, SETTINGS
     from webhook.web.links import setup_links
     from webhook.web.roster import setup_roster
     from webhook.web.ui.documents import form_document
@@ -49,6 +49,7 @@ def setup_ui(app: web.Application) -> None:
         attachments=f04_attachment,
         clock=app[CLOCK],
         zone=settings.timezone,
+        skpd_name=inventory.skpd_name if (inventory := app.get(INVENTORY)) else str,
     )
     app[DELIVERY] = delivery
     app[DATABASE].subscribe(delivery.committed)
