@@ -267,3 +267,32 @@ def test_the_cli_records_the_full_name_and_nip(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "sigap.db") as db:
         rows = db.execute("SELECT name, full_name, nip FROM user_account").fetchall()
     assert rows == [("sari", "Sari Wulandari", "198705122010012003")]
+
+
+@pytest.mark.skipif(not POPPLER, reason="pdftoppm / pdftotext missing (Debian poppler-utils)")
+async def test_the_forms_speak_the_readers_language(
+    tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    """The page and the PDF in the UI's language (`?lang=`, then its cookie); the emailed F-04 in
+    the messages' (`notify: language`, Bahasa Indonesia here). The letterhead stays the
+    regency's own."""
+    service = await forms_service(tmp_path, smtp)
+    try:
+        incident = await open_by_alert(service, "dinkes", "gw-dinkes")
+        await walk(service, incident)
+        await service.drain()
+        client = service.client
+        page = await (await client.get(f"/incidents/{incident}/forms/f04?lang=en")).text()
+        pdf = await client.get(f"/incidents/{incident}/forms/f04.pdf")  # the cookie says en
+        assert pdf.status == 200
+        english = {"page": page, "pdf": pdf_text(await pdf.read(), tmp_path / "en")}
+        mails = [m for m in smtp[0].to("budi@example.test") if "F-04" in m["Subject"]]
+        (attachment,) = [p for p in mails[0].walk() if p.get_filename()]
+        mailed = pdf_text(attachment.get_payload(decode=True), tmp_path / "mail")
+        for where, text in english.items():
+            assert "Fibre cut" in text and "Repair started" in text, where
+            assert "Kabel fiber optik putus" not in text, where
+            assert "PEMERINTAH KABUPATEN TANAH BUMBU" in text, where
+        assert "Kabel fiber optik putus" in mailed and "Fibre cut" not in mailed
+    finally:
+        await service.client.close()

@@ -89,6 +89,8 @@ class Document:
     """`Batulicin, 30 November 2026`: above the signatures."""
     signers: tuple[Signer, Signer]
     """Diskominfo's staff on the left, the SKPD's side on the right."""
+    lang: str = "id"
+    """The language of its words (the letterhead stays the regency's own)."""
 
     @property
     def heading(self) -> str:
@@ -232,6 +234,7 @@ def build_document(
         nodes=affected_nodes(incident, inventory, lang),
         place_date=f"{place}, {format_date(saved_at, zone, lang)}",
         signers=signers,
+        lang=lang,
     )
 
 

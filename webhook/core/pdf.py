@@ -42,12 +42,14 @@ def _letterhead(title: str, orientation: str) -> FPDF:
 def document_pdf(document: Document) -> bytes:
     """F-01 or F-04 as the office prints it: letterhead, title and number, the fields, the
     affected nodes, the place and date, and the two signature blocks with the names."""
-    title = f"{document.code} {document.number or ''} insiden #{document.incident_id}"
+    lang = document.lang
+    incident = word("incident", lang).lower()
+    title = f"{document.code} {document.number or ''} {incident} #{document.incident_id}"
     pdf = _letterhead(title, "portrait")
     pdf.set_font("DejaVu", "B", 12)
     pdf.cell(0, 7, document.heading, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
-    number = f"{word('document_number', 'id')}: {document.number or '-'}"
+    number = f"{word('document_number', lang)}: {document.number or '-'}"
     pdf.cell(0, 6, number, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("DejaVu", "", 9.5)
@@ -58,13 +60,13 @@ def document_pdf(document: Document) -> bytes:
             row.cell(value)
     pdf.ln(3)
     pdf.set_font("DejaVu", "B", 10)
-    pdf.cell(0, 6, word("nodes_affected", "id"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, word("nodes_affected", lang), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 8.5)
     if document.nodes:
         with pdf.table(col_widths=(17, 52, 17, 38, 18), text_align="LEFT") as table:
             table.row(
-                [word(k, "id") for k in ("node", "node_name", "ip_address", "location")]
-                + [word("responsibility", "id")]
+                [word(k, lang) for k in ("node", "node_name", "ip_address", "location")]
+                + [word("responsibility", lang)]
             )
             for node in document.nodes:
                 table.row([node.id, node.name, node.address, node.location, node.responsibility])

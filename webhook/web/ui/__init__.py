@@ -33,10 +33,13 @@ def setup_ui(app: web.Application) -> None:
     external_url = settings.external_url or "http://localhost:9428"
 
     async def f04_attachment(incident_id: int) -> tuple[tuple[str, bytes], ...]:
-        """F-04 as on its page and its PDF link (`webhook.web.ui.documents`)."""
+        """F-04 as on its page and its PDF link (`webhook.web.ui.documents`), in the
+        messages' language."""
         async with app[DATABASE].read() as session:
             incident = await session.get(Incident, incident_id)
-        document = None if incident is None else await form_document(app, incident, "f04")
+        if incident is None:
+            return ()
+        document = await form_document(app, incident, "f04", config.language)
         if document is None:
             return ()
         return ((document.filename, await asyncio.to_thread(document_pdf, document)),)

@@ -15,8 +15,11 @@ SIGNERS = ("staff", "acknowledged_by", "reporter")
 """The form's fields that may name a user (then written with their full name and NIP)."""
 
 
-async def form_document(app: web.Application, incident: Incident, kind: str) -> Document | None:
-    """The incident's F-01 (`kind` "f01") or F-04 ("f04"), or None when not saved yet."""
+async def form_document(
+    app: web.Application, incident: Incident, kind: str, lang: str = "id"
+) -> Document | None:
+    """The incident's F-01 (`kind` "f01") or F-04 ("f04") in `lang`'s words, or None when
+    not saved yet."""
     async with app[DATABASE].read() as session:
         form = await saved_form(session, incident.id, kind)
         if form is None:
@@ -38,5 +41,6 @@ async def form_document(app: web.Application, incident: Incident, kind: str) -> 
         inventory=app.get(INVENTORY),
         people=people,
         zone=app[SETTINGS].timezone,
+        lang=lang,
         place=app[SETTINGS].document_place,
     )

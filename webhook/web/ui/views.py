@@ -405,7 +405,7 @@ async def form_view(request: web.Request) -> web.Response:
     async with request.app[DATABASE].read() as session:
         user, _ = await current_user(request, session)
         incident = await _visible_incident(request, session, user)
-    document = await form_document(request.app, incident, kind)
+    document = await form_document(request.app, incident, kind, language(request))
     if document is None:
         raise web.HTTPNotFound(text=f"incident {incident.id} has no {kind.upper()} yet")
     if request.match_info.get("pdf"):
