@@ -158,6 +158,7 @@ async def _the_month(service: Service, prometheus: Backfilled) -> None:
         headers={"Authorization": f"Bearer {service.tokens['koord']}"},
     )
     dinkes = (await listed.json())["incidents"][0]["id"]
+    await act(service, "sari", dinkes, "acknowledge")  # she takes it (Tangani)
     await walk_to_repair(service, dinkes, "diskominfo", now + timedelta(hours=1), now)
     await act(service, "budi", dinkes, "close")
     # then a duplicate report on dinkes, cancelled: listed, not an outage
@@ -209,6 +210,15 @@ async def _the_month(service: Service, prometheus: Backfilled) -> None:
     for stage, seconds in stages.items():
         assert summary["dinkes"][f"{names[stage]} (detik)"] == str(round(seconds))
     assert summary["disdik"]["Selesai (detik)"] == ""  # not closed yet
+    # and the time to acknowledge (who took it: Tangani), which no stage is
+    (taken,) = [e for e in timeline["events"] if e["kind"] == "acknowledge"]
+    acknowledged = datetime.fromisoformat(taken["at"]) - datetime.fromisoformat(
+        timeline["opened_at"]
+    )
+    assert summary["dinkes"]["Ditangani (detik)"] == str(round(acknowledged.total_seconds()))
+    assert summary["disdik"]["Ditangani (detik)"] == ""  # nobody took it
+    times = row_of(page[page.index("Waktu per tahap SOP") :], "dinkes")
+    assert "<th>Ditangani</th>" in page and cell(times, "stage-acknowledge") != "-"
 
     incidents = csv_rows(await text_of(service, f"/laporan/insiden.csv?bulan={month}"))
     assert {(r["Insiden"], r["SKPD"], r["Tahap"]) for r in incidents} == {

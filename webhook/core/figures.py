@@ -49,6 +49,8 @@ class EventRecord(Protocol):
     @property
     def to_state(self) -> str: ...
     @property
+    def kind(self) -> str: ...
+    @property
     def data(self) -> dict[str, Any]: ...
 
 
@@ -69,6 +71,13 @@ def stages_reached(events: Iterable[EventRecord]) -> dict[str, datetime]:
 def time_to_stages(opened_at: datetime, events: Iterable[EventRecord]) -> dict[str, float]:
     """Seconds from the incident's opening to the first entry of each timed stage reached."""
     return {stage: (at - opened_at).total_seconds() for stage, at in stages_reached(events).items()}
+
+
+def time_to_acknowledge(opened_at: datetime, events: Iterable[EventRecord]) -> float | None:
+    """Seconds from the incident's opening to its first acknowledgement (None: nobody took it;
+    a reopened incident keeps its first)."""
+    taken = [event.at for event in events if event.kind == "acknowledge"]
+    return (min(taken) - opened_at).total_seconds() if taken else None
 
 
 def first_entry(source: str, target: str, earlier: Iterable[EventRecord]) -> str | None:

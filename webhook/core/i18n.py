@@ -87,6 +87,7 @@ WORDS: dict[str, dict[str, str]] = {
         "cancelled ones left out. Downtime: within the month only, by the responsible side "
         "(SOP step 4) and by the cause on form F-04.",
     },
+    "stage_acknowledge": {"id": "Ditangani", "en": "Acknowledged"},
     "stage_confirm": {"id": "Konfirmasi (F-01)", "en": "Confirm (F-01)"},
     "stage_dispatch": {"id": "Penugasan", "en": "Dispatch"},
     "stage_estimate": {"id": "Estimasi", "en": "Estimate"},

@@ -205,6 +205,19 @@ def availability_excluding_planned(
     return min(1.0, max(0.0, ratio))
 
 
+REPORT_STAGES = ("acknowledge", *figures.TIMED_STAGES)
+"""The times the report gives from an incident's opening: to its first acknowledgement (someone
+took it: *Tangani*), then to the first entry of each SOP stage (`figures.TIMED_STAGES`)."""
+
+
+def _times(incident: IncidentRecord) -> dict[str, float]:
+    times = figures.time_to_stages(incident.opened_at, incident.events)
+    acknowledged = figures.time_to_acknowledge(incident.opened_at, incident.events)
+    if acknowledged is not None:
+        times["acknowledge"] = acknowledged
+    return times
+
+
 def incident_line(
     incident: IncidentRecord,
     month: Month,
@@ -237,7 +250,7 @@ def incident_line(
         opened_at=incident.opened_at,
         closed_at=incident.closed_at,
         downtime=downtime,
-        time_to_stage=figures.time_to_stages(incident.opened_at, incident.events),
+        time_to_stage=_times(incident),
         counted=not cancelled and month.start <= incident.opened_at < month.end,
         planned=planned,
         planned_downtime=planned_downtime,
@@ -288,7 +301,7 @@ def build_report(
                     stage: figures.mean(
                         x.time_to_stage[stage] for x in counted if stage in x.time_to_stage
                     )
-                    for stage in figures.TIMED_STAGES
+                    for stage in REPORT_STAGES
                 },
                 incidents=mine,
                 planned_time=planned_time(skpd),
@@ -408,7 +421,7 @@ def summary_csv(report: MonthlyReport, lang: str) -> str:
                 f"{word('downtime', lang)} {word(f'responsibility_{r}', lang)} ({seconds})"
                 for r in figures.RESPONSIBILITIES
             ),
-            *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in figures.TIMED_STAGES),
+            *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in REPORT_STAGES),
             f"{word('downtime_planned', lang)} ({seconds})",
             f"{word('downtime_unplanned', lang)} ({seconds})",
             f"{word('maintenance', lang)} ({seconds})",
@@ -431,7 +444,7 @@ def summary_csv(report: MonthlyReport, lang: str) -> str:
                 skpd.outages,
                 _seconds(skpd.downtime_total),
                 *(_seconds(skpd.downtime[r]) for r in figures.RESPONSIBILITIES),
-                *(_seconds(skpd.time_to_stage[s]) for s in figures.TIMED_STAGES),
+                *(_seconds(skpd.time_to_stage[s]) for s in REPORT_STAGES),
                 _seconds(skpd.downtime_planned),
                 _seconds(skpd.downtime_unplanned),
                 _seconds(skpd.planned_time),
@@ -455,7 +468,7 @@ def incidents_csv(report: MonthlyReport, lang: str) -> str:
             word("state", lang),
             word("responsibility", lang),
             f"{word('downtime', lang)} ({seconds})",
-            *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in figures.TIMED_STAGES),
+            *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in REPORT_STAGES),
             word("description", lang),
             word("planned", lang),
             f"{word('downtime_planned', lang)} ({seconds})",
@@ -473,7 +486,7 @@ def incidents_csv(report: MonthlyReport, lang: str) -> str:
                     line.state,
                     line.responsibility,
                     _seconds(line.downtime),
-                    *(_seconds(line.time_to_stage.get(s)) for s in figures.TIMED_STAGES),
+                    *(_seconds(line.time_to_stage.get(s)) for s in REPORT_STAGES),
                     line.title,
                     int(line.planned),
                     _seconds(line.planned_downtime),

@@ -23,10 +23,11 @@ from aiohttp import web
 
 from exporter.inventory import CORE
 from webhook.core.charts import report_charts, svg
-from webhook.core.figures import RESPONSIBILITIES, TIMED_STAGES
+from webhook.core.figures import RESPONSIBILITIES
 from webhook.core.i18n import word
 from webhook.core.maintenance import intervals_within
 from webhook.core.monthly import (
+    REPORT_STAGES,
     Month,
     build_report,
     cause_of,
@@ -162,7 +163,7 @@ async def monthly_report(request: web.Request) -> web.Response:
         csrf=login.csrf,
         report=report,
         query=query,
-        stages=list(TIMED_STAGES),
+        stages=list(REPORT_STAGES),
         responsibilities=RESPONSIBILITIES,
         availability=lambda ratio: format_availability(ratio, lang),
         duration=lambda seconds: format_duration(seconds, lang),
