@@ -8,6 +8,7 @@ shows the running window; the CLI plans too.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -15,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).parent))
 from reliability import HEADERS, TESTS, live_webhook, notification, settings_for
 from test_ha_reconcile import Alertmanager, needs_alertmanager
 
+from webhook.services.silences import Silences
 from webhook.store.models import ApiToken, User
 from webhook.web.auth import hash_token
 from webhook.web.keys import DATABASE
@@ -271,3 +274,45 @@ def test_the_cli_plans_lists_and_cancels(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "ends_at" in bad.stderr
     assert "cancelled" in cli("cancel", "1").stdout
     assert "kabel FO" not in cli("list").stdout
+
+
+async def test_two_replicas_syncing_one_plan_leave_one_silence(tmp_path: Path) -> None:
+    """A save on one replica and the leader's round on another sync the same plan at once: both
+    create a silence, the first recorded stands and the other is expired at once (left, it
+    would keep silencing the SKPD after the plan is cancelled)."""
+    am = Alertmanager(tmp_path, "am", "http://127.0.0.1:9/none", cluster=False)
+    settings = settings_for(f"sqlite:///{tmp_path / 'sigap.db'}", SIGAP_ALERTMANAGER_URL=am.url)
+    async with live_webhook(settings) as hook, aiohttp.ClientSession() as http:
+        boss = await _token(hook.app, "koordinator", "coordinator")
+        now = datetime.now(UTC)
+        plan = {
+            "skpd": "dishub",
+            "starts_at": _iso(now + timedelta(minutes=10)),
+            "ends_at": _iso(now + timedelta(hours=1)),
+            "reason": "ganti router",
+        }
+        async with http.post(f"{hook.url}/api/v1/maintenance", json=plan, headers=boss) as r:
+            made = await r.json()  # Alertmanager is down: not in place yet
+        registry = CollectorRegistry()
+        counted = Counter("requests", "", ["operation", "result"], registry=registry)
+        other = Silences(hook.app[DATABASE], [am.url], counted)  # the second replica's
+        try:
+            am.start()
+            errors = await asyncio.gather(
+                hook.app[SILENCES].sync(made["id"], now), other.sync(made["id"], now)
+            )
+            assert errors == [None, None]
+            async with http.get(f"{hook.url}/api/v1/maintenance", headers=boss) as r:
+                (plan_now,) = (await r.json())["maintenance"]
+            async with http.get(f"{am.url}/api/v2/silences") as r:
+                silences = await r.json()
+            assert len(silences) == 2, "both replicas made one"
+            live = [s for s in silences if s["status"]["state"] != "expired"]
+            assert [s["id"] for s in live] == [plan_now["silence_ids"][am.url]]
+            cancel = f"{hook.url}/api/v1/maintenance/{made['id']}"
+            async with http.delete(cancel, headers=boss) as r:
+                assert r.status == 200
+            async with http.get(f"{am.url}/api/v2/silences") as r:
+                assert all(s["status"]["state"] == "expired" for s in await r.json())
+        finally:
+            am.kill()

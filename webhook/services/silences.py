@@ -12,6 +12,9 @@ notifies nobody and opens no incident.
   (`DELETE /api/v2/silence/{id}`); one already expired or unknown counts as done.
 - `sync(plan_id)` runs after the commit that changed the plan; `sync_unsynced()` runs on the
   leader every `SYNC_INTERVAL`: what failed (an Alertmanager down) is retried until it holds.
+  When two replicas sync one plan at once (a save on one, the leader's round on the other),
+  the first to record its silences wins; the other expires the ones it made, which would
+  otherwise outlive a cancel of the plan.
   The plan's `revision` tells whether its silences carry out its latest version.
 - Every request is counted in `sigap_maintenance_silence_requests_total{operation,result}`, so a
   silence that cannot be put in place alerts like anything else, not only on the plan's page.
@@ -177,16 +180,37 @@ class Silences:
             async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
                 ids, errors = await carry_out(http, self.urls, plan, now, self.requests)
             error = "; ".join(sorted(errors)) or None
+            extra: dict[str, Any] = {}
             async with self.database.write() as session:
                 row = await session.get(Maintenance, plan_id)
-                if row is not None:
+                if row is not None and dict(row.silence_ids) != plan.silence_ids:
+                    # another replica synced the plan meanwhile: its silences stand (the
+                    # plan's), and those made here would outlive a cancel, so they go
+                    extra = {u: i for u, i in ids.items() if row.silence_ids.get(u) != i}
+                elif row is not None:
                     row.silence_ids, row.sync_error, row.synced_at = ids, error, now
                     if error is None:
                         row.synced_revision = plan.revision
+            if extra:
+                await self._expire(extra)
         if error:
             where = {"plan": plan_id, "error": error}
             log.warning("maintenance: silence not in place", extra=where)
         return error
+
+    async def _expire(self, silences: dict[str, Any]) -> None:
+        """Expire silences no plan keeps (best effort: each ends with its plan's window)."""
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            for url, silence_id in silences.items():
+                try:
+                    await expire_silence(http, url, silence_id)
+                except SilenceFailed as failed:
+                    log.warning("maintenance: duplicate silence left", extra={"error": str(failed)})
+                    result = "error"
+                else:
+                    result = "ok"
+                if self.requests is not None:
+                    self.requests.labels("expire", result).inc()
 
     async def sync_unsynced(self, now: datetime) -> int:
         """Sync every plan whose silences lag behind it (the leader's loop); how many."""
