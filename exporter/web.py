@@ -67,11 +67,12 @@ class ExporterService:
             loop = asyncio.get_running_loop()
             try:
                 inventory = await loop.run_in_executor(None, load_inventory, self.config_file)
-                web_config = self.web_config
+                loaded = None
                 if self.web_config_file is not None:
                     loaded = await loop.run_in_executor(None, load_web_config, self.web_config_file)
-                    web_config = self.web_config.reloaded(loaded)
+                    self.web_config.check_reload(loaded)
                 self.engine.apply(inventory)
+                web_config = self.web_config if loaded is None else self.web_config.reloaded(loaded)
             except (InventoryError, WebConfigError, SocketUnavailable, OSError) as error:
                 message = str(error)
                 self.reload_status.successful = False

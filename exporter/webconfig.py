@@ -145,19 +145,15 @@ class WebConfig:
         tls = f"TLS on ({self.tls.client_auth_type})" if self.tls else "TLS off"
         return f"{tls}, {len(self.users)} basic auth user(s)"
 
-    def reloaded(self, new: WebConfig) -> WebConfig:
-        """`new` in force on the running server: basic auth users, headers and the TLS
-        certificate, key, versions and client auth type take effect at once; the running
-        server's TLS context stays (updated). Raises WebConfigError for what needs a restart:
-        TLS switched on or off, another client CA."""
+    def check_reload(self, new: WebConfig) -> None:
+        """Raise WebConfigError if `new` cannot take effect on the running server: TLS switched
+        on or off, or another client CA (a CA once loaded cannot be unloaded)."""
         if (self.tls is None) != (new.tls is None):
             change = "on" if new.tls else "off"
             raise WebConfigError(
                 new.file,
                 [Problem("tls_server_config", f"switching TLS {change} needs a restart")],
             )
-        if self.tls is None or new.tls is None or self.ssl_context is None:
-            return new
         if self.client_ca != new.client_ca:
             raise WebConfigError(
                 new.file,
@@ -168,6 +164,13 @@ class WebConfig:
                     )
                 ],
             )
+
+    def reloaded(self, new: WebConfig) -> WebConfig:
+        """`new` in force on the running server (`check_reload` passed): basic auth users,
+        headers and the TLS certificate, key, versions and client auth type take effect at
+        once; the running server's TLS context stays, updated."""
+        if new.tls is None or self.ssl_context is None:
+            return new
         try:
             new.tls.apply(self.ssl_context)
         except (OSError, ssl.SSLError) as exc:  # the files changed again since they were read
