@@ -61,21 +61,28 @@ def openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
+EC = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+
+
+def issue(d: Path, name: str, common_name: str, ext: str) -> None:
+    """`name`.pem and `name`.key, signed by the CA in `d` with the extensions file `ext`."""
+    openssl("req", *EC, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+            "-subj", f"/CN={common_name}", cwd=d)  # fmt: skip
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", f"{name}.pem",
+            cwd=d)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, all from the CA."""
     d = tmp_path_factory.mktemp("certs")
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+    openssl("req", "-x509", *EC, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
             "-subj", "/CN=sigap-test-ca", cwd=d)  # fmt: skip
     (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
     for name in ("server", "client"):
-        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                "-subj", f"/CN=sigap-{name}", cwd=d)  # fmt: skip
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext",
-                "-out", f"{name}.pem", cwd=d)  # fmt: skip
+        issue(d, name, f"sigap-{name}", f"{name}.ext")
     return Certs(d, d / "ca.pem", d / "server.pem", d / "server.key", d / "client.pem",
                  d / "client.key")  # fmt: skip
 
@@ -271,19 +278,25 @@ async def test_basic_auth_caches_bcrypt_and_keeps_the_event_loop_free() -> None:
 # --- the real server ------------------------------------------------------------------------------
 
 
-@needs_root
-@pytest.mark.root
-def test_tls_and_basic_auth_guard_every_endpoint(
-    certs: Certs, start_exporter: StartExporter
-) -> None:
-    web = write_web_config(certs.dir, full_config(), "web-auth.yml")
-    exporter = start_exporter(
+def start_guarded(start_exporter: StartExporter, certs: Certs, name: str) -> Exporter:
+    """An exporter behind `full_config()` (TLS, basic auth), written as `name`; reached as
+    the user `prometheus`."""
+    web = write_web_config(certs.dir, full_config(), name)
+    return start_exporter(
         ONE_NODE,
         "--web.config.file",
         str(web),
         context=certs.client_context(),
         auth=("prometheus", PASSWORD),
     )
+
+
+@needs_root
+@pytest.mark.root
+def test_tls_and_basic_auth_guard_every_endpoint(
+    certs: Certs, start_exporter: StartExporter
+) -> None:
+    exporter = start_guarded(start_exporter, certs, "web-auth.yml")
     text = exporter.wait_for(lambda t: value(t, "sigap_node_up", node="n1") == 1)
     assert "sigap_probe_packets_sent_total" in text
     for path, method in [
@@ -414,12 +427,7 @@ def test_prometheus_scrapes_with_tls_config_and_basic_auth(
 
 def _server_cert(certs: Certs, name: str) -> None:
     """Another server certificate for 127.0.0.1 from the same CA (a renewal)."""
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-            "-subj", f"/CN={name}", cwd=certs.dir)  # fmt: skip
-    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "server.ext",
-            "-out", f"{name}.pem", cwd=certs.dir)  # fmt: skip
+    issue(certs.dir, name, name, "server.ext")
 
 
 def _peer_name(url: str, context: ssl.SSLContext) -> str:
@@ -465,14 +473,8 @@ def test_a_reload_takes_what_it_can_and_refuses_what_needs_a_restart(certs: Cert
 def test_sighup_reloads_the_web_config_and_keeps_the_last_good_one(
     certs: Certs, start_exporter: StartExporter
 ) -> None:
-    web = write_web_config(certs.dir, full_config(), "web-live.yml")
-    exporter = start_exporter(
-        ONE_NODE,
-        "--web.config.file",
-        str(web),
-        context=certs.client_context(),
-        auth=("prometheus", PASSWORD),
-    )
+    web = certs.dir / "web-live.yml"
+    exporter = start_guarded(start_exporter, certs, web.name)
     assert _peer_name(exporter.url, certs.client_context()) == "sigap-server"
 
     _server_cert(certs, "renewed-live")

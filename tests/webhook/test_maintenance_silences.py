@@ -151,6 +151,22 @@ async def test_a_plan_is_a_silence_that_follows_its_changes_and_its_cancelling(
         am.kill()
 
 
+async def _plan_in_ten_minutes(
+    http: aiohttp.ClientSession, url: str, boss: dict[str, str], reason: str
+) -> dict[str, Any]:
+    """A window for dishub from 10 minutes to an hour from now, made through the API."""
+    now = datetime.now(UTC)
+    plan = {
+        "skpd": "dishub",
+        "starts_at": _iso(now + timedelta(minutes=10)),
+        "ends_at": _iso(now + timedelta(hours=1)),
+        "reason": reason,
+    }
+    async with http.post(f"{url}/api/v1/maintenance", json=plan, headers=boss) as response:
+        assert response.status == 201
+        return dict(await response.json())
+
+
 async def test_a_plan_made_while_alertmanager_is_down_is_put_in_place_when_it_is_back(
     tmp_path: Path,
 ) -> None:
@@ -158,16 +174,7 @@ async def test_a_plan_made_while_alertmanager_is_down_is_put_in_place_when_it_is
     settings = settings_for(f"sqlite:///{tmp_path / 'sigap.db'}", SIGAP_ALERTMANAGER_URL=am.url)
     async with live_webhook(settings) as hook, aiohttp.ClientSession() as http:
         boss = await _token(hook.app, "koordinator", "coordinator")
-        now = datetime.now(UTC)
-        plan = {
-            "skpd": "dishub",
-            "starts_at": _iso(now + timedelta(minutes=10)),
-            "ends_at": _iso(now + timedelta(hours=1)),
-            "reason": "pemadaman listrik PLN",
-        }
-        async with http.post(f"{hook.url}/api/v1/maintenance", json=plan, headers=boss) as r:
-            assert r.status == 201
-            made = await r.json()
+        made = await _plan_in_ten_minutes(http, hook.url, boss, "pemadaman listrik PLN")
         assert made["sync_state"] == "failed" and am.url in made["sync_error"]
         assert await requests(http, hook.url) == {
             ("create", "error"): 1,
@@ -285,14 +292,8 @@ async def test_two_replicas_syncing_one_plan_leave_one_silence(tmp_path: Path) -
     async with live_webhook(settings) as hook, aiohttp.ClientSession() as http:
         boss = await _token(hook.app, "koordinator", "coordinator")
         now = datetime.now(UTC)
-        plan = {
-            "skpd": "dishub",
-            "starts_at": _iso(now + timedelta(minutes=10)),
-            "ends_at": _iso(now + timedelta(hours=1)),
-            "reason": "ganti router",
-        }
-        async with http.post(f"{hook.url}/api/v1/maintenance", json=plan, headers=boss) as r:
-            made = await r.json()  # Alertmanager is down: not in place yet
+        # Alertmanager is down: not in place yet
+        made = await _plan_in_ten_minutes(http, hook.url, boss, "ganti router")
         registry = CollectorRegistry()
         counted = Counter("requests", "", ["operation", "result"], registry=registry)
         other = Silences(hook.app[DATABASE], [am.url], counted)  # the second replica's

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Mailbox, MovableClock, Service, open_by_alert, start_service
@@ -125,6 +126,13 @@ async def walk(
     await step(admin, "close")
 
 
+def mailed_f04(mailbox: Mailbox) -> Any:
+    """The F-04 attached to the SKPD admin's (budi's) first F-04 message."""
+    mails = [m for m in mailbox.to("budi@example.test") if "F-04" in m["Subject"]]
+    (attachment,) = [p for p in mails[0].walk() if p.get_filename()]
+    return attachment
+
+
 def pdf_text(pdf: bytes, where: Path) -> str:
     """The PDF rendered to PNG pages (kept for a person to look at) and read back as text."""
     where.mkdir(parents=True, exist_ok=True)
@@ -176,8 +184,7 @@ async def test_f01_and_f04_name_the_skpd_nodes_times_number_and_signers(
                 assert wrong not in page and wrong not in texts[kind], (kind, wrong)
         # The emailed F-04 is the same document as the PDF link (sent on repair, before the SKPD
         # admin received it: the admin is named from the inventory's contacts).
-        mails = [m for m in smtp[0].to("budi@example.test") if "F-04" in m["Subject"]]
-        (attachment,) = [p for p in mails[0].walk() if p.get_filename()]
+        attachment = mailed_f04(smtp[0])
         assert attachment.get_filename() == f"F-04-{incident}.pdf"
         mailed = pdf_text(attachment.get_payload(decode=True), ARTIFACTS / "mail")
         for text in expected["f04"]:
@@ -195,8 +202,7 @@ async def test_the_place_above_the_signatures_is_the_configured_one(
         incident = await open_by_alert(service, "dinkes", "gw-dinkes")
         await walk(service, incident)
         await service.drain()
-        mails = [m for m in smtp[0].to("budi@example.test") if "F-04" in m["Subject"]]
-        (attachment,) = [p for p in mails[0].walk() if p.get_filename()]
+        attachment = mailed_f04(smtp[0])
         response = await service.client.get(f"/incidents/{incident}/forms/f04.pdf")
         assert response.status == 200
         texts = {
@@ -286,8 +292,7 @@ async def test_the_forms_speak_the_readers_language(
         pdf = await client.get(f"/incidents/{incident}/forms/f04.pdf")  # the cookie says en
         assert pdf.status == 200
         english = {"page": page, "pdf": pdf_text(await pdf.read(), tmp_path / "en")}
-        mails = [m for m in smtp[0].to("budi@example.test") if "F-04" in m["Subject"]]
-        (attachment,) = [p for p in mails[0].walk() if p.get_filename()]
+        attachment = mailed_f04(smtp[0])
         mailed = pdf_text(attachment.get_payload(decode=True), tmp_path / "mail")
         for where, text in english.items():
             assert "Fibre cut" in text and "Repair started" in text, where
