@@ -10,56 +10,30 @@ import gc
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.flags import parse_listen_address
 from exporter.inventory import Inventory, InventoryError, load_inventory
 from exporter.logfmt import setup_logging
-from webhook.core.documents import checked_nip
-from webhook.core.maintenance import PlanInvalid, sync_state
-from webhook.core.roster import (
-    REASONS,
-    SHIFT_DAYS,
-    Override,
-    Reason,
-    RosterInvalid,
-    duty_periods,
-    parse_local,
-    parse_rotation,
-    shift_name,
-    shift_start,
-)
-from webhook.core.workflow import Role
-from webhook.services.paging import add_override, duty_at, load_roster, set_rotation
+from webhook import __version__
+from webhook.core.refusals import Refused
+from webhook.core.roster import REASONS, SHIFT_DAYS, shift_name
 from webhook.services.silences import Silences
 from webhook.settings import Settings, SettingsError, load_settings
 from webhook.store.database import Database
-from webhook.store.maintenance import add_plan, cancel_plan, current_and_upcoming
-from webhook.store.models import ApiToken, Maintenance, User
-from webhook.store.queries import user_by_name
+from webhook.usecases import maintenance, roster, users
+from webhook.usecases.context import Actor, Resources
+from webhook.usecases.users import PERSON_ROLES
 from webhook.web.app import create_app
-from webhook.web.auth import (
-    disable_user,
-    end_sessions,
-    hash_password,
-    hash_token,
-    new_api_token,
-    revoke_tokens,
-    user_named_alike,
-)
-from webhook.web.inventory_check import UnknownId, check_skpd
-from webhook.web.maintenance import checked_plan
 
 log = logging.getLogger("sigap.access")
 DEFAULT_LISTEN = ":9428"
-ADMIN_ROLES = [r.value for r in Role if r is not Role.SYSTEM]
+OPERATOR = Actor.operator()
+"""Whoever runs the command at the server's shell: what a coordinator may do."""
 DEFAULT_TOKEN_LIFETIME = "90d"
 
 
@@ -70,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Settings: SIGAP_DATABASE_URL, SIGAP_ALERTMANAGER_TOKEN, SIGAP_SECRET_KEY, "
         "SIGAP_INVENTORY, SIGAP_ALERTMANAGER_URL, ... (see README); they win over --config.file.",
     )
+    parser.add_argument("--version", action="version", version=f"sigap-webhook {__version__}")
     parser.add_argument("--config.file", dest="config_file", help="optional YAML settings file")
     parser.add_argument(
         "--config.check",
@@ -107,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "add", help="add or update a user (a new password ends the user's web sessions)"
     )
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=ADMIN_ROLES)
+    add.add_argument("--role", required=True, choices=PERSON_ROLES)
     add.add_argument("--skpd", action="append", default=[], help="SKPD id (skpd_admin; repeat)")
     add.add_argument("--email")
     add.add_argument("--phone")
@@ -122,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     disable.add_argument("name")
     enable = user.add_parser("enable", help="allow logins again (revoked tokens stay revoked)")
     enable.add_argument("name")
+    user.add_parser("list", help="every user: name, role, SKPDs, active or disabled")
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="token_command", required=True
     )
@@ -193,68 +169,18 @@ async def _upgrade(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def _database(settings: Settings) -> AsyncIterator[Database]:
+async def _resources(settings: Settings) -> AsyncIterator[Resources]:
+    """The use cases' resources for one command: the database (schema upgraded first), the
+    inventory, the silences of maintenance; the wall clock."""
+    inventory = _inventory(settings)
     database = Database(settings.database_url, settings.database_timeout)
     try:
         await database.upgrade()
-        yield database
+        yield Resources(
+            database, settings, inventory, Silences(database, settings.alertmanager_urls)
+        )
     finally:
         await database.close()
-
-
-async def _named(session: AsyncSession, command: str, name: str) -> User:
-    user = await user_by_name(session, name)
-    if user is None:
-        raise SystemExit(f"{command}: no user {name!r}; add one with 'user add'")
-    return user
-
-
-async def _user_add(settings: Settings, args: argparse.Namespace, password: str | None) -> str:
-    if args.role == Role.SKPD_ADMIN and not args.skpd:
-        raise SystemExit("user add: an skpd_admin needs at least one --skpd ID")
-    if args.name != args.name.strip() or not args.name or len(args.name) > 100:
-        raise SystemExit("user add: a name has no surrounding spaces and ≤ 100 characters")
-    inventory = _inventory(settings)
-    try:
-        skpds = [check_skpd(inventory, skpd) for skpd in args.skpd]
-    except UnknownId as error:
-        raise SystemExit(f"user add: --skpd {error}") from None
-    try:
-        nip = checked_nip(args.nip) if args.nip else None
-    except ValueError as error:
-        raise SystemExit(f"user add: --nip {error}") from None
-    full_name = args.full_name.strip() if args.full_name else None
-    if full_name is not None and not 0 < len(full_name) <= 200:
-        raise SystemExit("user add: --full-name has 1 to 200 characters")
-    password_hash = hash_password(password) if password is not None else None
-    now = datetime.now(UTC)
-    async with _database(settings) as database, database.write() as session:
-        alike = await user_named_alike(session, args.name)
-        if alike is not None and alike.name != args.name:
-            raise SystemExit(
-                f"user add: {alike.name!r} exists; names that differ only by case are one "
-                "person to the login"
-            )
-        user, verb = alike, "updated"
-        if user is None:
-            user, verb = User(name=args.name, created_at=now), "added"
-            session.add(user)
-        user.role, user.skpds, user.active = args.role, skpds, True
-        user.email = args.email or user.email
-        user.phone = args.phone or user.phone
-        user.full_name = full_name or user.full_name
-        user.nip = nip or user.nip
-        ended = 0
-        if password_hash is not None:
-            user.password_hash = password_hash
-            if verb == "updated":
-                ended = await end_sessions(session, user.id, now)
-    log.info(
-        f"user {verb}",
-        extra={"user": args.name, "role": args.role, "password_changed": password is not None},
-    )
-    note = f"; {ended} web session(s) ended" if ended else ""
-    return f"user {args.name} {verb} ({args.role}){note}"
 
 
 def _inventory(settings: Settings) -> Inventory | None:
@@ -266,173 +192,125 @@ def _inventory(settings: Settings) -> Inventory | None:
         raise SystemExit(f"SIGAP_INVENTORY: {error}") from None
 
 
-async def _user_active(settings: Settings, name: str, active: bool) -> str:
-    now = datetime.now(UTC)
-    command = "user enable" if active else "user disable"
-    async with _database(settings) as database, database.write() as session:
-        user = await _named(session, command, name)
-        if active:
-            user.active = True
-        else:
-            ended, revoked = await disable_user(session, user, now)
+def _minute(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") if moment is not None else "-"
+
+
+async def _user(res: Resources, args: argparse.Namespace, password: str | None) -> str:
+    if args.user_command == "add":
+        change = users.UserChange(
+            args.name, args.role, tuple(args.skpd), args.email, args.phone, args.full_name,
+            args.nip, password,
+        )  # fmt: skip
+        saved = await users.save_user(res, OPERATOR, change)
+        note = f"; {saved.sessions_ended} web session(s) ended" if saved.sessions_ended else ""
+        verb = "added" if saved.added else "updated"
+        return f"user {args.name} {verb} ({args.role}){note}"
+    if args.user_command == "list":
+        lines = ["NAME\tROLE\tSKPD\tSTATE\tFULL NAME"]
+        for u in await users.list_users(res, OPERATOR):
+            state = "active" if u.active else "disabled"
+            skpds = ",".join(u.skpds) or "-"
+            lines.append(f"{u.name}\t{u.role}\t{skpds}\t{state}\t{u.full_name or '-'}")
+        return "\n".join(lines)
+    active = args.user_command == "enable"
+    ended, tokens = await users.set_active(res, OPERATOR, args.name, active)
     if active:
-        log.info("user enabled", extra={"user": name})
-        return f"user {name} enabled (create new API tokens if needed)"
-    log.info("user disabled", extra={"user": name, "sessions": ended, "tokens": len(revoked)})
-    return f"user {name} disabled; {ended} web session(s) ended, {len(revoked)} token(s) revoked"
+        return f"user {args.name} enabled (create new API tokens if needed)"
+    return f"user {args.name} disabled; {ended} web session(s) ended, {tokens} token(s) revoked"
 
 
-async def _token_create(settings: Settings, name: str, lifetime: timedelta | None) -> str:
-    now = datetime.now(UTC)
-    token = new_api_token()
-    async with _database(settings) as database, database.write() as session:
-        user = await _named(session, "token create", name)
-        if not user.active:
-            raise SystemExit(f"token create: {name} is disabled; 'user enable {name}' first")
-        row = ApiToken(
-            user_id=user.id,
-            token_hash=hash_token(token),
-            created_at=now,
-            active=True,
-            expires_at=now + lifetime if lifetime is not None else None,
-        )
-        session.add(row)
-        await session.flush()
-    log.info("token created", extra={"user": name, "token_id": row.id, "expires": _when(row)})
-    return token
-
-
-def _when(row: ApiToken) -> str:
-    return row.expires_at.strftime("%Y-%m-%dT%H:%MZ") if row.expires_at else "never"
-
-
-async def _token_list(settings: Settings, name: str | None) -> str:
-    now = datetime.now(UTC)
-    async with _database(settings) as database, database.read() as session:
-        query = select(ApiToken, User.name).join(User, ApiToken.user_id == User.id)
-        if name is not None:
-            query = query.where(User.id == (await _named(session, "token list", name)).id)
-        rows = (await session.execute(query.order_by(User.name, ApiToken.id))).all()
+async def _token(res: Resources, args: argparse.Namespace) -> str:
+    if args.token_command == "create":
+        return (await users.create_token(res, OPERATOR, args.name, args.expires))[1]
+    if args.token_command == "revoke":
+        revoked = await users.revoke_tokens(res, OPERATOR, args.name, args.token_id)
+        return f"{len(revoked)} token(s) of {args.name} revoked"
+    now = res.clock()
     lines = ["ID\tUSER\tSTATE\tCREATED\tEXPIRES\tLAST USED"]
-    for token, owner in rows:
-        state = (
-            "revoked"
-            if not token.active
-            else "expired"
-            if token.expires_at is not None and token.expires_at <= now
-            else "active"
+    for row, owner in await users.list_tokens(res, OPERATOR, args.name):
+        expires = _minute(row.expires_at) if row.expires_at else "never"
+        lines.append(
+            f"{row.id}\t{owner}\t{users.token_state(row, now)}\t{_minute(row.created_at)}"
+            f"\t{expires}\t{_minute(row.last_used_at)}"
         )
-        used = token.last_used_at.strftime("%Y-%m-%dT%H:%MZ") if token.last_used_at else "-"
-        created = token.created_at.strftime("%Y-%m-%dT%H:%MZ")
-        lines.append(f"{token.id}\t{owner}\t{state}\t{created}\t{_when(token)}\t{used}")
     return "\n".join(lines)
 
 
-async def _token_revoke(settings: Settings, name: str, token_id: int | None) -> str:
-    async with _database(settings) as database, database.write() as session:
-        user = await _named(session, "token revoke", name)
-        revoked = await revoke_tokens(session, user.id, token_id)
-    if token_id is not None and not revoked:
-        raise SystemExit(f"token revoke: {name} has no active token {token_id}")
-    log.info("tokens revoked", extra={"user": name, "token_ids": ",".join(map(str, revoked))})
-    return f"{len(revoked)} token(s) of {name} revoked"
-
-
-async def _maintenance(settings: Settings, args: argparse.Namespace) -> str:
+async def _maintenance(res: Resources, args: argparse.Namespace) -> str:
     """`maintenance add/list/cancel`: the same rules and silences as the page and the API."""
-    now = datetime.now(UTC)
-    zone = ZoneInfo(settings.timezone)
-    async with _database(settings) as database:
-        silences = Silences(database, settings.alertmanager_urls)
-        if args.maintenance_command == "list":
-            async with database.read() as session:
-                rows = await current_and_upcoming(session, now)
-            lines = ["ID\tSKPD\tNODES\tSTART\tEND\tSILENCE\tREASON"]
-            for r in rows:
-                state = sync_state(r.revision, r.synced_revision, r.sync_error, len(silences.urls))
-                when = [
-                    t.astimezone(zone).strftime("%Y-%m-%dT%H:%M%z")
-                    for t in (r.starts_at, r.ends_at)
-                ]
-                nodes = ",".join(r.nodes) or "-"
-                lines.append(
-                    f"{r.id}\t{r.skpd}\t{nodes}\t{when[0]}\t{when[1]}\t{state}\t{r.reason}"
-                )
-            return "\n".join(lines)
-        async with database.write() as session:
-            if args.maintenance_command == "add":
-                data = {
-                    "skpd": args.skpd,
-                    "nodes": args.node,
-                    "starts_at": args.start,
-                    "ends_at": args.end,
-                    "reason": args.reason,
-                }
-                plan = checked_plan(_inventory(settings), zone, data, None, now)
-                row = add_plan(session, plan, args.by, now)
-            else:
-                found = await session.get(Maintenance, args.id)
-                if found is None or found.cancelled_at is not None or found.ends_at <= now:
-                    raise SystemExit(f"maintenance cancel: no running or upcoming window {args.id}")
-                row = found
-                cancel_plan(row, now)
-            await session.flush()
-            plan_id = row.id
-        error = await silences.sync(plan_id, now)
-    log.info("maintenance " + args.maintenance_command, extra={"plan": plan_id})
-    done = "planned" if args.maintenance_command == "add" else "cancelled"
-    return f"maintenance window {plan_id} {done}" + (
+    if args.maintenance_command == "list":
+        lines = ["ID\tSKPD\tNODES\tSTART\tEND\tSILENCE\tREASON"]
+        for r in await maintenance.plans(res, OPERATOR):
+            when = [
+                t.astimezone(res.zone).strftime("%Y-%m-%dT%H:%M%z")
+                for t in (r.starts_at, r.ends_at)
+            ]
+            nodes = ",".join(r.nodes) or "-"
+            state = maintenance.silence_state(res, r)
+            lines.append(f"{r.id}\t{r.skpd}\t{nodes}\t{when[0]}\t{when[1]}\t{state}\t{r.reason}")
+        return "\n".join(lines)
+    if args.maintenance_command == "add":
+        data = {
+            "skpd": args.skpd,
+            "nodes": args.node,
+            "starts_at": args.start,
+            "ends_at": args.end,
+            "reason": args.reason,
+        }
+        row, error = await maintenance.save_plan(res, Actor.operator(args.by), data)
+        done = "planned"
+    else:
+        row, error = await maintenance.cancel_plan(res, OPERATOR, args.id)
+        done = "cancelled"
+    return f"maintenance window {row.id} {done}" + (
         f"; silence not in place yet ({error}): the service retries" if error else ""
     )
 
 
-async def _roster(settings: Settings, args: argparse.Namespace) -> str:
+async def _roster(res: Resources, args: argparse.Namespace) -> str:
     """`roster set | override | show`, times in the regency's zone (settings.timezone)."""
-    zone = ZoneInfo(settings.timezone)
-    now = datetime.now(UTC)
-    command = f"roster {args.roster_command}"
-    try:
-        async with _database(settings) as database:
-            if args.roster_command == "set":
-                starts_on = args.starts_on or now.astimezone(zone).date().isoformat()
-                rotation = parse_rotation(args.names, args.shift, args.handover, starts_on)
-                async with database.write() as session:
-                    await set_rotation(session, rotation, "cli", now)
-                log.info("roster set", extra={"people": ",".join(rotation.people)})
-            elif args.roster_command == "override":
-                start = parse_local(args.start, zone, "--start")
-                end = parse_local(args.end, zone, "--end")
-                reason: Reason = "swap" if args.reason == "swap" else "leave"
-                async with database.write() as session:
-                    await add_override(session, Override(args.name, start, end, reason), "cli", now)
-                log.info("roster override", extra={"user": args.name, "reason": reason})
-            async with database.read() as session:
-                duty = await duty_at(session, zone, now)
-                rotation_now, overrides = await load_roster(session, now)
-    except RosterInvalid as invalid:
-        raise SystemExit(f"{command}: {invalid}") from None
+    if args.roster_command == "set":
+        await roster.put_rotation(
+            res, OPERATOR, args.names, args.shift, args.handover, args.starts_on
+        )
+    elif args.roster_command == "override":
+        await roster.put_override(res, OPERATOR, args.name, args.start, args.end, args.reason)
+    view = await roster.roster_view(res, timedelta(days=getattr(args, "days", 7)))
+    duty, rotation = view.duty, view.rotation
 
     def local(moment: datetime) -> str:
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        return moment.astimezone(res.zone).strftime("%Y-%m-%d %H:%M")
 
     lines = [
         f"on duty now: {', '.join(duty.now) or '-'}",
         f"next: {', '.join(duty.next) or '-'}"
         + (f" from {local(duty.next_from)}" if duty.next_from else ""),
     ]
-    if rotation_now is not None:
+    if rotation is not None:
         lines.append(
-            f"rotation: {', '.join(rotation_now.people)}; {shift_name(rotation_now)} shifts, "
-            f"handover {rotation_now.handover:%H:%M} ({settings.timezone}), "
-            f"from {rotation_now.starts_on}"
+            f"rotation: {', '.join(rotation.people)}; {shift_name(rotation)} shifts, "
+            f"handover {rotation.handover:%H:%M} ({res.settings.timezone}), "
+            f"from {rotation.starts_on}"
         )
-    days = getattr(args, "days", 7)
-    since = shift_start(rotation_now, now, zone)
-    for start, end, people in duty_periods(
-        rotation_now, overrides, since, now + timedelta(days=days), zone
-    ):
-        lines.append(f"{local(start)} - {local(end)}\t{', '.join(people)}")
+    lines += [
+        f"{local(start)} - {local(end)}\t{', '.join(people)}" for start, end, people in view.periods
+    ]
     return "\n".join(lines)
+
+
+COMMANDS: dict[str, Callable[[Resources, argparse.Namespace], Awaitable[str]]] = {
+    "token": _token,
+    "maintenance": _maintenance,
+    "roster": _roster,
+}
+
+
+async def _administer(settings: Settings, args: argparse.Namespace, password: str | None) -> str:
+    async with _resources(settings) as res:
+        if args.command == "user":
+            return await _user(res, args, password)
+        return await COMMANDS[args.command](res, args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,35 +328,17 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_upgrade(settings))
         print("database schema is up to date")
         return 0
-    if args.command == "user" and args.user_command == "add":
+    if args.command is not None:
         password = None
-        if args.password_stdin:
+        if getattr(args, "password_stdin", False):
             password = sys.stdin.readline().rstrip("\n")
             if not password:
                 print("user add: empty password on standard input", file=sys.stderr)
                 return 1
-        print(asyncio.run(_user_add(settings, args, password)))
-        return 0
-    if args.command == "user":
-        print(asyncio.run(_user_active(settings, args.name, args.user_command == "enable")))
-        return 0
-    if args.command == "token":
-        commands = {
-            "create": lambda: _token_create(settings, args.name, args.expires),
-            "list": lambda: _token_list(settings, args.name),
-            "revoke": lambda: _token_revoke(settings, args.name, args.token_id),
-        }
-        print(asyncio.run(commands[args.token_command]()))
-        return 0
-    if args.command == "maintenance":
         try:
-            print(asyncio.run(_maintenance(settings, args)))
-        except (PlanInvalid, UnknownId) as error:
-            print(f"maintenance {args.maintenance_command}: {error}", file=sys.stderr)
-            return 1
-        return 0
-    if args.command == "roster":
-        print(asyncio.run(_roster(settings, args)))
+            print(asyncio.run(_administer(settings, args, password)))
+        except Refused as refused:
+            raise SystemExit(f"{_command_words(args)}: {_in_flags(refused)}") from None
         return 0
     try:
         host, port = parse_listen_address(args.listen)
@@ -488,6 +348,22 @@ def main(argv: list[str] | None = None) -> int:
     app.on_startup.append(_freeze_startup)  # after the cleanup contexts' start-up
     web.run_app(app, host=host, port=port, reuse_port=args.reuse_port, print=None, access_log=None)
     return 0
+
+
+FLAGS = {"name": "NAME", "role": "--role", "skpd": "--skpd", "nip": "--nip",
+         "full_name": "--full-name"}  # fmt: skip
+"""A refused input's name in the use cases -> the command's word for it."""
+
+
+def _in_flags(refused: Refused) -> str:
+    if refused.field in FLAGS:
+        return f"{FLAGS[refused.field]}: {refused.message}"
+    return refused.reason
+
+
+def _command_words(args: argparse.Namespace) -> str:
+    """`user add`, `maintenance cancel`...: what a refusal's message starts with."""
+    return f"{args.command} {getattr(args, f'{args.command}_command')}"
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:

@@ -15,10 +15,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
+from webhook.core.credentials import hash_password, hash_token, new_api_token
 from webhook.settings import load_settings
 from webhook.store.models import ApiToken, User
 from webhook.web.app import create_app
-from webhook.web.auth import hash_password, hash_token, new_api_token
 from webhook.web.keys import DATABASE
 
 ROOT = Path(__file__).parents[2]

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.web.ui.session import THROTTLE, LoginThrottle, client_key
-from webhook.web.ui.views import local_path
+from webhook.web.ui.login import THROTTLE, LoginThrottle, client_key, local_path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from access_app import PASSWORD, login, running

@@ -15,9 +15,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select, update
 
+from webhook.core.inventory_check import UnknownId, check_nodes, check_skpd
 from webhook.core.monthly import neutralised
 from webhook.store.models import Event, Incident
-from webhook.web.inventory_check import UnknownId, check_nodes, check_skpd
 from webhook.web.keys import DATABASE
 
 sys.path.insert(0, str(Path(__file__).parent))

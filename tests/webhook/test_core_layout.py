@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 WEBHOOK = Path(__file__).resolve().parents[2] / "webhook"
-LAYERS = ("core", "store", "intake", "services", "web")
+LAYERS = ("core", "store", "intake", "services", "usecases", "web")
 """Bottom to top: a module may import its own layer and those before it."""
 IO_LIBRARIES = {"aiohttp", "sqlalchemy", "asyncpg", "aiosqlite", "aiosmtplib", "icmplib", "socket"}
 
@@ -63,4 +63,36 @@ def test_the_webhook_borrows_from_the_exporter_without_loading_the_prober() -> N
         for name in _imports(path)
         if name.split(".")[0] == "exporter" and name not in allowed
     ]
+    assert not wrong, "\n".join(wrong)
+
+
+DOORS = [*sorted((WEBHOOK / "web").rglob("*.py")), WEBHOOK / "cli.py"]
+"""The doors: each translates its input into a use case's call and its result into output."""
+"""(Their errors they may tell apart: `sqlalchemy.exc`; models and the database as types.)"""
+STORE_CALLS = {"add", "add_all", "delete", "execute", "scalar", "scalars", "get", "flush", "merge"}
+
+
+def test_the_doors_write_no_model_and_run_no_query_of_their_own() -> None:
+    """The UI, the JSON API, links and the CLI reach the record only through
+    `webhook.usecases`: no SQL built, no session used, no write transaction opened."""
+    wrong = []
+    for path in DOORS:
+        where = path.relative_to(WEBHOOK.parent)
+        tree = ast.parse(path.read_text(), str(path))
+        wrong += [f"{where} imports {name}" for name in _imports(path)
+                  if (name.split(".")[0] == "sqlalchemy" and name != "sqlalchemy.exc")
+                  or (name.startswith("webhook.store.")
+                  and name not in {"webhook.store.models", "webhook.store.database"})]  # fmt: skip
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            owner = node.func.value
+            named = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+            if node.func.attr in STORE_CALLS and "session" in named:
+                wrong.append(f"{where}:{node.lineno} calls {named}.{node.func.attr}")
+            if (
+                node.func.attr in {"read", "write", "write_batch"}
+                and "database" in ast.unparse(owner).lower()
+            ):
+                wrong.append(f"{where}:{node.lineno} opens a transaction ({ast.unparse(node)})")
     assert not wrong, "\n".join(wrong)

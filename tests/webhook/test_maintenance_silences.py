@@ -23,11 +23,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reliability import HEADERS, TESTS, live_webhook, notification, settings_for
 from test_ha_reconcile import Alertmanager, needs_alertmanager
 
+from webhook.core.credentials import hash_token
 from webhook.services.silences import Silences
 from webhook.store.models import ApiToken, User
-from webhook.web.auth import hash_token
-from webhook.web.keys import DATABASE
-from webhook.web.maintenance import SILENCES
+from webhook.web.keys import DATABASE, RESOURCES
 
 pytestmark = needs_alertmanager
 
@@ -183,12 +182,12 @@ async def test_a_plan_made_while_alertmanager_is_down_is_put_in_place_when_it_is
             ("expire", "ok"): 0,
         }
         # still down at the leader's retry: counted again, so an alert on the rate sees it
-        assert await hook.app[SILENCES].sync_unsynced(datetime.now(UTC)) == 1
+        assert await hook.app[RESOURCES].silences.sync_unsynced(datetime.now(UTC)) == 1
         assert (await requests(http, hook.url))["create", "error"] == 2
         try:
             am.start()
             # the leader's round (every 30 s in the service; here called at once)
-            assert await hook.app[SILENCES].sync_unsynced(datetime.now(UTC)) == 1
+            assert await hook.app[RESOURCES].silences.sync_unsynced(datetime.now(UTC)) == 1
             counted = await requests(http, hook.url)
             assert counted["create", "ok"] == 1 and counted["create", "error"] == 2
             async with http.get(f"{hook.url}/api/v1/maintenance", headers=boss) as r:
@@ -196,7 +195,7 @@ async def test_a_plan_made_while_alertmanager_is_down_is_put_in_place_when_it_is
             assert plan_now["sync_state"] == "synced"
             silence = await _silence(http, am, plan_now["silence_ids"][am.url])
             assert silence["status"]["state"] == "pending"  # it starts in 10 minutes
-            assert await hook.app[SILENCES].sync_unsynced(datetime.now(UTC)) == 0
+            assert await hook.app[RESOURCES].silences.sync_unsynced(datetime.now(UTC)) == 0
         finally:
             am.kill()
 
@@ -300,7 +299,7 @@ async def test_two_replicas_syncing_one_plan_leave_one_silence(tmp_path: Path) -
         try:
             am.start()
             errors = await asyncio.gather(
-                hook.app[SILENCES].sync(made["id"], now), other.sync(made["id"], now)
+                hook.app[RESOURCES].silences.sync(made["id"], now), other.sync(made["id"], now)
             )
             assert errors == [None, None]
             async with http.get(f"{hook.url}/api/v1/maintenance", headers=boss) as r:

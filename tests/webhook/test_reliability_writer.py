@@ -17,8 +17,8 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).parent))
 from reliability import HEADERS, alert, counts, live_webhook, notification, settings_for
 
+from webhook.core.credentials import hash_token
 from webhook.store.models import ApiToken, User
-from webhook.web.auth import hash_token
 from webhook.web.keys import DATABASE
 
 API_TOKEN = "sigap_writer-test-token"

@@ -21,11 +21,11 @@ from aiosmtpd.controller import Controller
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
+from webhook.core.credentials import hash_password, hash_token, new_api_token
 from webhook.settings import load_settings
 from webhook.store.database import Database
 from webhook.store.models import ApiToken, Notice, Notification, User
 from webhook.web.app import create_app
-from webhook.web.auth import hash_password, hash_token, new_api_token
 from webhook.web.keys import DATABASE
 
 SECRET = "workflow-test-secret"

@@ -19,7 +19,7 @@ from conftest import (
 )
 
 from webhook.core import links
-from webhook.core.messages import link_label
+from webhook.core.messages import action_name
 
 Client = TestClient[Any, Any]
 
@@ -61,7 +61,7 @@ def link_in(mailbox: Mailbox, address: str, action: str) -> str:
     for body in bodies:
         assert body is not None
         text = body.get_content()
-        label = re.escape(link_label(action, "id"))  # the move's label: `Tangani`
+        label = re.escape(action_name(action, "id"))  # the move's label: `Tangani`
         found = re.search(rf"^{label}: http://sigap\.test(/l/\S+)", text, re.MULTILINE)
         if found:
             return found.group(1)

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from webhook.core.refusals import Refused
+
 
 def _aware(value: datetime) -> datetime:
     """A time without zone is taken as UTC (as the store keeps it). The JSON API's clients send
@@ -130,7 +132,7 @@ class ReportForm(_Form):
     """A manual outage report (SOP step 1, second path: an SKPD admin, or staff on the phone)."""
 
     skpd: str = Field(min_length=1, max_length=64)
-    """Checked against the inventory by the caller (`webhook.web.inventory_check`)."""
+    """Checked against the inventory by the caller (`webhook.core.inventory_check`)."""
     description: Text
     nodes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=100
@@ -161,13 +163,9 @@ FORM_OF_MOVE: dict[str, type[_Form]] = {
 }
 
 
-class FormInvalid(Exception):
+class FormInvalid(Refused):
     """Data that no state of the incident would accept: unknown fields or malformed values.
-    `reason` names each field and what is wrong (the HTTP layer answers 422 with it)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
+    `reason` names each field and what is wrong."""
 
 
 def parse_form(schema: type[F], data: Mapping[str, Any], what: str) -> F:

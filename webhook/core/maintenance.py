@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
+from webhook.core.refusals import Refused
+
 GRACE = timedelta(minutes=15)
 """How far in the past a new plan may start (typed while the work already began)."""
 MAX_LENGTH = timedelta(days=31)
@@ -26,12 +28,11 @@ CREATED_BY = "sigap"
 """The silences' `createdBy` in Alertmanager."""
 
 
-class PlanInvalid(ValueError):
-    """A plan that cannot be kept; `field` names the input at fault, `str()` says why."""
+class PlanInvalid(Refused):
+    """A plan that cannot be kept; `field` names the input at fault, `reason` says why."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+        super().__init__(message, field)
 
 
 class Window(Protocol):

@@ -267,7 +267,7 @@ def plan(
         if detail:
             lines.append(detail)
         lines.append("")
-        lines += [f"{link_label(name, lang)}: {target}" for name, target in user_links.items()]
+        lines += [f"{action_name(name, lang)}: {target}" for name, target in user_links.items()]
         text = "\n".join(lines) + "\n"
         if config.smtp is not None and user.email:
             messages.append(Message("email", user.email, user.name, subject, text, user_links))
@@ -277,10 +277,10 @@ def plan(
     return messages
 
 
-def link_label(action: str, lang: str) -> str:
-    """What a one-click link is called in a message: its move's own label (`Tangani`), as on
-    the incident's page; the incident's page otherwise."""
+def action_name(action: str, lang: str) -> str:
+    """What an action is called wherever people read it (a timeline entry, a one-click link in
+    a message): its move's own label (`Tangani`), else the catalogue's word for it."""
     move = next((t for t in TRANSITIONS if t.action == action), None)
     if move is None:
-        return word(f"link_{action}", lang)
+        return word(f"action_{action}", lang)
     return move.label_id if lang == "id" else move.label_en

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exporter.inventory import Duration
+from webhook.core.refusals import Refused
 
 Reason = Literal["swap", "leave"]
 REASONS: tuple[Reason, ...] = ("swap", "leave")
@@ -33,8 +34,8 @@ SHIFT_DAYS = {"daily": 1, "weekly": 7}
 weekly one."""
 
 
-class RosterInvalid(ValueError):
-    """A rotation or override that cannot be used; the message says what to fix."""
+class RosterInvalid(Refused):
+    """A rotation or override that cannot be used; the reason says what to fix."""
 
 
 @dataclass(frozen=True, slots=True)

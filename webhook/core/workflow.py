@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from webhook.core.forms import FORM_OF_MOVE, F04Form, FormInvalid, ReportForm, blank, parse_form
+from webhook.core.refusals import Conflict
 
 
 class State(StrEnum):
@@ -286,12 +287,8 @@ TRANSITIONS: tuple[Transition, ...] = (
 ACTIONS = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Conflict):
     """A move that is not allowed now; `reason` says why, in words for the person who tried."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 def find(state: State, action: str) -> Transition | None:

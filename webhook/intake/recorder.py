@@ -90,6 +90,27 @@ class Recorder:
         async with asyncio.timeout_at(deadline + 0.5):  # the commit itself may end the wait
             return await done
 
+    async def keep_rejected(
+        self, body: bytes, remote: str | None, status: int, error: str, now: datetime
+    ) -> None:
+        """Store an authenticated but unusable body for audit; a database error here is only
+        logged, since the answer (4xx) does not depend on it."""
+        try:
+            async with self.database.write() as session:
+                session.add(
+                    RawNotification(
+                        received_at=now,
+                        remote=remote,
+                        auth_ok=True,
+                        status_code=status,
+                        error=error,
+                        group_key=None,
+                        body=body,
+                    )
+                )
+        except DATABASE_ERRORS:
+            log.warning("could not store a rejected notification", exc_info=True)
+
     async def run(self) -> None:
         while True:
             batch = [await self._queue.get()]

@@ -30,6 +30,7 @@ from webhook.core.workflow import Role, State
 from webhook.store.database import Database
 from webhook.store.models import Event, Incident, RosterOverride, RosterRotation, User
 from webhook.store.moves import make_move
+from webhook.store.people import network_staff
 
 CHAIN_STATES = (State.OPENED.value, State.PING_CHECKED.value)
 """The stages in which an untaken incident is paged: any move beyond them is someone's work."""
@@ -51,30 +52,23 @@ async def load_roster(
 ) -> tuple[Rotation | None, list[Override]]:
     """The rotation in force and the overrides that end after `since`."""
     row = await session.scalar(select(RosterRotation).order_by(RosterRotation.id.desc()).limit(1))
-    overrides = (
-        await session.execute(
-            select(RosterOverride)
-            .where(RosterOverride.ends_at > since)
-            .order_by(RosterOverride.starts_at, RosterOverride.id)
-        )
-    ).scalars()
+    overrides = await override_rows(session, since)
     return rotation_of(row), [
         Override(o.person, o.starts_at, o.ends_at, "swap" if o.reason == "swap" else "leave")
         for o in overrides
     ]
 
 
+async def override_rows(session: AsyncSession, since: datetime) -> list[RosterOverride]:
+    """The swaps and leave that end after `since`, soonest first."""
+    query = select(RosterOverride).where(RosterOverride.ends_at > since)
+    rows = await session.execute(query.order_by(RosterOverride.starts_at, RosterOverride.id))
+    return list(rows.scalars())
+
+
 async def _check_people(session: AsyncSession, people: Sequence[str]) -> None:
     """Only active network staff and coordinators go on the roster."""
-    known = set(
-        (
-            await session.execute(
-                select(User.name).where(
-                    User.role.in_([Role.STAFF.value, Role.COORDINATOR.value]), User.active
-                )
-            )
-        ).scalars()
-    )
+    known = {user.name for user in await network_staff(session)}
     unknown = [p for p in people if p not in known]
     if unknown:
         raise RosterInvalid(

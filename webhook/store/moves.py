@@ -27,8 +27,9 @@ from webhook.core.workflow import (
 )
 from webhook.store.database import publish
 from webhook.store.maintenance import windows_at
-from webhook.store.models import Alert, Event, Form, Incident, User
+from webhook.store.models import Alert, Event, Form, Incident
 from webhook.store.outbox import owe
+from webhook.store.people import network_staff
 from webhook.store.queries import open_incident
 
 
@@ -47,15 +48,7 @@ async def make_move(
     months number the forms."""
     staff: frozenset[str] = frozenset()
     if action == "dispatch":
-        staff = frozenset(
-            (
-                await session.execute(
-                    select(User.name).where(
-                        User.role.in_([Role.STAFF.value, Role.COORDINATOR.value]), User.active
-                    )
-                )
-            ).scalars()
-        )
+        staff = frozenset(user.name for user in await network_staff(session))
     other_open = False
     if action == "reopen":
         other_open = await open_incident(session, incident.skpd) not in (None, incident)
@@ -184,15 +177,13 @@ async def saved_form(session: AsyncSession, incident_id: int, kind: str) -> Form
 
 
 async def record_report(
-    session: AsyncSession, user: User, form: ReportForm, now: datetime
+    session: AsyncSession, actor: str, role: Role, form: ReportForm, now: datetime
 ) -> tuple[Incident, bool]:
     """SOP step 1, second path (UI form or JSON API), through `receive_report`. Returns the
     incident and whether it was opened now (the caller starts the ping check after the
     commit)."""
     incident = await open_incident(session, form.skpd)
-    received = receive_report(
-        incident, incident.nodes if incident else [], form, user.name, Role(user.role)
-    )
+    received = receive_report(incident, incident.nodes if incident else [], form, actor, role)
     if incident is None:
         incident = Incident(
             skpd=form.skpd,
@@ -203,7 +194,7 @@ async def record_report(
             title=form.description.splitlines()[0][:300],
             description=form.description,
             opened_at=now,
-            opened_by=user.name,
+            opened_by=actor,
             stage_entered_at=now,
             truncated_alerts=0,
             planned=maintenance.planned(
@@ -215,7 +206,7 @@ async def record_report(
     incident.nodes, incident.updated_at = received.nodes, now
     if received.opens:  # a page to the staff on duty (webhook.services.paging)
         await session.flush()
-        owe(session, incident.id, OPENED, now, actor=user.name)
+        owe(session, incident.id, OPENED, now, actor=actor)
     entry = received.event
     session.add(
         Event(

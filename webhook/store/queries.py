@@ -12,11 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from webhook.core.workflow import OPEN_STATES
-from webhook.store.models import Form, Incident, User
-
-
-async def user_by_name(session: AsyncSession, name: str) -> User | None:
-    return (await session.execute(select(User).where(User.name == name))).scalar_one_or_none()
+from webhook.store.models import Form, Incident, Notice, Notification
 
 
 async def open_incident(session: AsyncSession, skpd: str) -> Incident | None:
@@ -89,3 +85,15 @@ async def list_incidents(
     elif is_open is False:
         query = query.where(Incident.state.not_in([s.value for s in OPEN_STATES]))
     return list((await session.execute(query)).scalars())
+
+
+async def notifications_of(session: AsyncSession, incident_id: int) -> list[Notification]:
+    """The messages sent (or being sent) for an incident, oldest first."""
+    query = select(Notification).where(Notification.incident_id == incident_id)
+    return list((await session.execute(query.order_by(Notification.id))).scalars())
+
+
+async def unplannable_notices(session: AsyncSession, incident_id: int) -> list[Notice]:
+    """The incident's owed notices that found nobody to tell (their `error` says why)."""
+    query = select(Notice).where(Notice.incident_id == incident_id, Notice.error.is_not(None))
+    return list((await session.execute(query.order_by(Notice.id))).scalars())

@@ -18,11 +18,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 
 from exporter.inventory import format_path
+from webhook.core.credentials import alertmanager_authorized
 from webhook.intake.payload import AlertmanagerNotification
 from webhook.intake.recorder import Recorder, windows_of
 from webhook.store.database import DATABASE_ERRORS
-from webhook.store.models import RawNotification
-from webhook.web.auth import alertmanager_authorized
 from webhook.web.http import BodyRefused, read_body
 from webhook.web.keys import CLOCK, DATABASE, METRICS, PING_CHECKER, SETTINGS
 
@@ -50,23 +49,9 @@ def _problem(status: int, message: str) -> web.Response:
 
 
 async def _keep_rejected(request: web.Request, body: bytes, status: int, error: str) -> None:
-    """Store an authenticated but unusable body for audit; a database error here is only
-    logged, since the answer (4xx) does not depend on it."""
-    try:
-        async with request.app[DATABASE].write() as session:
-            session.add(
-                RawNotification(
-                    received_at=request.app[CLOCK](),
-                    remote=request.remote,
-                    auth_ok=True,
-                    status_code=status,
-                    error=error,
-                    group_key=None,
-                    body=body,
-                )
-            )
-    except DATABASE_ERRORS:
-        log.warning("could not store a rejected notification", exc_info=True)
+    await request.app[RECORDER].keep_rejected(
+        body, request.remote, status, error, request.app[CLOCK]()
+    )
 
 
 async def receive(request: web.Request) -> web.Response:

@@ -19,19 +19,17 @@ from typing import Any
 
 from aiohttp import web
 
-from webhook.core.forms import FormInvalid, ReportForm, parse_form
-from webhook.core.workflow import Role, State, TransitionRefused
+from webhook.core.inventory_check import UnknownId
+from webhook.core.refusals import Refused
+from webhook.core.workflow import State
 from webhook.store.database import DATABASE_ERRORS
 from webhook.store.models import Incident
-from webhook.store.moves import record_report
-from webhook.store.queries import get_incident, list_incidents
-from webhook.web.auth import api_user, visible_skpds
-from webhook.web.http import json_error, read_json_object
-from webhook.web.inventory_check import UnknownId, check_nodes, check_skpd
-from webhook.web.keys import CLOCK, DATABASE, INVENTORY, PING_CHECKER
-from webhook.web.moves import NoSuchIncident, move_incident
+from webhook.usecases import incidents as usecases
+from webhook.usecases.context import Actor
+from webhook.web.auth import api_user
+from webhook.web.http import json_error, json_refusal, read_json_object
+from webhook.web.keys import RESOURCES
 
-REPORTERS = frozenset({Role.STAFF, Role.COORDINATOR, Role.SKPD_ADMIN})
 MAX_LIMIT = 1000
 UNAVAILABLE = "database unavailable; retry in a moment"
 
@@ -86,6 +84,10 @@ def incident_json(incident: Incident, detail: bool = False) -> dict[str, Any]:
     return out
 
 
+def _unavailable() -> web.HTTPException:
+    return json_error(503, UNAVAILABLE, **{"Retry-After": "5"})
+
+
 async def incidents(request: web.Request) -> web.Response:
     query = request.query
     states = [s for s in query.get("state", "").split(",") if s]
@@ -100,21 +102,15 @@ async def incidents(request: web.Request) -> web.Response:
         raise json_error(400, f"limit: expected a whole number from 1 to {MAX_LIMIT}")
     wanted = [s for s in query.get("skpd", "").split(",") if s] if "skpd" in query else None
     try:
-        for skpd in wanted or ():
-            check_skpd(request.app.get(INVENTORY), skpd, core=True)
-    except UnknownId as error:
-        raise json_error(400, str(error)) from None
-    try:
-        async with request.app[DATABASE].read() as session:
-            user = await api_user(request, session)
-            skpds = visible_skpds(user)
-            if wanted is not None:
-                skpds = wanted if skpds is None else [s for s in wanted if s in skpds]
-            rows = await list_incidents(
-                session, states=states, skpds=skpds, is_open=is_open, limit=int(limit_text)
-            )
+        user = await api_user(request)
+        rows = await usecases.incidents(
+            request.app[RESOURCES], Actor.of(user), states=states, skpds=wanted,
+            is_open=is_open, limit=int(limit_text),
+        )  # fmt: skip
+    except UnknownId as error:  # a query parameter: the request's fault as a whole
+        raise json_error(400, error.reason) from None
     except DATABASE_ERRORS:
-        raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
+        raise _unavailable() from None
     return web.json_response({"incidents": [incident_json(i) for i in rows]})
 
 
@@ -128,43 +124,24 @@ def _incident_id(request: web.Request) -> int:
 async def incident(request: web.Request) -> web.Response:
     incident_id = _incident_id(request)
     try:
-        async with request.app[DATABASE].read() as session:
-            user = await api_user(request, session)
-            found = await get_incident(session, incident_id, detail=True)
+        user = await api_user(request)
+        found = await usecases.incident(request.app[RESOURCES], Actor.of(user), incident_id)
+    except Refused as refused:
+        raise json_refusal(refused) from None
     except DATABASE_ERRORS:
-        raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
-    skpds = visible_skpds(user)
-    if found is None or (skpds is not None and found.skpd not in skpds):
-        raise json_error(404, f"no incident {incident_id}")
+        raise _unavailable() from None
     return web.json_response(incident_json(found, detail=True))
 
 
 async def report(request: web.Request) -> web.Response:
+    fields = await read_json_object(request)
     try:
-        form = parse_form(ReportForm, await read_json_object(request), "report")
-        inventory = request.app.get(INVENTORY)
-        check_skpd(inventory, form.skpd)
-        check_nodes(inventory, form.skpd, form.nodes)
-    except (FormInvalid, UnknownId) as error:
-        raise json_error(422, getattr(error, "reason", str(error))) from None
-    try:
-        async with request.app[DATABASE].read() as session:
-            user = await api_user(request, session)
-        if Role(user.role) not in REPORTERS:
-            raise json_error(403, f"a {user.role} cannot report an outage")
-        skpds = visible_skpds(user)
-        if skpds is not None and form.skpd not in skpds:
-            raise json_error(403, f"{user.name} reports only for {', '.join(skpds)}")
-        async with request.app[DATABASE].write() as session:
-            found, created = await record_report(session, user, form, request.app[CLOCK]())
-            incident_id = found.id
-        if created:
-            request.app[PING_CHECKER].schedule(incident_id, actor="sigap")
-        async with request.app[DATABASE].read() as session:
-            stored = await get_incident(session, incident_id, detail=True)
+        user = await api_user(request)
+        stored, created = await usecases.report(request.app[RESOURCES], Actor.of(user), fields)
+    except Refused as refused:
+        raise json_refusal(refused) from None
     except DATABASE_ERRORS:
-        raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
-    assert stored is not None
+        raise _unavailable() from None
     return web.json_response(incident_json(stored, detail=True), status=201 if created else 200)
 
 
@@ -173,18 +150,15 @@ async def act(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     data = await read_json_object(request)
     try:
-        async with request.app[DATABASE].read() as session:
-            user = await api_user(request, session)
-        incident, _ = await move_incident(request.app, user, incident_id, action, data)
-    except NoSuchIncident:
-        raise json_error(404, f"no incident {incident_id}") from None
-    except TransitionRefused as refused:
-        raise json_error(409, refused.reason) from None
-    except FormInvalid as invalid:
-        raise json_error(422, invalid.reason) from None
+        user = await api_user(request)
+        found, _ = await usecases.make_move(
+            request.app[RESOURCES], Actor.of(user), incident_id, action, data
+        )
+    except Refused as refused:
+        raise json_refusal(refused) from None
     except DATABASE_ERRORS:
-        raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
-    return web.json_response(incident_json(incident), status=202 if action == "ping_check" else 200)
+        raise _unavailable() from None
+    return web.json_response(incident_json(found), status=202 if action == "ping_check" else 200)
 
 
 def setup_api(app: web.Application) -> None:

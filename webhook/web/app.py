@@ -29,7 +29,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -38,30 +39,43 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from exporter.inventory import CORE, InventoryError, load_inventory
 from webhook.core.clock import Clock, system_clock
 from webhook.intake.recorder import windows_of
+from webhook.services.delivery import Delivery
+from webhook.services.escalation import escalate_once
 from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics
+from webhook.services.paging import page_once
 from webhook.services.pingcheck import PingChecker, PingSettings
 from webhook.services.reconcile import reconcile_forever
+from webhook.services.silences import SYNC_INTERVAL, Silences
 from webhook.settings import Settings
 from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
-from webhook.store.maintenance import active_at
-from webhook.store.queries import open_incidents
+from webhook.usecases.context import Resources
+from webhook.usecases.documents import f04_attachment
+from webhook.usecases.figures import open_now
 from webhook.web.alertmanager import receive, recorder_ctx
 from webhook.web.api import setup_api
 from webhook.web.keys import (
     CLOCK,
     DATABASE,
+    DELIVERY,
     INVENTORY,
     LEADERSHIP,
     METRICS,
     PING_CHECKER,
     REGISTRY,
+    RESOURCES,
     SETTINGS,
 )
+from webhook.web.links import setup_links
 from webhook.web.maintenance import setup_maintenance
 from webhook.web.middlewares import setup_middlewares
-from webhook.web.ui import setup_ui
+from webhook.web.ui.incidents import setup_incidents
+from webhook.web.ui.login import setup_login
+from webhook.web.ui.monthly import setup_monthly_report
+from webhook.web.ui.roster import setup_roster
+from webhook.web.ui.users import setup_users
 
+ESCALATION_INTERVAL = 60.0
 log = logging.getLogger("sigap.webhook")
 
 
@@ -84,23 +98,36 @@ async def ready(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """The registry, with the open-incident gauges read from the database just before (the
     collectors are sync, the database async)."""
-    own = request.app[METRICS]
+    own, res = request.app[METRICS], request.app[RESOURCES]
     try:
-        async with request.app[DATABASE].read() as session:
-            incidents = await open_incidents(session)
-            windows = await active_at(session, request.app[CLOCK]())
+        incidents, windows = await open_now(res)
     except DATABASE_ERRORS:
         own.database_up.set(0)
         own.open_incidents.forget()
     else:
         own.database_up.set(1)
-        targets = request.app[SETTINGS].escalation
-        own.open_incidents.refresh(incidents, targets, request.app[CLOCK]())
+        own.open_incidents.refresh(incidents, res.settings.escalation, res.clock())
         own.maintenance_active.clear()
         for skpd in {w.skpd for w in windows}:
             own.maintenance_active.labels(skpd).set(1)
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _repeating(
+    leadership: Leadership, interval: float, round_: Callable[[], Awaitable[None]], name: str
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that runs `round_` every `interval` seconds on the leading replica
+    only (once across replicas)."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(leadership.repeat(interval, round_, name))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
 
 
 def create_app(
@@ -192,11 +219,57 @@ def create_app(
 
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(recorder_ctx)
+    silences = Silences(database, settings.alertmanager_urls, app[METRICS].silence_requests)
+    res = Resources(database, settings, inventory, silences, clock, app[PING_CHECKER])
+    app[RESOURCES] = res
+    delivery = Delivery(
+        database,
+        settings.notify,
+        secret=settings.secret_key,
+        external_url=settings.external_url or "http://localhost:9428",
+        attachments=lambda incident_id: f04_attachment(res, incident_id),
+        clock=clock,
+        zone=settings.timezone,
+        skpd_name=inventory.skpd_name if inventory is not None else str,
+    )
+    app[DELIVERY] = delivery
+    database.subscribe(delivery.committed)
+
+    async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
+        delivery.start()
+        yield
+        await delivery.close()
+
+    async def escalation_round() -> None:
+        await escalate_once(database, settings.escalation, clock())
+
+    async def paging_round() -> None:
+        await page_once(database, settings.paging, res.zone, clock())
+
+    async def silences_round() -> None:
+        await silences.sync_unsynced(clock())
+
+    leadership = app[LEADERSHIP]
+    app.cleanup_ctx.append(delivery_ctx)
+    app.cleanup_ctx.append(
+        _repeating(leadership, ESCALATION_INTERVAL, escalation_round, "escalation")
+    )
+    app.cleanup_ctx.append(_repeating(leadership, settings.paging.interval, paging_round, "paging"))
+    if silences.urls:
+        app.cleanup_ctx.append(
+            _repeating(leadership, SYNC_INTERVAL, silences_round, "maintenance silences")
+        )
     app.router.add_post("/api/v1/alertmanager", receive)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_get("/metrics", metrics)
     setup_api(app)
-    setup_ui(app)
+    setup_links(app)
+    setup_login(app)
+    setup_incidents(app)
+    setup_users(app)
+    setup_monthly_report(app)
+    setup_roster(app)
     setup_maintenance(app)
+    app.router.add_static("/static", Path(__file__).with_name("ui") / "static")
     return app

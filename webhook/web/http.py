@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from webhook.core.refusals import HTTP_STATUS, Refused
 from webhook.web.keys import SETTINGS
 
 MAX_JSON_BYTES = 64 * 1024
@@ -23,6 +24,15 @@ def json_error(status: int, message: str, **headers: str) -> web.HTTPException:
         content_type="application/json",
         headers=headers or None,
     )
+
+
+def json_refusal(refused: Refused) -> web.HTTPException:
+    """A use case's refusal as the JSON API's error, its status by kind."""
+    return json_error(HTTP_STATUS[refused.kind], refused.reason)
+
+
+def status_exception(status: int, text: str) -> web.HTTPException:
+    return _EXCEPTIONS[status](text=text)
 
 
 def _by_status(cls: type[web.HTTPException]) -> dict[int, type[web.HTTPException]]:

@@ -13,6 +13,7 @@ from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker
 from webhook.settings import Settings
 from webhook.store.database import Database
+from webhook.usecases.context import Resources
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -28,3 +29,5 @@ DELIVERY = web.AppKey("delivery", Delivery)
 """The outbox's delivery worker (`.nudge()` it to look for owed notices now)."""
 LEADERSHIP = web.AppKey("leadership", Leadership)
 """Whether this replica runs the background loops: `is_leader`, `await elected()`."""
+RESOURCES = web.AppKey("resources", Resources)
+"""What the use cases (`webhook.usecases`) run against: every handler calls them with it."""

@@ -17,46 +17,25 @@ Times without an offset are the regency's (`SIGAP_TIMEZONE`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from exporter.inventory import Inventory
-from webhook.core.maintenance import Plan, PlanInvalid, check_plan, parse_plan, sync_state
-from webhook.core.workflow import Role
-from webhook.services.silences import SYNC_INTERVAL, Silences
+from webhook.core.refusals import Refused
 from webhook.store.database import DATABASE_ERRORS
-from webhook.store.maintenance import add_plan, cancel_plan, change_plan, current_and_upcoming
-from webhook.store.models import Maintenance, User
+from webhook.store.models import Maintenance
+from webhook.usecases import maintenance
+from webhook.usecases.context import Actor, Resources
 from webhook.web.api import UNAVAILABLE
-from webhook.web.auth import api_user, visible_skpds
-from webhook.web.http import json_error, read_json_object
-from webhook.web.inventory_check import UnknownId, check_nodes, check_skpd
-from webhook.web.keys import CLOCK, DATABASE, INVENTORY, LEADERSHIP, METRICS, SETTINGS
-from webhook.web.ui.views import checked_form, current_user, render
-
-SILENCES = web.AppKey("silences", Silences)
+from webhook.web.auth import api_user
+from webhook.web.http import json_error, json_refusal, read_json_object
+from webhook.web.keys import RESOURCES
+from webhook.web.ui.login import current_user, posted
+from webhook.web.ui.rendering import refusal, render
 
 
-class Refused(Exception):
-    """A change that cannot be made: `status` (404, 409, 422) and why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _zone(app: web.Application) -> ZoneInfo:
-    return ZoneInfo(app[SETTINGS].timezone)
-
-
-def plan_json(row: Maintenance, alertmanagers: int) -> dict[str, Any]:
+def plan_json(res: Resources, row: Maintenance) -> dict[str, Any]:
     return {
         "id": row.id,
         "skpd": row.skpd,
@@ -69,154 +48,85 @@ def plan_json(row: Maintenance, alertmanagers: int) -> dict[str, Any]:
         "updated_at": row.updated_at.isoformat(),
         "cancelled_at": row.cancelled_at.isoformat() if row.cancelled_at else None,
         "silence_ids": dict(row.silence_ids),
-        "sync_state": sync_state(row.revision, row.synced_revision, row.sync_error, alertmanagers),
+        "sync_state": maintenance.silence_state(res, row),
         "sync_error": row.sync_error,
     }
 
 
-def checked_plan(
-    inventory: Inventory | None,
-    zone: ZoneInfo,
-    data: dict[str, Any],
-    base: Plan | None,
-    now: datetime,
-) -> Plan:
-    """The plan people gave (page, API, CLI), parsed and checked against the rules and the
-    inventory; PlanInvalid or UnknownId."""
-    plan = check_plan(parse_plan(data, zone, base), now, new=base is None)
-    check_skpd(inventory, plan.skpd)
-    check_nodes(inventory, plan.skpd, plan.nodes)
-    return plan
+def _plan_id(request: web.Request, error: Callable[[str], web.HTTPException]) -> int:
+    text = request.match_info["id"]
+    if not (text.isascii() and text.isdigit() and len(text) < 10):
+        raise error(f"no maintenance window {text[:20]!r}")
+    return int(text)
 
 
-def plan_of(row: Maintenance) -> Plan:
-    return Plan(row.skpd, tuple(row.nodes), row.starts_at, row.ends_at, row.reason)
+def _json_404(message: str) -> web.HTTPException:
+    return json_error(404, message)
 
 
-async def _editable(session: AsyncSession, plan_id: int, now: datetime) -> Maintenance:
-    row = await session.get(Maintenance, plan_id)
-    if row is None:
-        raise Refused(404, f"no maintenance window {plan_id}")
-    if row.cancelled_at is not None or row.ends_at <= now:
-        raise Refused(409, f"maintenance window {plan_id} is over or cancelled")
-    return row
+def _page_404(message: str) -> web.HTTPException:
+    return web.HTTPNotFound(text=message)
 
 
-async def save(
-    app: web.Application, user: User, data: dict[str, Any], plan_id: int | None
-) -> Maintenance:
-    """Plan (plan_id None) or change a window, commit, then carry it out in Alertmanager.
-    Raises Refused, PlanInvalid, UnknownId."""
-    if user.role != Role.COORDINATOR:
-        raise Refused(403, "only a coordinator plans maintenance")
-    now = app[CLOCK]()
-    async with app[DATABASE].write() as session:
-        if plan_id is None:
-            row = add_plan(
-                session,
-                checked_plan(app.get(INVENTORY), _zone(app), data, None, now),
-                user.name,
-                now,
-            )
-        else:
-            row = await _editable(session, plan_id, now)
-            change_plan(
-                row, checked_plan(app.get(INVENTORY), _zone(app), data, plan_of(row), now), now
-            )
-        await session.flush()
-        saved = row.id
-    return await _synced(app, saved, now)
-
-
-async def cancel(app: web.Application, user: User, plan_id: int) -> Maintenance:
-    if user.role != Role.COORDINATOR:
-        raise Refused(403, "only a coordinator cancels maintenance")
-    now = app[CLOCK]()
-    async with app[DATABASE].write() as session:
-        cancel_plan(await _editable(session, plan_id, now), now)
-    return await _synced(app, plan_id, now)
-
-
-async def _synced(app: web.Application, plan_id: int, now: datetime) -> Maintenance:
-    """After the commit: the silences, then the plan as it stands (with its sync state)."""
-    await app[SILENCES].sync(plan_id, now)
-    async with app[DATABASE].read() as session:
-        row = await session.get(Maintenance, plan_id)
-    assert row is not None
+async def _change(res: Resources, actor: Actor, form: dict[str, Any], plan_id: int | None,
+                  cancel: bool) -> Maintenance:  # fmt: skip
+    if cancel:
+        assert plan_id is not None
+        row, _ = await maintenance.cancel_plan(res, actor, plan_id)
+    else:
+        row, _ = await maintenance.save_plan(res, actor, form, plan_id)
     return row
 
 
 # --- JSON API ------------------------------------------------------------------------------------
 
 
-def _plan_id(request: web.Request) -> int:
-    text = request.match_info["id"]
-    if not (text.isascii() and text.isdigit() and len(text) < 10):
-        raise json_error(404, f"no maintenance window {text[:20]!r}")
-    return int(text)
-
-
-async def _api_call(request: web.Request, plan_id: int | None, *, delete: bool = False) -> Any:
-    data = {} if delete else await read_json_object(request)
+async def _api_call(request: web.Request, plan_id: int | None, *, cancel: bool = False) -> Any:
+    data = {} if cancel else await read_json_object(request)
+    res = request.app[RESOURCES]
     try:
-        async with request.app[DATABASE].read() as session:
-            user = await api_user(request, session)
-        if delete:
-            assert plan_id is not None
-            return await cancel(request.app, user, plan_id)
-        return await save(request.app, user, data, plan_id)
+        user = await api_user(request)
+        row = await _change(res, Actor.of(user), data, plan_id, cancel)
     except Refused as refused:
-        raise json_error(refused.status, str(refused)) from None
-    except (PlanInvalid, UnknownId) as error:
-        raise json_error(422, str(error)) from None
+        raise json_refusal(refused) from None
     except DATABASE_ERRORS:
         raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
+    return plan_json(res, row)
 
 
 async def api_list(request: web.Request) -> web.Response:
+    res = request.app[RESOURCES]
     try:
-        async with request.app[DATABASE].read() as session:
-            user = await api_user(request, session)
-            rows = await current_and_upcoming(session, request.app[CLOCK](), visible_skpds(user))
+        user = await api_user(request)
+        rows = await maintenance.plans(res, Actor.of(user))
     except DATABASE_ERRORS:
         raise json_error(503, UNAVAILABLE, **{"Retry-After": "5"}) from None
-    count = len(request.app[SILENCES].urls)
-    return web.json_response({"maintenance": [plan_json(r, count) for r in rows]})
+    return web.json_response({"maintenance": [plan_json(res, r) for r in rows]})
 
 
 async def api_create(request: web.Request) -> web.Response:
-    row = await _api_call(request, None)
-    return web.json_response(plan_json(row, len(request.app[SILENCES].urls)), status=201)
+    return web.json_response(await _api_call(request, None), status=201)
 
 
 async def api_change(request: web.Request) -> web.Response:
-    row = await _api_call(request, _plan_id(request))
-    return web.json_response(plan_json(row, len(request.app[SILENCES].urls)))
+    return web.json_response(await _api_call(request, _plan_id(request, _json_404)))
 
 
 async def api_cancel(request: web.Request) -> web.Response:
-    row = await _api_call(request, _plan_id(request), delete=True)
-    return web.json_response(plan_json(row, len(request.app[SILENCES].urls)))
+    return web.json_response(await _api_call(request, _plan_id(request, _json_404), cancel=True))
 
 
 # --- pages ---------------------------------------------------------------------------------------
 
 
-def _local(app: web.Application) -> Any:
-    zone = _zone(app)
-    return lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-
-
 async def page(
     request: web.Request, editing: int | None = None, error: str | None = None
 ) -> web.Response:
-    now = request.app[CLOCK]()
-    async with request.app[DATABASE].read() as session:
-        user, login = await current_user(request, session)
-        rows = await current_and_upcoming(session, now, visible_skpds(user))
-        edited = await session.get(Maintenance, editing) if editing is not None else None
-    inventory = request.app.get(INVENTORY)
-    zone = _zone(request.app)
+    user, login = await current_user(request)
+    res = request.app[RESOURCES]
+    rows = await maintenance.plans(res, Actor.of(user))
+    edited = await maintenance.plan(res, editing) if editing is not None else None
+    inventory, zone = res.inventory, res.zone
     field = lambda moment: moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")  # noqa: E731
     return render(
         request,
@@ -227,14 +137,12 @@ async def page(
         plans=rows,
         edited=edited,
         error=error,
-        now=now,
+        now=res.clock(),
         skpds=sorted(inventory.skpds) if inventory is not None else [],
         nodes_of={s: sorted(x.node_ids) for s, x in inventory.skpds.items()} if inventory else {},
-        local=_local(request.app),
+        local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         field=field,
-        state=lambda r: sync_state(
-            r.revision, r.synced_revision, r.sync_error, len(request.app[SILENCES].urls)
-        ),
+        state=lambda r: maintenance.silence_state(res, r),
     )
 
 
@@ -243,75 +151,37 @@ async def list_page(request: web.Request) -> web.Response:
 
 
 async def edit_page(request: web.Request) -> web.Response:
-    plan_id = _page_id(request)
-    return await page(request, editing=plan_id)
+    return await page(request, editing=_plan_id(request, _page_404))
 
 
-def _page_id(request: web.Request) -> int:
-    text = request.match_info["id"]
-    if not (text.isascii() and text.isdigit() and len(text) < 10):
-        raise web.HTTPNotFound()
-    return int(text)
-
-
-async def _form_call(request: web.Request, plan_id: int | None, *, delete: bool) -> web.Response:
-    async with request.app[DATABASE].read() as session:
-        user, login = await current_user(request, session)
-    form = await checked_form(request, login)
+async def _form_call(request: web.Request, plan_id: int | None, *, cancel: bool) -> web.Response:
+    user, form = await posted(request)
+    fields = {k: v for k, v in form.items() if v or k == "nodes"}
     try:
-        if delete:
-            assert plan_id is not None
-            await cancel(request.app, user, plan_id)
-        else:
-            fields = {k: v for k, v in form.items() if v or k == "nodes"}
-            await save(request.app, user, fields, plan_id)
+        await _change(request.app[RESOURCES], Actor.of(user), fields, plan_id, cancel)
     except Refused as refused:
-        raise _http(refused) from None
-    except (PlanInvalid, UnknownId) as error:
-        return await page(request, editing=plan_id, error=str(error))
+        if refused.kind != "invalid":
+            raise refusal(refused) from None
+        return await page(request, editing=plan_id, error=refused.reason)
     raise web.HTTPSeeOther("/pemeliharaan")
 
 
-def _http(refused: Refused) -> web.HTTPException:
-    kinds = {403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
-    return kinds.get(refused.status, web.HTTPUnprocessableEntity)(text=str(refused))
-
-
 async def create_form(request: web.Request) -> web.Response:
-    return await _form_call(request, None, delete=False)
+    return await _form_call(request, None, cancel=False)
 
 
 async def change_form(request: web.Request) -> web.Response:
-    return await _form_call(request, _page_id(request), delete=False)
+    return await _form_call(request, _plan_id(request, _page_404), cancel=False)
 
 
 async def cancel_form(request: web.Request) -> web.Response:
-    return await _form_call(request, _page_id(request), delete=True)
+    return await _form_call(request, _plan_id(request, _page_404), cancel=True)
 
 
 # --- wiring --------------------------------------------------------------------------------------
 
 
 def setup_maintenance(app: web.Application) -> None:
-    silences = Silences(
-        app[DATABASE], app[SETTINGS].alertmanager_urls, app[METRICS].silence_requests
-    )
-    app[SILENCES] = silences
-
-    async def retry_ctx(app: web.Application) -> AsyncIterator[None]:
-        async def round_() -> None:
-            await silences.sync_unsynced(app[CLOCK]())
-
-        task = asyncio.create_task(
-            app[LEADERSHIP].repeat(SYNC_INTERVAL, round_, "maintenance silences")
-        )
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    if silences.urls:
-        app.cleanup_ctx.append(retry_ctx)
     app.router.add_get("/api/v1/maintenance", api_list)
     app.router.add_post("/api/v1/maintenance", api_create)
     app.router.add_patch("/api/v1/maintenance/{id}", api_change)

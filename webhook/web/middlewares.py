@@ -26,9 +26,10 @@ from aiohttp_remotes import XForwardedFiltered
 
 from webhook.settings import ProxyNetwork
 from webhook.store.database import DATABASE_ERRORS
+from webhook.usecases.access import record_uses
 from webhook.web.auth import TOUCHES
 from webhook.web.http import json_error
-from webhook.web.keys import DATABASE
+from webhook.web.keys import RESOURCES
 
 log = logging.getLogger("sigap.webhook")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -89,14 +90,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _owed_writes(request: web.Request) -> None:
-    statements = request.get(TOUCHES)
-    if not statements:
+    uses = request.get(TOUCHES)
+    if not uses:
         return
-    try:
-        # best effort, never worth delaying the answer for: a busy writer skips it
-        async with request.app[DATABASE].write(within=TOUCH_WAIT) as session:
-            for statement in statements:
-                await session.execute(statement)
+    try:  # best effort, never worth delaying the answer for: a busy writer skips it
+        await record_uses(request.app[RESOURCES], uses, TOUCH_WAIT)
     except DATABASE_ERRORS as error:  # a last-use time is not worth failing the answer for
         log.warning("could not record a session's or token's use", extra={"error": str(error)})
 

@@ -14,134 +14,47 @@ regency's (SIGAP_TIMEZONE, WITA by default), and so are the times shown.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
-from datetime import datetime
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from exporter.inventory import CORE
 from webhook.core.charts import report_charts, svg
 from webhook.core.figures import RESPONSIBILITIES
-from webhook.core.i18n import word
-from webhook.core.maintenance import intervals_within
+from webhook.core.inventory_check import UnknownId
 from webhook.core.monthly import (
     REPORT_STAGES,
     Month,
-    build_report,
-    cause_of,
     format_availability,
     format_duration,
     format_time,
     incidents_csv,
     line_cause,
-    repair_end,
     summary_csv,
 )
 from webhook.core.pdf import monthly_report_pdf
-from webhook.services.prometheus import AvailabilityUnavailable, skpd_availability
-from webhook.store.maintenance import overlapping
-from webhook.store.queries import forms_of, incidents_between
-from webhook.web.auth import visible_skpds
-from webhook.web.inventory_check import UnknownId, check_skpd
-from webhook.web.keys import CLOCK, DATABASE, INVENTORY, SETTINGS
-from webhook.web.ui.views import current_user, language, render
-
-log = logging.getLogger("sigap.webhook")
-
-
-async def _availability(
-    app: web.Application, month: Month, now: datetime, lang: str
-) -> tuple[dict[str, float], str | None]:
-    """SKPD -> availability over the month (so far), or why there is none."""
-    url = app[SETTINGS].prometheus_url
-    if url is None:
-        return {}, word("no_prometheus", lang)
-    end = min(month.end, now)
-    if end <= month.start:
-        return {}, None  # a month still to come: nothing to ask
-    try:
-        return await skpd_availability(url, month.start, end), None
-    except AvailabilityUnavailable as error:  # its detail (addresses, bodies) only in the log
-        log.warning("monthly report: no availability", extra={"error": str(error)})
-        return {}, word("prometheus_unreachable", lang)
-
-
-async def _availability_in_windows(
-    app: web.Application, windows: dict[str, list[tuple[datetime, datetime]]]
-) -> dict[str, float]:
-    """SKPD -> availability within its maintenance windows (A_W), weighted by their lengths:
-    one Prometheus question per window. An SKPD with a window Prometheus has no figure for is
-    absent (its availability excluding maintenance is then unknown)."""
-    url = app[SETTINGS].prometheus_url
-    found: dict[str, float] = {}
-    for skpd, spans in windows.items():
-        weighted = 0.0
-        for lo, hi in spans:
-            try:
-                figure = (await skpd_availability(url, lo, hi)).get(skpd) if url else None
-            except AvailabilityUnavailable:
-                figure = None
-            if figure is None:
-                break
-            weighted += figure * (hi - lo).total_seconds()
-        else:
-            found[skpd] = weighted / sum((hi - lo).total_seconds() for lo, hi in spans)
-    return found
+from webhook.core.refusals import Refused
+from webhook.usecases import monthly
+from webhook.usecases.context import Actor
+from webhook.web.keys import RESOURCES
+from webhook.web.ui.login import current_user
+from webhook.web.ui.rendering import language, refusal, render
 
 
 async def monthly_report(request: web.Request) -> web.Response:
-    now = request.app[CLOCK]()
+    user, login = await current_user(request)
     lang = language(request)
-    zone = request.app[SETTINGS].timezone
-    async with request.app[DATABASE].read() as session:
-        user, login = await current_user(request, session)
-        try:
-            month = Month.parse(request.query["bulan"], zone) if "bulan" in request.query else None
-        except ValueError as error:
-            raise web.HTTPBadRequest(text=str(error)) from None
-        month = month or Month.of(now, zone)
-        scope = visible_skpds(user)
-        wanted = request.query.get("skpd")
-        if wanted:
-            try:
-                check_skpd(request.app.get(INVENTORY), wanted, core=True)
-            except UnknownId as error:
-                raise web.HTTPBadRequest(text=str(error)) from None
-            if scope is not None and wanted not in scope:
-                raise web.HTTPForbidden(text=f"{user.name} sees only {', '.join(scope)}")
-            scope = [wanted]
-        incidents = await incidents_between(session, month.start, month.end, scope)
-        f04 = await forms_of(session, "f04", [i.id for i in incidents])
-        plans = await overlapping(session, month.start, month.end, scope)
-    inventory = request.app.get(INVENTORY)
-    every = [*inventory.skpds, CORE] if inventory is not None else []
-    names = {
-        s: inventory.skpd_name(s) if inventory is not None else s
-        for s in (every if scope is None else scope)
-    }
-    availability, problem = await _availability(request.app, month, now, lang)
-    until = min(month.end, now)
-    windows = {
-        s: spans
-        for s in {p.skpd for p in plans}
-        if (spans := intervals_within(plans, s, month.start, until))
-    }
-    in_windows = await _availability_in_windows(request.app, windows) if availability else {}
-    report = build_report(
-        month,
-        names,
-        incidents,
-        {i.id: repair_end(f04.get(i.id)) for i in incidents},
-        availability,
-        problem,
-        now,
-        windows,
-        in_windows,
-        causes={i.id: cause_of(f04.get(i.id)) for i in incidents},
-    )
-    filename = f"laporan-{month}" + (
+    res = request.app[RESOURCES]
+    zone = res.settings.timezone
+    wanted = request.query.get("skpd")
+    try:
+        month = Month.parse(request.query["bulan"], zone) if "bulan" in request.query else None
+        report = await monthly.monthly_report(res, Actor.of(user), month, wanted, lang)
+    except (ValueError, UnknownId) as error:  # a query parameter: the request as a whole
+        raise web.HTTPBadRequest(text=getattr(error, "reason", str(error))) from None
+    except Refused as refused:
+        raise refusal(refused) from None
+    filename = f"laporan-{report.month}" + (
         f"-{re.sub(r'[^A-Za-z0-9_.-]', '_', wanted)}" if wanted else ""
     )
     match request.match_info.get("format", ""):
@@ -155,7 +68,7 @@ async def monthly_report(request: web.Request) -> web.Response:
             return _csv(summary_csv(report, lang), f"{filename}.csv")
         case "/insiden.csv":
             return _csv(incidents_csv(report, lang), f"{filename}-insiden.csv")
-    query = urlencode({"bulan": str(month), **({"skpd": wanted} if wanted else {})})
+    query = urlencode({"bulan": str(report.month), **({"skpd": wanted} if wanted else {})})
     return render(
         request,
         "monthly_report.html",

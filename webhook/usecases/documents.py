@@ -3,31 +3,31 @@ emailed attachment (`webhook.core.documents.build_document` builds; this only ga
 
 from __future__ import annotations
 
-from aiohttp import web
-from sqlalchemy import select
+import asyncio
 
 from webhook.core.documents import Document, build_document, document_number
-from webhook.store.models import Incident, User
+from webhook.core.pdf import document_pdf
+from webhook.store.models import Incident
 from webhook.store.moves import saved_form
-from webhook.web.keys import DATABASE, INVENTORY, SETTINGS
+from webhook.store.people import users_named
+from webhook.usecases.context import Resources
 
 SIGNERS = ("staff", "acknowledged_by", "reporter")
 """The form's fields that may name a user (then written with their full name and NIP)."""
 
 
 async def form_document(
-    app: web.Application, incident: Incident, kind: str, lang: str = "id"
+    res: Resources, incident: Incident, kind: str, lang: str = "id"
 ) -> Document | None:
     """The incident's F-01 (`kind` "f01") or F-04 ("f04") in `lang`'s words, or None when
     not saved yet."""
-    async with app[DATABASE].read() as session:
+    async with res.database.read() as session:
         form = await saved_form(session, incident.id, kind)
         if form is None:
             return None
         data = dict(form.data)
         named = {form.saved_by} | {str(data[k]) for k in SIGNERS if data.get(k)}
-        found = await session.execute(select(User).where(User.name.in_(named)))
-        people = {user.name: user for user in found.scalars()}
+        signers = await users_named(session, named)
     number = None
     if form.number_seq is not None and form.number_year and form.number_month:
         number = document_number(kind, form.number_year, form.number_month, form.number_seq)
@@ -38,9 +38,22 @@ async def form_document(
         number=number,
         saved_at=form.saved_at,
         saved_by=form.saved_by,
-        inventory=app.get(INVENTORY),
-        people=people,
-        zone=app[SETTINGS].timezone,
+        inventory=res.inventory,
+        people=signers,
+        zone=res.settings.timezone,
         lang=lang,
-        place=app[SETTINGS].document_place,
+        place=res.settings.document_place,
     )
+
+
+async def f04_attachment(res: Resources, incident_id: int) -> tuple[tuple[str, bytes], ...]:
+    """F-04 as a PDF attachment of the message that hands it to the SKPD admin (SOP step 9),
+    in the messages' language; nothing when the incident has none."""
+    async with res.database.read() as session:
+        incident = await session.get(Incident, incident_id)
+    if incident is None:
+        return ()
+    document = await form_document(res, incident, "f04", res.settings.notify.language)
+    if document is None:
+        return ()
+    return ((document.filename, await asyncio.to_thread(document_pdf, document)),)

@@ -10,17 +10,17 @@ import re
 from collections.abc import Iterable
 
 from exporter.inventory import CORE, Inventory
+from webhook.core.refusals import Refused
 
 ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 """The inventory's id syntax (`exporter.inventory`), bounded to the columns' 64 characters."""
 
 
-class UnknownId(ValueError):
-    """An id that is not the inventory's; `field` names the input, `str()` says what is wrong."""
+class UnknownId(Refused):
+    """An id that is not the inventory's; `field` names the input, `reason` says what is wrong."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+        super().__init__(message, field)
 
 
 def check_skpd(inventory: Inventory | None, skpd: str, *, core: bool = False) -> str:

@@ -1,0 +1,45 @@
+"""What a person asked for that cannot be done, said once for every door.
+
+Each refusal carries `reason` (in words for the person who asked) and a `kind` that every door
+translates the same way: the UI and the JSON API to an HTTP status, a link to its page, the CLI
+to a message and exit status 1, a chat to a reply. A refusal never means a fault of SIGAP's own
+(those are database errors, answered 5xx).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+Kind = Literal["missing", "forbidden", "conflict", "invalid"]
+HTTP_STATUS: dict[Kind, int] = {"missing": 404, "forbidden": 403, "conflict": 409, "invalid": 422}
+
+
+class Refused(Exception):
+    """Input that can never succeed as given (`kind` "invalid" unless a subclass says more)."""
+
+    kind: ClassVar[Kind] = "invalid"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.message, self.field = message, field
+        """`field`: the input at fault, by its name in the use case (a door may say it in its
+        own words: a CLI flag, a form's label)."""
+        self.reason = f"{field}: {message}" if field else message
+        super().__init__(self.reason)
+
+
+class NotFound(Refused):
+    """Not there, or not for this person to see (the same answer, so ids cannot be probed)."""
+
+    kind = "missing"
+
+
+class Forbidden(Refused):
+    """There, but not for this person's role or SKPDs."""
+
+    kind = "forbidden"
+
+
+class Conflict(Refused):
+    """Not possible in the state things are in now (someone else acted first, it is over)."""
+
+    kind = "conflict"

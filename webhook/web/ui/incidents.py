@@ -1,0 +1,231 @@
+"""The incident pages: the board, one incident with its moves, its F-01 and F-04, the SKPDs,
+and the manual report form (SOP step 1). Works without JavaScript; every POST carries the
+session's CSRF token."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from exporter.inventory import Inventory
+from webhook.core.deadlines import overdue
+from webhook.core.documents import signature_lines
+from webhook.core.forms import CAUSES, FormInvalid
+from webhook.core.localtime import attach_zone, input_value
+from webhook.core.pdf import document_pdf
+from webhook.core.refusals import NotFound, Refused
+from webhook.core.workflow import OPEN_STATES, Role, State, available
+from webhook.store.models import Incident, User
+from webhook.usecases import incidents
+from webhook.usecases.context import Actor
+from webhook.usecases.documents import form_document
+from webhook.web.keys import INVENTORY, RESOURCES, SETTINGS
+from webhook.web.ui.login import current_user, posted
+from webhook.web.ui.rendering import language, refusal, render
+
+FORM_KINDS = ("f01", "f04")
+DATETIME_FIELDS = {"reported_at", "estimated_recovery_at", "repair_started_at", "repair_ended_at"}
+"""The UI's datetime-local fields: wall time in the regency's zone (`attach_zone`)."""
+
+
+def _incident_id(request: web.Request) -> int:
+    text = request.match_info["id"]
+    if not (text.isascii() and text.isdigit() and len(text) < 10):
+        raise web.HTTPNotFound()
+    return int(text)
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60}j {minutes % 60}m" if minutes >= 60 else f"{minutes}m"
+
+
+async def board(request: web.Request) -> web.Response:
+    user, login = await current_user(request)
+    found = await incidents.board(request.app[RESOURCES], Actor.of(user))
+    now, duty = found.now, found.duty
+    zone = request.app[RESOURCES].zone
+    targets = request.app[SETTINGS].escalation
+    columns = [
+        (state, [i for i in found.incidents if i.state == state.value])
+        for state in State
+        if state in OPEN_STATES
+    ]
+    return render(
+        request,
+        "board.html",
+        user=user,
+        csrf=login.csrf,
+        columns=columns,
+        now=now,
+        overdue=lambda i: overdue(i.state, i.stage_entered_at, targets, now),
+        age=lambda i: _age(now - i.opened_at),
+        maintenance=found.maintenance,
+        local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
+        duty=duty if duty.rotation is not None or duty.now else None,
+        duty_from=duty.next_from.astimezone(zone).strftime("%d/%m %H:%M") if duty.next_from else "",
+    )
+
+
+def _prefill(
+    incident: Incident,
+    user: User,
+    f01: dict[str, Any] | None,
+    inventory: Inventory | None,
+    now: datetime,
+    zone: str,
+) -> dict[str, str]:
+    """Defaults of the action forms, from the incident, the inventory and the saved F-01."""
+    skpd = inventory.skpds.get(incident.skpd) if inventory is not None else None
+    contact = ""
+    if skpd is not None and skpd.contacts:
+        first = skpd.contacts[0]
+        contact = f"{first.name} ({first.role}{', ' + first.phone if first.phone else ''})"
+    moment = input_value(now, zone)
+    first_alert = incident.alerts[0] if incident.alerts else None
+    summary = ""
+    if first_alert is not None:
+        summary = str(
+            first_alert.annotations.get("summary") or first_alert.labels.get("alertname", "")
+        )
+    return {
+        "reporter": user.name,
+        "complaint": incident.description or incident.title or summary,
+        "affected_service": "internet",
+        "reported_at": input_value(incident.opened_at, zone),
+        "responsibility": incident.responsibility or "",
+        "repair_started_at": moment,
+        "repair_ended_at": moment,
+        "contact_confirmed_with": (f01 or {}).get("contact_confirmed_with", contact),
+    }
+
+
+async def incident_page(request: web.Request) -> web.Response:
+    user, login = await current_user(request)
+    res = request.app[RESOURCES]
+    try:
+        view = await incidents.incident_view(res, Actor.of(user), _incident_id(request))
+    except Refused as refused:
+        raise refusal(refused) from None
+    incident, now = view.incident, res.clock()
+    return render(
+        request,
+        "incident.html",
+        user=user,
+        incident=incident,
+        csrf=login.csrf,
+        moves=available(State(incident.state), Role(user.role)),
+        prefill=_prefill(
+            incident, user, view.f01, request.app.get(INVENTORY), now, res.settings.timezone
+        ),
+        causes=CAUSES,
+        staff=view.staff,
+        f01=view.f01,
+        f04=view.f04,
+        notifications=view.notifications,
+        unplannable=view.unplannable,
+        overdue=overdue(incident.state, incident.stage_entered_at, res.settings.escalation, now),
+        datetime_fields=DATETIME_FIELDS,
+        error=request.query.get("error"),
+    )
+
+
+async def act(request: web.Request) -> web.Response:
+    incident_id = _incident_id(request)
+    user, form = await posted(request)
+    res, actor = request.app[RESOURCES], Actor.of(user)
+    data: dict[str, Any] = attach_zone(form, DATETIME_FIELDS, res.settings.timezone)
+    try:
+        await incidents.make_move(res, actor, incident_id, request.match_info["action"], data)
+    except NotFound as missing:
+        raise refusal(missing) from None
+    except Refused as refused:
+        incident = await incidents.incident(res, actor, incident_id)
+        return render(
+            request,
+            "refused.html",
+            status=422 if isinstance(refused, FormInvalid) else 409,
+            incident=incident,
+            reason=refused.reason,
+            user=user,
+        )
+    raise web.HTTPSeeOther(f"/incidents/{incident_id}")
+
+
+async def form_view(request: web.Request) -> web.Response:
+    kind = request.match_info["kind"]
+    if kind not in FORM_KINDS:
+        raise web.HTTPNotFound()
+    user, _ = await current_user(request)
+    res = request.app[RESOURCES]
+    try:
+        incident = await incidents.incident(res, Actor.of(user), _incident_id(request))
+    except Refused as refused:
+        raise refusal(refused) from None
+    document = await form_document(res, incident, kind, language(request))
+    if document is None:
+        raise web.HTTPNotFound(text=f"incident {incident.id} has no {kind.upper()} yet")
+    if request.match_info.get("pdf"):
+        body = await asyncio.to_thread(document_pdf, document)
+        return web.Response(
+            body=body,
+            content_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{document.filename}"'},
+        )
+    return render(
+        request,
+        "form.html",
+        user=user,
+        incident=incident,
+        kind=kind,
+        document=document,
+        signature_lines=signature_lines,
+    )
+
+
+async def report_page(request: web.Request) -> web.Response:
+    user, login = await current_user(request)
+    skpds = incidents.reportable_skpds(request.app[RESOURCES], Actor.of(user))
+    return render(request, "report.html", user=user, csrf=login.csrf, skpds=skpds)
+
+
+async def report(request: web.Request) -> web.Response:
+    """SOP step 1, second path: a person reports an outage (the JSON API's rules)."""
+    user, form = await posted(request)
+    fields: dict[str, Any] = {k: v for k, v in form.items() if k != "nodes"}
+    if nodes := [n.strip() for n in form.get("nodes", "").split(",") if n.strip()]:
+        fields["nodes"] = nodes
+    try:
+        found, _ = await incidents.report(request.app[RESOURCES], Actor.of(user), fields)
+    except Refused as refused:
+        raise refusal(refused) from None
+    raise web.HTTPSeeOther(f"/incidents/{found.id}")
+
+
+async def skpd_page(request: web.Request) -> web.Response:
+    """The SKPDs (from the inventory, else from the record): nodes, contacts, incidents."""
+    user, login = await current_user(request)
+    rows = await incidents.skpd_overview(request.app[RESOURCES], Actor.of(user))
+    return render(
+        request,
+        "skpd.html",
+        user=user,
+        rows=rows,
+        inventory=request.app.get(INVENTORY),
+        csrf=login.csrf,
+        open_states={s.value for s in OPEN_STATES},
+    )
+
+
+def setup_incidents(app: web.Application) -> None:
+    app.router.add_get("/", board)
+    app.router.add_get("/skpd", skpd_page)
+    app.router.add_get("/report", report_page)
+    app.router.add_post("/report", report)
+    app.router.add_get("/incidents/{id}", incident_page)
+    app.router.add_post("/incidents/{id}/actions/{action}", act)
+    app.router.add_get("/incidents/{id}/forms/{kind}{pdf:\\.pdf}", form_view)
+    app.router.add_get("/incidents/{id}/forms/{kind}", form_view)
