@@ -11,13 +11,13 @@ the notices owed, which the store writes in the move's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from webhook.core.forms import FORM_OF_MOVE, F04Form, FormInvalid, ReportForm, blank, parse_form
+from webhook.core.forms import FORM_OF_MOVE, F04Form, FormInvalid, blank, parse_form
 from webhook.core.refusals import Conflict
 
 
@@ -457,36 +457,3 @@ def apply_move(incident: IncidentFacts, move: Move) -> Applied:
     )
     owed = (move.action,) if row.notifies else ()
     return Applied(row, changes, event, _form_of(move.action, incident, move, record), owed)
-
-
-@dataclass(frozen=True, slots=True)
-class ReportReceived:
-    """What a person's outage report does: opens the SKPD's incident, or adds to its open one
-    (one outage, one incident, as with alerts); either way it goes on the timeline."""
-
-    opens: bool
-    nodes: list[str]
-    """The incident's nodes with the report's."""
-    event: TimelineEntry
-
-
-def receive_report(
-    open_incident: IncidentFacts | None,
-    nodes: Sequence[str],
-    form: ReportForm,
-    actor: str,
-    role: Role,
-) -> ReportReceived:
-    """SOP step 1, second path: `form` from `actor`; `open_incident` is the SKPD's open one
-    (None: there is none) and `nodes` its nodes so far."""
-    record: dict[str, Any] = {
-        "reporter": form.reporter or actor,
-        "description": form.description,
-        "nodes": list(form.nodes),
-    }
-    if open_incident is None:
-        event = TimelineEntry("opened", actor, role.value, "", State.OPENED.value, record)
-        return ReportReceived(True, list(dict.fromkeys(form.nodes)), event)
-    state = open_incident.state
-    event = TimelineEntry("report", actor, role.value, state, state, record)
-    return ReportReceived(False, list(dict.fromkeys([*nodes, *form.nodes])), event)

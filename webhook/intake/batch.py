@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
@@ -42,6 +42,7 @@ from webhook.core import figures, maintenance
 from webhook.core import grouping as rules
 from webhook.core.figures import Fact
 from webhook.core.messages import OPENED
+from webhook.core.opening import open_incident
 from webhook.core.workflow import FINAL_STATES, Move, Role, State, apply_move
 from webhook.intake.payload import AlertIn, AlertmanagerNotification
 from webhook.store.bulk import BulkInsert
@@ -118,6 +119,8 @@ _INCIDENT_CHANGES = (
     "updated_at",
 )
 """The columns the batch may change: all written back, with one statement."""
+_INCIDENT_FIELDS = {f.name for f in fields(_Incident)}
+"""The columns the batch keeps of an incident (the others are written once, when opened)."""
 
 
 @dataclass(slots=True)
@@ -316,7 +319,7 @@ class Batch:
         self._ledger: defaultdict[int, list[_Event]] = defaultdict(list)
         self._events: list[_Event] = []
         self._ingested: list[_Ingested] = []
-        self._pages: list[tuple[_Incident, datetime]] = []
+        self._pages: list[tuple[_Incident, str, datetime]] = []
         """Incidents opened or reopened: each owes the page of the staff on duty."""
 
     def _know(self, row: Row[*tuple[Any, ...]]) -> None:
@@ -571,11 +574,10 @@ class Batch:
                 incident, Move("reopen", "alertmanager", Role.SYSTEM, now, {"reason": reason})
             )
             result.opened.append(incident)
-            self._pages.append((incident, now))
+            self._pages.append((incident, OPENED, now))
         elif placement is rules.Placement.NEW:
             incident = self._open[skpd] = self._open_new(skpd, alert, now, notification)
             result.opened.append(incident)
-            self._pages.append((incident, now))
         assert incident is not None
         result.touched[incident] = None
         known.incident = incident
@@ -592,42 +594,33 @@ class Batch:
     def _open_new(
         self, skpd: str, alert: AlertIn, now: datetime, notification: AlertmanagerNotification
     ) -> _Incident:
+        """The SKPD's incident, born of `alert` through the core (`open_incident`)."""
+        opening = open_incident(
+            skpd, "alert", "alertmanager", Role.SYSTEM, now,
+            title=alert.annotations.get("summary") or alert.labels.get("alertname", ""),
+            description=alert.annotations.get("description"),
+            responsibility=rules.responsibility_of(alert.labels),
+            planned=self._planned(skpd, alert),
+            record={"alertname": alert.labels.get("alertname"),
+                    "starts_at": alert.startsAt.isoformat()},
+        )  # fmt: skip
+        columns = opening.columns
         incident = _Incident(
             id=None,
-            skpd=skpd,
-            state=State.OPENED.value,
-            responsibility=rules.responsibility_of(alert.labels),
-            open_key=skpd,
-            nodes=[],
-            opened_at=now,
             recovered_at=None,
             closed_at=None,
-            stage_entered_at=now,
-            truncated_alerts=0,
-            updated_at=now,
-            opening={
-                "source": "alert",
-                "title": (alert.annotations.get("summary") or alert.labels.get("alertname", ""))[
-                    :300
-                ],
-                "description": alert.annotations.get("description"),
-                "group_key": notification.groupKey,
-                "opened_by": "alertmanager",
-                "planned": self._planned(skpd, alert),
-            },
+            opening={k: v for k, v in columns.items() if k not in _INCIDENT_FIELDS}
+            | {"group_key": notification.groupKey},
+            **{k: v for k, v in columns.items() if k in _INCIDENT_FIELDS},
         )
         self._opened.append(incident)
-        self._event(
-            incident,
-            now,
-            "opened",
-            State.OPENED,
-            from_state=None,
-            alertname=alert.labels.get("alertname"),
-            starts_at=alert.startsAt.isoformat(),
-        )
-        responsibility = figures.responsibility_label(incident.responsibility)
-        self.facts.append(figures.Opened(skpd, responsibility, "alert"))
+        entry = opening.event
+        self._events.append(
+            _Event(incident, now, entry.actor, entry.role, entry.kind, None, entry.to_state,
+                   entry.data)
+        )  # fmt: skip
+        self._pages.extend((incident, notice, now) for notice in opening.owed)
+        self.facts.append(opening.fact)
         return incident
 
     def _planned(self, skpd: str, alert: AlertIn) -> bool:
@@ -807,7 +800,7 @@ class Batch:
         # planned is not sent: webhook.core.messages.plan)
         if self._pages:
             self.connection.execute(
-                insert(Notice), [owed_row(_written(i), OPENED, at) for i, at in self._pages]
+                insert(Notice), [owed_row(_written(i), notice, at) for i, notice, at in self._pages]
             )
             self.facts.append(figures.NoticeOwed(_written(self._pages[0][0])))
 

@@ -15,15 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from webhook.core import figures, maintenance
 from webhook.core.forms import CAUSES, UNKNOWN_CAUSE, ReportForm
 from webhook.core.localtime import DEFAULT_ZONE, local
-from webhook.core.messages import OPENED
+from webhook.core.opening import Opening, receive_report
 from webhook.core.workflow import (
     Applied,
     FormWrite,
     Move,
     Role,
-    State,
+    TimelineEntry,
     apply_move,
-    receive_report,
 )
 from webhook.store.database import publish
 from webhook.store.maintenance import windows_at
@@ -179,35 +178,42 @@ async def saved_form(session: AsyncSession, incident_id: int, kind: str) -> Form
 async def record_report(
     session: AsyncSession, actor: str, role: Role, form: ReportForm, now: datetime
 ) -> tuple[Incident, bool]:
-    """SOP step 1, second path (UI form or JSON API), through `receive_report`. Returns the
-    incident and whether it was opened now (the caller starts the ping check after the
-    commit)."""
+    """SOP step 1, second path (the report form, the JSON API, a chat), through
+    `receive_report`. Returns the incident and whether it was opened now (the caller starts the
+    ping check after the commit)."""
     incident = await open_incident(session, form.skpd)
-    received = receive_report(incident, incident.nodes if incident else [], form, actor, role)
-    if incident is None:
-        incident = Incident(
-            skpd=form.skpd,
-            state=State.OPENED.value,
-            responsibility=None,
-            source="report",
-            open_key=form.skpd,
-            title=form.description.splitlines()[0][:300],
-            description=form.description,
-            opened_at=now,
-            opened_by=actor,
-            stage_entered_at=now,
-            truncated_alerts=0,
-            planned=maintenance.planned(
-                await windows_at(session, form.skpd, now), form.skpd, form.nodes, now
-            ),
-        )
-        session.add(incident)
-        publish(session, figures.Opened(form.skpd, "unknown", "report"))
+    planned = incident is None and maintenance.planned(
+        await windows_at(session, form.skpd, now), form.skpd, form.nodes, now
+    )
+    received = receive_report(
+        incident, incident.nodes if incident else [], form, actor, role, now, planned
+    )
+    if received.opening is not None:
+        incident = await write_opening(session, received.opening, now)
+    assert incident is not None
     incident.nodes, incident.updated_at = received.nodes, now
-    if received.opens:  # a page to the staff on duty (webhook.services.paging)
-        await session.flush()
-        owe(session, incident.id, OPENED, now, actor=actor)
-    entry = received.event
+    if received.opening is None:
+        await _add_event(session, incident, received.event, now)
+    await session.flush()
+    return incident, received.opening is not None
+
+
+async def write_opening(session: AsyncSession, opening: Opening, now: datetime) -> Incident:
+    """Insert the incident an `Opening` declares, its first timeline entry and the notices it
+    owes, and count it once this commits."""
+    incident = Incident(**opening.columns)
+    session.add(incident)
+    await session.flush()
+    await _add_event(session, incident, opening.event, now)
+    for notice in opening.owed:  # the page to the staff on duty (webhook.services.paging)
+        owe(session, incident.id, notice, now, actor=opening.event.actor)
+    publish(session, opening.fact)
+    return incident
+
+
+async def _add_event(
+    session: AsyncSession, incident: Incident, entry: TimelineEntry, now: datetime
+) -> None:
     session.add(
         Event(
             incident=incident,
@@ -220,5 +226,3 @@ async def record_report(
             data=entry.data,
         )
     )
-    await session.flush()
-    return incident, received.opens
