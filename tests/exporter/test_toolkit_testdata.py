@@ -196,7 +196,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
             "-keyout", "client3.key", "-out", "client3.csr", "-subj", "/CN=test3")  # fmt: skip
     openssl("x509", "-req", "-in", "client3.csr", "-CA", str(TESTDATA / "client2_selfsigned.pem"),
-            "-CAkey", str(TESTDATA / "client2_selfsigned.key"), "-CAcreateserial",
+            "-CAkey", str(TESTDATA / "client2_selfsigned.key"), "-set_serial", "3",
             "-days", "2", "-extfile", "client3.ext", "-out", "client3.pem")  # fmt: skip
     return d
 
