@@ -420,3 +420,68 @@ async def test_the_landing_page_speaks_bahasa_indonesia_first(certs: Path) -> No
     assert b'<html lang="en">' in asked.body and b"<th>owner</th>" in asked.body
     assert b'<html lang="en">' in by_query.body
     assert default.headers["Vary"] == "Accept-Language"
+
+
+# --- reload ---------------------------------------------------------------------------------------
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    """A web config in `directory` whose relative names point into the toolkit's testdata."""
+    path = directory / name
+    path.write_text(text.replace('_file: "', f'_file: "{TESTDATA}/'))
+    return path
+
+
+async def test_a_reload_applies_client_auth_ciphers_and_curves_to_the_running_server(
+    certs: Path, tmp_path: Path
+) -> None:
+    running = load_web_config(TESTDATA / "tls_config_noAuth.requireanyclientcert.good.yml")
+    verify = (TESTDATA / "tls_config_noAuth.requireanyclientcert.good.yml").read_text()
+    verify = verify.replace("RequireAnyClientCert", "RequireAndVerifyClientCert")
+    async with serving(running) as port:
+        anyone = Client(cert="client_selfsigned")
+        assert (await asyncio.to_thread(fetch, port, anyone, certs)).status == 200
+        new = load_web_config(write(tmp_path, "verify.yml", verify))
+        running.check_reload(new)  # the same CA file: allowed
+        running.reloaded(new)
+        await refused(port, anyone, certs, "UNKNOWN_CA")  # verified again, by the CA only
+
+    running = load_web_config(TESTDATA / "web_config_noAuth_someCiphers.good.yml")
+    async with serving(running) as port:
+        chacha = "ECDHE-RSA-CHACHA20-POLY1305"  # one of Python's defaults, not in the file
+        old_cipher = Client(ciphers=chacha, max_version=ssl.TLSVersion.TLSv1_2)
+        await refused(port, old_cipher, certs, "HANDSHAKE_FAILURE")
+        defaults = load_web_config(TESTDATA / "web_config_noAuth.good.yml")
+        running.check_reload(defaults)
+        running.reloaded(defaults)  # cipher_suites removed: Python's defaults again
+        assert (await asyncio.to_thread(fetch, port, old_cipher, certs)).status == 200
+
+    running = load_web_config(TESTDATA / "web_config_noAuth_someCurves.good.yml")
+    async with serving(running) as port:
+        p384 = Client(curve="secp384r1")
+        await refused(port, p384, certs, "HANDSHAKE_FAILURE")
+        text = (TESTDATA / "web_config_noAuth_someCurves.good.yml").read_text()
+        other = load_web_config(write(tmp_path, "p384.yml", text.replace("CurveP521", "CurveP384")))
+        running.check_reload(other)
+        running.reloaded(other)
+        assert (await asyncio.to_thread(fetch, port, p384, certs)).status == 200
+        with pytest.raises(WebConfigError, match="curve_preferences: removing it needs a restart"):
+            running.check_reload(load_web_config(TESTDATA / "web_config_noAuth.good.yml"))
+
+
+def test_a_reload_refuses_other_client_cas_inline_or_the_systems(tmp_path: Path) -> None:
+    system = load_web_config(TESTDATA / "web_config_noAuth.good.yml")  # the system's CAs
+    pinned = load_web_config(TESTDATA / "tls_config_noAuth.requireandverifyclientcert.good.yml")
+    with pytest.raises(WebConfigError, match="client_ca_file: another client CA needs a restart"):
+        system.check_reload(pinned)
+    inline_ca = (TESTDATA / "client2_selfsigned.pem").read_text()
+    indented = "".join(f"    {line}\n" for line in inline_ca.splitlines())
+    inline = write(
+        tmp_path,
+        "inline-ca.yml",
+        'tls_server_config:\n  cert_file: "server.crt"\n  key_file: "server.key"\n'
+        f'  client_auth_type: "RequireAndVerifyClientCert"\n  client_ca: |\n{indented}',
+    )
+    with pytest.raises(WebConfigError, match="client_ca: another client CA needs a restart"):
+        pinned.check_reload(load_web_config(inline))
+    load_web_config(inline).check_reload(load_web_config(inline))  # the same inline CA: fine
