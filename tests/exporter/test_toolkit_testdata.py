@@ -23,6 +23,8 @@ from exporter.prober import ProbeEngine
 from exporter.web import ExporterService, create_app, page_language
 from exporter.webconfig import WebConfig, WebConfigError, load_web_config
 
+from .conftest import needs_root
+
 TESTDATA = Path(__file__).parent / "toolkit_testdata"
 VALID = [
     "web_config_empty.yml",
@@ -74,6 +76,10 @@ prove anything but a public CA's certificate)."""
 REFUSED_AT_CONNECTION = ["web_config_auth_client_san.bad.yaml"]
 """Valid YAML whose one client (the toolkit's, SAN test3) is refused: 403."""
 SERVER_CERT = ssl.PEM_cert_to_DER_cert((TESTDATA / "server.crt").read_text())
+ONE_NODE = (
+    "skpd:\n  - id: t\n    name: T\n    nodes:\n"
+    "      - {id: n1, address: 127.0.0.1, role: host, owner: skpd}\n"
+)
 DAVE = ("dave", "dave123")
 """web_config_users*.good.yml's user with the cost-10 hash (the toolkit's TestUsers)."""
 
@@ -485,3 +491,35 @@ def test_a_reload_refuses_other_client_cas_inline_or_the_systems(tmp_path: Path)
     with pytest.raises(WebConfigError, match="client_ca: another client CA needs a restart"):
         pinned.check_reload(load_web_config(inline))
     load_web_config(inline).check_reload(load_web_config(inline))  # the same inline CA: fine
+
+
+@needs_root
+@pytest.mark.root
+async def test_a_reload_keeps_the_rate_limit_count_unless_the_limit_changed(
+    tmp_path: Path,
+) -> None:
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(ONE_NODE)
+    web_yml = tmp_path / "web.yml"
+    web_yml.write_text("rate_limit: {interval: 1h, burst: 2}\n")
+    service = ExporterService(
+        inventory, ProbeEngine(), web_config_file=web_yml, web_config=load_web_config(web_yml)
+    )
+    try:
+        assert await service.reload() is None
+        limiter = service.rate_limiter
+        assert limiter is not None and limiter.allow(0.0)
+        web_yml.write_text("rate_limit: {interval: 1h, burst: 2}\nbasic_auth_users: {}\n")
+        assert await service.reload() is None
+        assert service.rate_limiter is limiter, "the same limit: the count goes on"
+        assert limiter.allow(0.0) and not limiter.allow(0.0)
+        web_yml.write_text("rate_limit: {interval: 1h, burst: 3}\n")
+        assert await service.reload() is None
+        assert service.rate_limiter is not limiter and service.rate_limiter is not None
+        assert [service.rate_limiter.allow(0.0) for _ in range(4)] == [True, True, True, False]
+        web_yml.write_text("rate_limit: {interval: 1h, burst: -1}\n")
+        assert "rate_limit.burst" in (await service.reload() or "")
+        assert service.web_config.rate_limit is not None  # the last good one stays
+        assert service.web_config.rate_limit.burst == 3
+    finally:
+        service.engine.close()
