@@ -222,7 +222,7 @@ class TlsSettings:
     client_allowed_sans: tuple[str, ...] | None = None
 
     @property
-    def verifies_unverified(self) -> bool:
+    def takes_unverified_certificates(self) -> bool:
         return self.client_auth_type in _UNVERIFIED
 
     def client_ca_pem(self) -> bytes | None:
@@ -267,7 +267,7 @@ class TlsSettings:
         if self.curve_preferences:
             openssl.set_groups(context, [CURVES[c] for c in self.curve_preferences])
         context.verify_mode = _VERIFY_MODE[self.client_auth_type]
-        openssl.verify_client_certificates(context, not self.verifies_unverified)
+        openssl.verify_client_certificates(context, not self.takes_unverified_certificates)
 
     def _load_chain(self, context: ssl.SSLContext) -> None:
         """Inline PEMs go through a private temporary directory: OpenSSL reads files only."""
@@ -365,11 +365,23 @@ class WebConfig:
             return new
         try:
             new.tls.apply(self.ssl_context)
+        except openssl.OpenSSLUnavailable as exc:
+            raise WebConfigError(new.file, [_no_openssl(exc, None)]) from exc
         except (OSError, ssl.SSLError) as exc:  # the files changed again since they were read
             raise WebConfigError(
                 new.file, [Problem("tls_server_config", f"cannot load the certificate: {exc}")]
             ) from exc
         return replace(new, ssl_context=self.ssl_context, client_ca=self.client_ca)
+
+
+def _no_openssl(exc: openssl.OpenSSLUnavailable, line: int | None) -> Problem:
+    return Problem(
+        "tls_server_config",
+        f"curve_preferences and RequestClientCert/RequireAnyClientCert need OpenSSL calls "
+        f"Python's ssl does not offer, made through CPython's own ({exc}); expected no "
+        "curve_preferences and a client_auth_type that verifies, or CPython",
+        line,
+    )
 
 
 def load_web_config(path: str | Path) -> WebConfig:
@@ -446,7 +458,10 @@ def parse_web_config(text: str, file: str = "<web config>", *, base: Path = Path
         try:
             context = tls.ssl_context()
             client_ca = tls.client_ca_pem()
-        except (OSError, ssl.SSLError, openssl.OpenSSLUnavailable) as exc:
+        except openssl.OpenSSLUnavailable as exc:
+            line = lines.line_for(("tls_server_config",))
+            raise WebConfigError(file, [_no_openssl(exc, line)]) from exc
+        except (OSError, ssl.SSLError) as exc:
             raise WebConfigError(
                 file,
                 [
