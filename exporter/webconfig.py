@@ -120,6 +120,8 @@ _UNKNOWN_USER_HASH = b"$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LD
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _GO_DURATION_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
                      "m": 60.0, "h": 3600.0}  # fmt: skip
+_MEMORY_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
+"""Where an inline key is written for OpenSSL to read, then removed: memory, not a disk."""
 _SECRETS = frozenset({"key", "basic_auth_users"})
 """Keys whose values an error message must not repeat."""
 
@@ -274,7 +276,7 @@ class TlsSettings:
         if self.cert_file is not None and self.key_file is not None:
             context.load_cert_chain(self.cert_file, self.key_file, password=_no_password)
             return
-        with tempfile.TemporaryDirectory(prefix="sigap-tls-") as directory:
+        with tempfile.TemporaryDirectory(prefix="sigap-tls-", dir=_MEMORY_DIR) as directory:
             cert = self.cert_file or _private_file(Path(directory, "cert.pem"), self.cert)
             key = self.key_file or _private_file(Path(directory, "key.pem"), self.key)
             context.load_cert_chain(cert, key, password=_no_password)
