@@ -608,7 +608,8 @@ def _problem(err: Mapping[str, Any]) -> tuple[tuple[Any, ...], str]:
     if kind == "extra_forbidden":
         return loc, f"unknown key {loc[-1]!r}; expected one of: {_allowed(loc[:-1])}"
     if kind == "literal_error":
-        return loc, f"bad value {shown}; expected {err['ctx']['expected']}"
+        expected = str(err["ctx"]["expected"]).removeprefix("'', ")  # "" is the default's alias
+        return loc, f"bad value {shown}; expected {expected}"
     if kind == "missing":
         return loc, "is required but missing"
     msg = str(err["msg"])
