@@ -471,7 +471,7 @@ async def test_a_reload_applies_client_auth_ciphers_and_curves_to_the_running_se
         running.check_reload(other)
         running.reloaded(other)
         assert (await asyncio.to_thread(fetch, port, p384, certs)).status == 200
-        with pytest.raises(WebConfigError, match="curve_preferences: removing it needs a restart"):
+        with pytest.raises(WebConfigError, match=r"curve_preferences: removing it needs a restart"):
             running.check_reload(load_web_config(TESTDATA / "web_config_noAuth.good.yml"))
 
 
@@ -523,3 +523,42 @@ async def test_a_reload_keeps_the_rate_limit_count_unless_the_limit_changed(
         assert service.web_config.rate_limit.burst == 3
     finally:
         service.engine.close()
+
+
+async def test_request_client_cert_and_an_inline_client_ca(certs: Path, tmp_path: Path) -> None:
+    request = write(
+        tmp_path,
+        "request.yml",
+        'tls_server_config:\n  cert_file: "server.crt"\n  key_file: "server.key"\n'
+        '  client_auth_type: "RequestClientCert"\n',
+    )
+    async with serving(load_web_config(request)) as port:  # asked for, taken unverified
+        assert (await asyncio.to_thread(fetch, port, TLS, certs)).status == 200
+        with_cert = Client(cert="client2_selfsigned")
+        assert (await asyncio.to_thread(fetch, port, with_cert, certs)).status == 200
+    ca_pem = (TESTDATA / "client2_selfsigned.pem").read_text()
+    ca = "".join(f"    {line}\n" for line in ca_pem.splitlines())
+    inline = write(
+        tmp_path,
+        "inline.yml",
+        'tls_server_config:\n  cert_file: "server.crt"\n  key_file: "server.key"\n'
+        f'  client_auth_type: "RequireAndVerifyClientCert"\n  client_ca: |\n{ca}',
+    )
+    async with serving(load_web_config(inline)) as port:  # only what client2 signed
+        assert (await asyncio.to_thread(fetch, port, Client(cert="client3"), certs)).status == 200
+        await refused(port, Client(cert="client_selfsigned"), certs, "UNKNOWN_CA")
+
+
+def test_tls_1_3_cipher_suites_are_named_not_configured(tmp_path: Path) -> None:
+    text = (
+        'tls_server_config:\n  cert_file: "server.crt"\n  key_file: "server.key"\n'
+        "  cipher_suites: [TLS_AES_128_GCM_SHA256]\n"
+    )
+    with pytest.raises(WebConfigError, match="HTTP/2-required"):  # as Go's HTTP/2 server
+        load_web_config(write(tmp_path, "h2.yml", text))
+    text = "http_server_config: {http2: false}\n" + text
+    only13 = load_web_config(write(tmp_path, "13.yml", text))
+    assert only13.ssl_context is not None  # Go has no TLS 1.2 suite left: TLS 1.3 only
+    assert only13.ssl_context.minimum_version == ssl.TLSVersion.TLSv1_3
+    with pytest.raises(WebConfigError, match=r"has no TLS 1\.2 cipher suite, and max_version"):
+        load_web_config(write(tmp_path, "12.yml", text + "  max_version: TLS12\n"))
