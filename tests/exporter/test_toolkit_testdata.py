@@ -562,3 +562,25 @@ def test_tls_1_3_cipher_suites_are_named_not_configured(tmp_path: Path) -> None:
     assert only13.ssl_context.minimum_version == ssl.TLSVersion.TLSv1_3
     with pytest.raises(WebConfigError, match=r"has no TLS 1\.2 cipher suite, and max_version"):
         load_web_config(write(tmp_path, "12.yml", text + "  max_version: TLS12\n"))
+
+
+async def test_the_systems_cas_verify_only_where_no_ca_is_configured(
+    certs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSL's SSL_CERT_FILE makes client_selfsigned.pem "the system's CA" here."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(TESTDATA / "client_selfsigned.pem"))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    if_given = load_web_config(TESTDATA / "web_config_noAuth.good.yml")
+    async with serving(if_given) as port:  # VerifyClientCertIfGiven, no CA: the system's
+        answer = await asyncio.to_thread(fetch, port, Client(cert="client_selfsigned"), certs)
+        assert answer.status == 200
+    pinned = write(
+        tmp_path,
+        "pinned.yml",
+        'tls_server_config:\n  cert_file: "server.crt"\n  key_file: "server.key"\n'
+        '  client_auth_type: "RequireAndVerifyClientCert"\n'
+        '  client_ca_file: "client2_selfsigned.pem"\n',
+    )
+    async with serving(load_web_config(pinned)) as port:  # a CA configured: that one only
+        await refused(port, Client(cert="client_selfsigned"), certs, "UNKNOWN_CA")
+        assert (await asyncio.to_thread(fetch, port, Client(cert="client3"), certs)).status == 200
