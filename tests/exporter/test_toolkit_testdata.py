@@ -584,3 +584,24 @@ async def test_the_systems_cas_verify_only_where_no_ca_is_configured(
     async with serving(load_web_config(pinned)) as port:  # a CA configured: that one only
         await refused(port, Client(cert="client_selfsigned"), certs, "UNKNOWN_CA")
         assert (await asyncio.to_thread(fetch, port, Client(cert="client3"), certs)).status == 200
+
+
+async def test_basic_auth_as_the_toolkits_handler_tests_it(certs: Path) -> None:
+    """handler_test.go: the cache under concurrent logins, the fixed hash's own password
+    ("fakepassword") and a poisoned cache key let nobody in."""
+    users = load_web_config(TESTDATA / "web_config_users_noTLS.good.yml")
+
+    async def login(user: str, password: str) -> int:
+        client = Client(tls=False, auth=(user, password))
+        return (await asyncio.to_thread(fetch, port, client, certs)).status
+
+    async with serving(users) as port:
+        assert await login("alice", "alice123") == 200
+        assert await login("alice", "alice1234") == 401
+        mixed = [login("alice", "alice123"), login("alice", "alice1234")] * 20
+        assert await asyncio.gather(*mixed) == [200, 401] * 20
+        assert await login("fakeuser", "fakepassword") == 401
+        alice_hash = users.users["alice"]
+        assert await login(f"alice{alice_hash}", "fakepassword") == 401  # poison the cache...
+        fixed = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
+        assert await login("alice", f"{fixed}fakepassword") == 401  # ...and try to use it
