@@ -134,8 +134,9 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
 
 @web.middleware
 async def require_allowed_san(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`client_allowed_sans`, checked on the certificate the handshake took (Python's ssl has
-    no hook inside the handshake, where exporter-toolkit checks it)."""
+    """`client_allowed_sans`, checked on the certificate the handshake took, where
+    exporter-toolkit checks it inside the handshake: a 403 tells the client why, where a
+    refused handshake here only closes the connection (asyncio drops the TLS alert)."""
     tls = request.app[SERVICE].web_config.tls
     if tls is None or tls.client_allowed_sans is None:
         return await handler(request)

@@ -15,8 +15,9 @@ the toolkit differ, the difference is named here and in the README:
 - `RequireAndVerifyClientCert` needs a `client_ca_file` or `client_ca` (Go would fall back to
   the system's CAs: any public CA's client could then log in); `VerifyClientCertIfGiven`
   without one verifies against the system's CAs, as Go does.
-- `client_allowed_sans` is checked once the handshake is done (Python has no hook inside it):
-  a client without an allowed SAN gets 403 instead of a failed handshake.
+- `client_allowed_sans` is checked once the handshake is done: a client without an allowed
+  SAN gets 403, which says why, instead of a failed handshake, which here only closes the
+  connection (asyncio's TLS drops the alert).
 - `http2` is checked as Go's HTTP/2 server checks it, although SIGAP speaks HTTP/1.1 only.
 """
 
