@@ -162,3 +162,12 @@ def test_shards_split_the_skpds_and_only_shard_zero_publishes_the_core() -> None
     assert all(s.probes(inventory.nodes["core"]) for s in shards)
     with pytest.raises(ValueError, match="i/n"):
         Shard.parse("3")
+
+
+def test_version_prints_the_program_and_the_installed_version() -> None:
+    from exporter import __version__
+
+    result = run_cli("--version")  # no --config.file needed to ask
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"sigap-exporter {__version__}\n"
+    assert __version__ != "0.0.0", "the package is installed: its own version, not the fallback"

@@ -138,11 +138,30 @@ BAD = [
         "unknown key 'basic_auth_user'; expected one of: tls_server_config, http_server_config,",
     ),
     (
-        "tls_server_config: {cert_file: server.pem, key_file: server.key, cipher_suites: []}",
+        "tls_server_config: {cert_file: server.pem, key_file: server.key,\n"
+        "  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]}",
         "tls_server_config.cipher_suites",
-        "does not support; remove it",
+        "unknown cipher 'TLS_RSA_WITH_RC4_128_SHA'; expected one of: TLS_RSA_WITH_AES_128_CBC_SHA",
     ),
-    ("rate_limit: {interval: 1s, burst: 5}", "rate_limit", "reverse proxy"),
+    (
+        "tls_server_config: {cert_file: server.pem, key_file: server.key,\n"
+        "  curve_preferences: [CurveP257]}",
+        "tls_server_config.curve_preferences",
+        "unknown curve 'CurveP257'; expected one of: CurveP256, CurveP384, CurveP521, X25519",
+    ),
+    ("rate_limit: {interval: 10, burst: 5}", "rate_limit.interval", "a number with a unit"),
+    ("rate_limit: {interval: 1s, burst: -1}", "rate_limit.burst", "greater than or equal to 0"),
+    (
+        "tls_server_config: {cert_file: server.pem, key_file: server.key,\n"
+        "  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]}",
+        "tls_server_config.cipher_suites",
+        "HTTP/2-required",
+    ),
+    (
+        "tls_server_config: {cert_file: server.pem, cert: inline, key_file: server.key}",
+        "tls_server_config.cert",
+        "and cert_file are both set",
+    ),
     ("tls_server_config: {cert_file: server.pem}", "tls_server_config.key_file", "required"),
     ("tls_server_config: {cert_file: nope.pem, key_file: server.key}", "cert_file", "PEM file"),
     (
@@ -158,9 +177,20 @@ BAD = [
     ),
     (
         "tls_server_config: {cert_file: server.pem, key_file: server.key,\n"
-        "  client_auth_type: RequireAnyClientCert}",
-        "tls_server_config.client_auth_type",
-        "'RequireAndVerifyClientCert'",
+        "  client_auth_type: VerifyClientCertIfGiven, client_allowed_sans: [prometheus]}",
+        "tls_server_config.client_allowed_sans",
+        "expected RequireAndVerifyClientCert or RequireAnyClientCert",
+    ),
+    (
+        "tls_server_config: {cert_file: server.pem, key: secret-pem,\n"
+        "  key_file: server.key, client_auth_type: RequireAnyClientCert}",
+        "tls_server_config.key",
+        "and key_file are both set",
+    ),
+    (
+        "tls_server_config: {cert_file: server.pem, key_file: server.key, key: [1]}",
+        "tls_server_config.key",
+        "bad value a secret",
     ),
     (
         "tls_server_config: {cert_file: server.pem, key_file: server.key, min_version: TLS14}",

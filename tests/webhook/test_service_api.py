@@ -153,3 +153,20 @@ async def test_metrics_pass_promtool(tmp_path: Path) -> None:
     )
     out, _ = await asyncio.wait_for(check.communicate(text.encode()), 30)
     assert check.returncode == 0, out.decode()
+
+
+async def test_metrics_are_gzipped_for_a_scraper_that_asks(tmp_path: Path) -> None:
+    import gzip
+
+    async with (
+        live_webhook(settings_for(f"sqlite:///{tmp_path / 's.db'}")) as hook,
+        aiohttp.ClientSession(auto_decompress=False) as http,
+    ):
+        async with http.get(f"{hook.url}/metrics", headers={"Accept-Encoding": "gzip"}) as r:
+            assert r.status == 200 and r.headers["Content-Encoding"] == "gzip"
+            zipped = await r.read()
+        async with http.get(f"{hook.url}/metrics", headers={"Accept-Encoding": "identity"}) as r:
+            assert "Content-Encoding" not in r.headers
+            plain = await r.read()
+    assert b"sigap_webhook_notifications_total" in gzip.decompress(zipped)
+    assert b"sigap_webhook_notifications_total" in plain

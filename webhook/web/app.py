@@ -34,7 +34,7 @@ from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, gzip_accepted
 
 from exporter.inventory import CORE, InventoryError, load_inventory
 from webhook.core.clock import Clock, system_clock
@@ -110,8 +110,15 @@ async def metrics(request: web.Request) -> web.Response:
         own.maintenance_active.clear()
         for skpd in {w.skpd for w in windows}:
             own.maintenance_active.labels(skpd).set(1)
-    body = generate_latest(request.app[REGISTRY])
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return exposition(request, generate_latest(request.app[REGISTRY]))
+
+
+def exposition(request: web.Request, body: bytes) -> web.Response:
+    """The text format, gzipped for a scraper that accepts it (as prometheus_client does)."""
+    response = web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    if gzip_accepted(request.headers.get("Accept-Encoding", "")):
+        response.enable_compression(web.ContentCoding.gzip)
+    return response
 
 
 def _repeating(
