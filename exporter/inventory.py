@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -23,20 +23,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 CORE = "core"
 """The pseudo-SKPD of Diskominfo's own core routers and internet upstreams."""
 
-ROLES = (
-    "internet",
-    "core",
-    "router",
-    "distribution",
-    "uplink",
-    "radio",
-    "gateway",
-    "firewall",
-    "switch",
-    "access_point",
-    "server",
-    "host",
-)
 Role = Literal[
     "internet",
     "core",
@@ -51,6 +37,7 @@ Role = Literal[
     "server",
     "host",
 ]
+ROLES: tuple[Role, ...] = get_args(Role)
 Owner = Literal["diskominfo", "skpd"]
 RESERVED_LABELS = frozenset(
     {"skpd", "node", "role", "owner", "address", "parent", "name", "instance", "job"}

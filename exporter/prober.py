@@ -147,8 +147,12 @@ class ProbeEngine:
         self,
         shard: Shard = Shard(),
         open_socket: Callable[[int], EchoSocket] = open_echo_socket,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.shard = shard
+        self.monotonic = monotonic
+        """Seconds on a monotonic clock: when requests are due, sent and timed out (a test
+        passes its own and moves it)."""
         self.counters = EngineCounters()
         self.sockets: dict[int, EchoSocket] = {}
         self.targets: dict[int, Target] = {}
@@ -220,7 +224,7 @@ class ProbeEngine:
         """Spread the first requests of `targets` evenly over each one's interval; a target
         still waiting for a reply is not asked again before its timeout, so a new interval
         costs no false loss. Other targets keep their schedule entries."""
-        now = time.monotonic()
+        now = self.monotonic()
         count = max(1, len(targets))
         for i, target in enumerate(targets):
             target.schedule_token += 1
@@ -239,13 +243,13 @@ class ProbeEngine:
             self._watch(echo_socket)
         try:
             while True:
-                now = time.monotonic()
+                now = self.monotonic()
                 self._expire(now)
                 self._send_due(now)
                 next_event = self._schedule[0][0] if self._schedule else now + 1.0
                 if self._deadlines:
                     next_event = min(next_event, self._deadlines[0][0])
-                await asyncio.sleep(max(min(next_event, now + 1.0) - time.monotonic(), MIN_SLEEP))
+                await asyncio.sleep(max(min(next_event, now + 1.0) - self.monotonic(), MIN_SLEEP))
         finally:
             self._running = False
             loop = asyncio.get_running_loop()
@@ -270,14 +274,14 @@ class ProbeEngine:
             if target is None or token != target.schedule_token:
                 continue
             observe_lag(now - due)
-            self._send(target, time.monotonic())
+            self._send(target, self.monotonic())
             due += target.interval
             if due <= now:  # fell a whole interval behind: skip, never burst
                 due = now + target.interval
             heapq.heappush(schedule, (due, slot, token))
             sent += 1
             if sent % 256 == 0:
-                now = time.monotonic()
+                now = self.monotonic()
 
     def _send(self, target: Target, now: float) -> None:
         stats = target.stats
@@ -291,7 +295,7 @@ class ProbeEngine:
         )
         stats.record_sent()
         try:
-            target.sent_at = time.monotonic()
+            target.sent_at = self.monotonic()
             echo_socket.sock.sendto(packet, target.sockaddr)
         except OSError as error:
             reason = _SEND_ERROR_REASONS.get(error.errno or 0) or (

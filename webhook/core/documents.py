@@ -41,7 +41,7 @@ class Person(Protocol):
     def nip(self) -> str | None: ...
 
 
-class IncidentFacts(Protocol):
+class IncidentOnForm(Protocol):
     """What a document reads of an incident (`webhook.store.models.Incident`)."""
 
     @property
@@ -122,7 +122,7 @@ def skpd_admin(inventory: Inventory | None, skpd: str) -> str | None:
 
 
 def affected_nodes(
-    incident: IncidentFacts, inventory: Inventory | None, lang: str
+    incident: IncidentOnForm, inventory: Inventory | None, lang: str
 ) -> tuple[NodeLine, ...]:
     lines = []
     skpd = inventory.skpds.get(incident.skpd) if inventory is not None else None
@@ -145,7 +145,7 @@ def affected_nodes(
 
 def build_document(
     kind: str,
-    incident: IncidentFacts,
+    incident: IncidentOnForm,
     data: Mapping[str, Any],
     *,
     number: str | None,

@@ -148,7 +148,7 @@ def notify_config(section: Mapping[str, Any] | None) -> NotifyConfig:
         raise ValueError(problems) from None
 
 
-class IncidentFacts(Protocol):
+class IncidentToTell(Protocol):
     """What a message tells of an incident (`webhook.store.models.Incident`)."""
 
     @property
@@ -194,7 +194,7 @@ class Message:
 
 def recipients(
     audience: Sequence[str],
-    incident: IncidentFacts,
+    incident: IncidentToTell,
     users: Sequence[Person],
     on_duty: Sequence[str] = (),
     paged: Sequence[str] = (),
@@ -221,7 +221,7 @@ def recipients(
 
 def plan(
     move: str,
-    incident: IncidentFacts,
+    incident: IncidentToTell,
     users: Sequence[Person],
     config: NotifyConfig,
     *,
