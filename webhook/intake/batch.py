@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ARRAY,
@@ -46,8 +46,8 @@ from webhook.core.opening import open_incident
 from webhook.core.workflow import FINAL_STATES, Move, Role, State, apply_move
 from webhook.intake.payload import AlertIn, AlertmanagerNotification
 from webhook.store.bulk import BulkInsert
-from webhook.store.maintenance import windows_at_sync
-from webhook.store.models import ALERT_FIRING, Alert, Event, Incident, Notice
+from webhook.store.maintenance import windows_during_sync
+from webhook.store.models import ALERT_FIRING, Alert, Event, Incident, Maintenance, Notice
 from webhook.store.outbox import owed_row
 
 
@@ -93,20 +93,9 @@ class _Incident:
     changed: bool = False
 
 
-_INCIDENT_COLUMNS = (
-    Incident.id,
-    Incident.skpd,
-    Incident.state,
-    Incident.responsibility,
-    Incident.open_key,
-    Incident.nodes,
-    Incident.opened_at,
-    Incident.recovered_at,
-    Incident.closed_at,
-    Incident.stage_entered_at,
-    Incident.truncated_alerts,
-    Incident.updated_at,
-)
+_INCIDENT_READ = tuple(f.name for f in fields(_Incident) if f.name not in ("opening", "changed"))
+"""The columns the batch reads of an incident, in `_Incident`'s order (rows become it whole)."""
+_INCIDENT_COLUMNS = tuple(getattr(Incident, name) for name in _INCIDENT_READ)
 _INCIDENT_CHANGES = (
     "state",
     "responsibility",
@@ -119,7 +108,7 @@ _INCIDENT_CHANGES = (
     "updated_at",
 )
 """The columns the batch may change: all written back, with one statement."""
-_INCIDENT_FIELDS = {f.name for f in fields(_Incident)}
+_INCIDENT_FIELDS = frozenset(_INCIDENT_READ)
 """The columns the batch keeps of an incident (the others are written once, when opened)."""
 
 
@@ -145,15 +134,40 @@ class _Alert:
     """When the batch last changed it; None: unchanged, nothing to write."""
 
 
-_ALERT_COLUMNS = (
-    Alert.fingerprint,
-    Alert.starts_at,
-    Alert.ends_at,
-    Alert.status,
-    Alert.resolved_by,
-    Alert.incident_id,
-    Alert.id,
-)
+_ALERT_KEPT = ("incident", "received", "received_at", "changed_at")
+"""What the batch keeps of an alert beside its columns."""
+_ALERT_READ = tuple(f.name for f in fields(_Alert) if f.name not in _ALERT_KEPT)
+"""The columns the batch reads of an alert, in `_Alert`'s order (rows become it whole)."""
+_ALERT_COLUMNS = tuple(getattr(Alert, name) for name in _ALERT_READ)
+
+
+class _NewAlert(NamedTuple):
+    """A row of `alert` as a storm writes it (`BulkInsert` by these names, in this order)."""
+
+    fingerprint: str
+    starts_at: datetime
+    ends_at: datetime | None
+    status: str
+    resolved_by: str | None
+    labels: dict[str, Any]
+    annotations: dict[str, Any]
+    generator_url: str | None
+    received_at: datetime | None
+    updated_at: datetime | None
+    incident_id: int | None
+
+
+class _EventRow(NamedTuple):
+    """A row of `event`, as the batch writes it and reads its downtime ledger back."""
+
+    incident_id: int
+    at: datetime
+    actor: str
+    role: str
+    kind: str
+    from_state: str | None
+    to_state: str
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,16 +238,9 @@ def _reads(postgresql: bool) -> _Reads:
                 ),
             )
         ),
-        ledger_of=select(
-            Event.incident_id,
-            Event.at,
-            Event.actor,
-            Event.role,
-            Event.kind,
-            Event.from_state,
-            Event.to_state,
-            Event.data,
-        ).where(_among(Event.incident_id, "ids", postgresql), Event.kind.in_(_LEDGER)),
+        ledger_of=select(*(getattr(Event, name) for name in _EventRow._fields)).where(
+            _among(Event.incident_id, "ids", postgresql), Event.kind.in_(_LEDGER)
+        ),
     )
 
 
@@ -245,26 +252,8 @@ _OPEN_INCIDENT = insert(Incident).returning(Incident.id, sort_by_parameter_order
 _CHANGE_INCIDENT = update(Incident).where(Incident.id == bindparam("incident_id"))
 _CHANGE_ALERT = update(Alert).where(Alert.id == bindparam("alert_id"))
 # What a storm writes most, row by row: values converted by `BulkInsert`, not per value.
-_NEW_ALERTS = BulkInsert(
-    Alert.__table__,
-    (
-        "fingerprint",
-        "starts_at",
-        "ends_at",
-        "status",
-        "resolved_by",
-        "labels",
-        "annotations",
-        "generator_url",
-        "received_at",
-        "updated_at",
-        "incident_id",
-    ),
-)
-_NEW_EVENTS = BulkInsert(
-    Event.__table__,
-    ("incident_id", "at", "actor", "role", "kind", "from_state", "to_state", "data"),
-)
+_NEW_ALERTS = BulkInsert(Alert.__table__, _NewAlert._fields)
+_NEW_EVENTS = BulkInsert(Event.__table__, _EventRow._fields)
 
 
 def _places(alert: AlertIn, known: _Alert | None) -> bool:
@@ -319,6 +308,8 @@ class Batch:
         self._ledger: defaultdict[int, list[_Event]] = defaultdict(list)
         self._events: list[_Event] = []
         self._ingested: list[_Ingested] = []
+        self._maintenance: defaultdict[str, list[Maintenance]] = defaultdict(list)
+        """The maintenance windows of the SKPDs that may get a new incident (`read`)."""
         self._pages: list[tuple[_Incident, str, datetime]] = []
         """Incidents opened or reopened: each owes the page of the staff on duty."""
 
@@ -365,6 +356,10 @@ class Batch:
                 elif _places(alert, known):
                     placing.add(rules.skpd_of(alert.labels))
         self._read_incidents(losing, placing, since - self.windows.reopen)
+        starts = [a.startsAt for n in notifications for a in n.alerts]
+        if placing and starts:
+            for window in windows_during_sync(self.connection, placing, min(starts), max(starts)):
+                self._maintenance[window.skpd].append(window)
         # an incident that gets a firing alert may lose it again in the same batch
         placed = [self._open[s] or self._last_closed.get(s) for s in placing & resolving]
         self._read_recovery(losing | {i.id for i in placed if i and i.id is not None})
@@ -465,7 +460,7 @@ class Batch:
             key = (alert.fingerprint, alert.startsAt)
             if key in new:  # the same new alert twice in one notification
                 continue
-            told = False  # its resolution is on the timeline
+            resolution_lined = False  # its resolution is on the timeline
             known = self._alerts.get(key)
             if known is None:
                 new.add(key)
@@ -493,12 +488,13 @@ class Batch:
                 self._place(key, known, alert, now, notification, result)
             elif alert.status == "resolved" and known.status == "firing":
                 self._resolve(known, alert, now, result, ended)
-                told = True
+                resolution_lined = True
             if alert.status == "resolved":
                 for copy in self._other_copies(alert):
                     if copy.status == "firing":
-                        self._resolve(copy, alert, now, result, None if told else ended)
-                        told = True
+                        line = None if resolution_lined else ended
+                        self._resolve(copy, alert, now, result, line)
+                        resolution_lined = True
         for kind, lines in (("alert_firing", fired), ("alert_resolved", ended)):
             for incident, alerts in lines.items():
                 self._event(incident, now, kind, incident.state, **_alerts_line(alerts))
@@ -529,19 +525,19 @@ class Batch:
         alert: AlertIn,
         now: datetime,
         result: _Ingested,
-        told: defaultdict[_Incident, list[Labelled]] | None,
+        ended: defaultdict[_Incident, list[Labelled]] | None,
     ) -> None:
         """A firing alert resolved by Alertmanager (its own copy, or another Alertmanager's);
-        added to what is `told` on its incident's timeline (None: once for both copies)."""
+        added to its incident's line of `ended` alerts (None: already lined for both copies)."""
         known.status, known.resolved_by = "resolved", "alertmanager"
         known.ends_at, known.changed_at = alert.endsAt or now, now
-        holder = self._incident_of(known)
-        if holder is None:
+        incident = self._incident_of(known)
+        if incident is None:
             return
-        result.touched[holder] = None
-        result.lost.add(holder)
-        if told is not None:
-            told[holder].append((alert.labels, alert.fingerprint))
+        result.touched[incident] = None
+        result.lost.add(incident)
+        if ended is not None:
+            ended[incident].append((alert.labels, alert.fingerprint))
 
     def _incident_of(self, alert: _Alert) -> _Incident | None:
         if alert.incident is not None:
@@ -627,7 +623,7 @@ class Batch:
         """An alert that slipped past its silence (or an Alertmanager without it) inside a
         maintenance window opens a planned incident."""
         node = alert.labels.get("node")
-        windows = windows_at_sync(self.connection, skpd, alert.startsAt)
+        windows = self._maintenance.get(skpd, ())
         return maintenance.planned(windows, skpd, [node] if node else [], alert.startsAt)
 
     def resolve_forgotten(self, active: set[str], seen_before: datetime, now: datetime) -> int:
@@ -743,7 +739,7 @@ class Batch:
             )
             for incident, inserted in zip(self._opened, ids.scalars(), strict=True):
                 incident.id = inserted
-        new: list[tuple[Any, ...]] = []
+        new: list[_NewAlert] = []
         moved: list[dict[str, Any]] = []
         for alert in self._alerts.values():
             if alert.changed_at is None:
@@ -763,18 +759,18 @@ class Batch:
                 continue
             received = alert.received
             new.append(
-                (
-                    alert.fingerprint,
-                    alert.starts_at,
-                    alert.ends_at,
-                    alert.status,
-                    alert.resolved_by,
-                    received.labels,
-                    received.annotations,
-                    received.generatorURL,
-                    alert.received_at,
-                    alert.changed_at,
-                    incident_id,
+                _NewAlert(
+                    fingerprint=alert.fingerprint,
+                    starts_at=alert.starts_at,
+                    ends_at=alert.ends_at,
+                    status=alert.status,
+                    resolved_by=alert.resolved_by,
+                    labels=received.labels,
+                    annotations=received.annotations,
+                    generator_url=received.generatorURL,
+                    received_at=alert.received_at,
+                    updated_at=alert.changed_at,
+                    incident_id=incident_id,
                 )
             )
         _NEW_ALERTS.execute(self.connection, new)
@@ -783,7 +779,7 @@ class Batch:
         _NEW_EVENTS.execute(
             self.connection,
             [
-                (
+                _EventRow(
                     _written(e.incident),
                     e.at,
                     e.actor,

@@ -3,7 +3,7 @@ read, and the writes of a plan (each change grows its `revision`, which the sile
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, select
@@ -22,10 +22,18 @@ def _live_at(skpd: str, at: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def windows_at_sync(connection: Connection, skpd: str, at: datetime) -> list[Maintenance]:
-    """The SKPD's windows running at `at`, for the intake's batch (a Core connection)."""
+def windows_during_sync(
+    connection: Connection, skpds: Collection[str], start: datetime, end: datetime
+) -> list[Maintenance]:
+    """The windows of `skpds` not cancelled that run at some moment of [start, end], for the
+    intake's batch (a Core connection): what it needs to judge its new incidents planned."""
     columns = (Maintenance.skpd, Maintenance.nodes, Maintenance.starts_at, Maintenance.ends_at)
-    query = select(*columns, Maintenance.cancelled_at).where(*_live_at(skpd, at))
+    query = select(*columns, Maintenance.cancelled_at).where(
+        Maintenance.skpd.in_(list(skpds)),
+        Maintenance.cancelled_at.is_(None),
+        Maintenance.starts_at <= end,
+        Maintenance.ends_at > start,
+    )
     return [
         Maintenance(
             skpd=r.skpd,
