@@ -7,19 +7,17 @@ import asyncio
 import logging
 import signal
 import sys
-import time
 from pathlib import Path
 
 from aiohttp import web
 
 from exporter import __version__
 from exporter.flags import parse_listen_address
-from exporter.icmp import SocketUnavailable
 from exporter.inventory import InventoryError, load_inventory
 from exporter.logfmt import setup_logging
 from exporter.prober import ProbeEngine, Shard
 from exporter.web import ExporterService, create_app
-from exporter.webconfig import WebConfig, WebConfigError, load_web_config
+from exporter.webconfig import WebConfigError, load_web_config
 
 log = logging.getLogger("sigap.exporter")
 DEFAULT_LISTEN = ":9427"
@@ -88,43 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     setup_logging(args.log_level, args.log_format)
-    try:
-        inventory = load_inventory(args.config_file)
-    except InventoryError as error:
-        print(error, file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"{args.config_file}: cannot read: {error.strerror}", file=sys.stderr)
-        return 1
-    web_config = WebConfig()
-    if args.web_config_file is not None:
-        try:
-            web_config = load_web_config(args.web_config_file)
-        except WebConfigError as error:
-            print(error, file=sys.stderr)
-            return 1
     if args.config_check:
-        print(
-            f"{args.config_file}: valid: {len(inventory.nodes)} nodes, {len(inventory.skpds)} SKPDs"
-        )
-        if args.web_config_file is not None:
-            print(f"{args.web_config_file}: valid: {web_config.describe()}")
-        return 0
-    engine = ProbeEngine(shard)
-    try:
-        engine.apply(inventory)
-    except SocketUnavailable as error:
-        log.error("cannot probe", extra={"error": str(error)})
-        return 1
+        return _check(args)
     service = ExporterService(
-        args.config_file,
-        engine,
-        web_config_file=args.web_config_file,
-        web_config=web_config,
+        args.config_file, ProbeEngine(shard), web_config_file=args.web_config_file
     )
-    service.inventory = inventory
-    service.reload_status.successful = True
-    service.reload_status.last_success_time = time.time()
+    failed = service.load()
+    if failed is not None:
+        print(failed, file=sys.stderr)
+        return 1
+    engine, web_config = service.engine, service.web_config
     app = create_app(service, enable_lifecycle=args.enable_lifecycle)
     reloads: set[asyncio.Task[str | None]] = set()
 
@@ -156,6 +127,20 @@ def main(argv: list[str] | None = None) -> int:
         print=None,
         access_log=None,
     )
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    """`--config.check`: the files validated as a start or a reload would, nothing probed."""
+    try:
+        inventory = load_inventory(args.config_file)
+        web_config = load_web_config(args.web_config_file) if args.web_config_file else None
+    except (InventoryError, WebConfigError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{args.config_file}: valid: {len(inventory.nodes)} nodes, {len(inventory.skpds)} SKPDs")
+    if web_config is not None:
+        print(f"{args.web_config_file}: valid: {web_config.describe()}")
     return 0
 
 

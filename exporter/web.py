@@ -69,6 +69,18 @@ class ExporterService:
         self.labels = LabelCache()
         self._reload_lock = asyncio.Lock()
 
+    def load(self) -> str | None:
+        """The first load, before the server starts: the same files, checks and messages as
+        `reload`, with no last good config to fall back on. Returns the error, or None."""
+        try:
+            inventory, loaded = self._read()
+            self.engine.apply(inventory)
+        except (InventoryError, WebConfigError, SocketUnavailable, OSError) as error:
+            self.reload_status.message = str(error)
+            return str(error)
+        self._took(inventory, loaded or self.web_config)
+        return None
+
     async def reload(self) -> str | None:
         """Load the config file (and the web config file) and probe it; on any error keep
         probing the old inventory, behind the old web config. Returns the error message, or
@@ -76,10 +88,8 @@ class ExporterService:
         async with self._reload_lock:
             loop = asyncio.get_running_loop()
             try:
-                inventory = await loop.run_in_executor(None, load_inventory, self.config_file)
-                loaded = None
-                if self.web_config_file is not None:
-                    loaded = await loop.run_in_executor(None, load_web_config, self.web_config_file)
+                inventory, loaded = await loop.run_in_executor(None, self._read)
+                if loaded is not None:
                     self.web_config.check_reload(loaded)
                 self.engine.apply(inventory)
                 web_config = self.web_config if loaded is None else self.web_config.reloaded(loaded)
@@ -92,25 +102,36 @@ class ExporterService:
                     extra={"file": str(self.config_file), "error": message},
                 )
                 return message
-            self.inventory = inventory
-            if web_config is not self.web_config:
-                if web_config.rate_limit != self.web_config.rate_limit:
-                    self.rate_limiter = _bucket(web_config)  # an unchanged one keeps its count
-                self.web_config = web_config
-                self.basic_auth.replace(web_config.users)
-            self.reload_status.successful = True
-            self.reload_status.last_success_time = time.time()
-            self.reload_status.message = ""
-            log.info(
-                "config loaded",
-                extra={
-                    "file": str(self.config_file),
-                    "nodes": len(self.engine.order),
-                    "sockets": describe_sockets(self.engine),
-                    "web": self.web_config.describe(),
-                },
-            )
+            self._took(inventory, web_config)
             return None
+
+    def _read(self) -> tuple[Inventory, WebConfig | None]:
+        """The inventory and the web config (None: no web config file), validated (blocking)."""
+        inventory = load_inventory(self.config_file)
+        if self.web_config_file is None:
+            return inventory, None
+        return inventory, load_web_config(self.web_config_file)
+
+    def _took(self, inventory: Inventory, web_config: WebConfig) -> None:
+        """The engine probes `inventory` now: put it and `web_config` in force."""
+        self.inventory = inventory
+        if web_config is not self.web_config:
+            if web_config.rate_limit != self.web_config.rate_limit:
+                self.rate_limiter = _bucket(web_config)  # an unchanged one keeps its count
+            self.web_config = web_config
+            self.basic_auth.replace(web_config.users)
+        self.reload_status.successful = True
+        self.reload_status.last_success_time = time.time()
+        self.reload_status.message = ""
+        log.info(
+            "config loaded",
+            extra={
+                "file": str(self.config_file),
+                "nodes": len(self.engine.order),
+                "sockets": describe_sockets(self.engine),
+                "web": self.web_config.describe(),
+            },
+        )
 
 
 def _bucket(config: WebConfig) -> TokenBucket | None:
