@@ -12,9 +12,17 @@ import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 
 from exporter import __version__
 from exporter.inventory import OfficeHours
@@ -54,7 +62,6 @@ def _le(bound: float) -> str:
 
 
 _LE = [f'le="{_le(b)}"' for b in RTT_BUCKETS] + ['le="+Inf"']
-_LAG_LE = [f'le="{_le(b)}"' for b in LAG_BUCKETS] + ['le="+Inf"']
 
 
 class LabelCache:
@@ -196,71 +203,87 @@ def render(
     yield _self_metrics(engine, reload, len(published))
 
 
-def _self_metrics(engine: ProbeEngine, reload: ReloadStatus, published: int) -> str:
-    counters = engine.counters
-    out = [
-        _family("sigap_exporter_build_info", "gauge", "Version of the exporter; always 1."),
-        f'sigap_exporter_build_info{{version="{__version__}",'
-        f'pythonversion="{platform.python_version()}"}} 1\n',
-        _family("sigap_exporter_nodes", "gauge", "Nodes probed and published by this exporter."),
-        f'sigap_exporter_nodes{{state="probed"}} {len(engine.order)}\n',
-        f'sigap_exporter_nodes{{state="published"}} {published}\n',
-        _family("sigap_exporter_icmp_socket_info", "gauge", "The ICMP socket kind per family."),
-        *(
-            f'sigap_exporter_icmp_socket_info{{family="ipv{f}",kind="{s.kind}"}} 1\n'
-            for f, s in sorted(engine.sockets.items())
-        ),
-        _family(
+class ExporterCollector(Collector):
+    """The exporter's own series, read from the engine at scrape time:
+
+    sigap_exporter_build_info{version="0.1.0",pythonversion="3.11.2"} 1
+    sigap_exporter_nodes{state="probed"} 120
+    sigap_exporter_icmp_socket_info{family="ipv4",kind="dgram"} 1
+    sigap_exporter_schedule_lag_seconds_bucket{le="0.001"} 9512 (and _sum, _count)
+    sigap_probe_send_errors_total{reason="unreachable"} 3
+    sigap_probe_replies_dropped_total{reason="late"} 0
+    sigap_exporter_config_last_reload_successful 1
+    sigap_exporter_config_last_reload_success_timestamp_seconds 1.7650e+09
+    """
+
+    def __init__(self, engine: ProbeEngine, reload: ReloadStatus, published: int) -> None:
+        self.engine, self.reload, self.published = engine, reload, published
+
+    def collect(self) -> Iterator[Metric]:
+        engine, counters = self.engine, self.engine.counters
+        build = GaugeMetricFamily(
+            "sigap_exporter_build_info",
+            "Version of the exporter; always 1.",
+            labels=["version", "pythonversion"],
+        )
+        build.add_metric([__version__, platform.python_version()], 1)
+        yield build
+        nodes = GaugeMetricFamily(
+            "sigap_exporter_nodes", "Nodes probed and published by this exporter.", labels=["state"]
+        )
+        nodes.add_metric(["probed"], len(engine.order))
+        nodes.add_metric(["published"], self.published)
+        yield nodes
+        sockets = GaugeMetricFamily(
+            "sigap_exporter_icmp_socket_info",
+            "The ICMP socket kind per family.",
+            labels=["family", "kind"],
+        )
+        for family, echo_socket in sorted(engine.sockets.items()):
+            sockets.add_metric([f"ipv{family}", echo_socket.kind], 1)
+        yield sockets
+        lag = HistogramMetricFamily(
             "sigap_exporter_schedule_lag_seconds",
-            "histogram",
             "How late probes were sent relative to their schedule.",
-        ),
-    ]
-    cumulative = 0
-    for le, count in zip(_LAG_LE, counters.lag_buckets, strict=True):
-        cumulative += count
-        out.append(f"sigap_exporter_schedule_lag_seconds_bucket{{{le}}} {cumulative}\n")
-    out.append(f"sigap_exporter_schedule_lag_seconds_sum {counters.lag_sum}\n")
-    out.append(f"sigap_exporter_schedule_lag_seconds_count {cumulative}\n")
-    out.append(
-        _family(
-            "sigap_probe_send_errors_total",
-            "counter",
+        )
+        bounds = [*(_le(b) for b in LAG_BUCKETS), "+Inf"]
+        lag.add_metric(
+            [], list(zip(bounds, accumulate(counters.lag_buckets), strict=True)), counters.lag_sum
+        )
+        yield lag
+        send_errors = CounterMetricFamily(
+            "sigap_probe_send_errors",
             "Echo requests the kernel refused to send, by reason; each counts as a loss.",
+            labels=["reason"],
         )
-    )
-    for reason, count in sorted(counters.send_errors.items()):
-        out.append(f'sigap_probe_send_errors_total{{reason="{escape(reason)}"}} {count}\n')
-    out.append(
-        _family(
-            "sigap_probe_replies_dropped_total",
-            "counter",
+        for reason, count in sorted(counters.send_errors.items()):
+            send_errors.add_metric([reason], count)
+        yield send_errors
+        dropped = CounterMetricFamily(
+            "sigap_probe_replies_dropped",
             "ICMP packets dropped instead of counted as replies, by reason.",
+            labels=["reason"],
         )
-    )
-    for reason in sorted(set(DROP_REASONS) | counters.replies_dropped.keys()):
-        count = counters.replies_dropped[reason]
-        out.append(f'sigap_probe_replies_dropped_total{{reason="{escape(reason)}"}} {count}\n')
-    out.append(
-        _family(
+        for reason in sorted(set(DROP_REASONS) | counters.replies_dropped.keys()):
+            dropped.add_metric([reason], counters.replies_dropped[reason])
+        yield dropped
+        yield GaugeMetricFamily(
             "sigap_exporter_config_last_reload_successful",
-            "gauge",
             "1 when the last configuration (re)load succeeded.",
+            value=int(self.reload.successful),
         )
-    )
-    out.append(f"sigap_exporter_config_last_reload_successful {int(reload.successful)}\n")
-    out.append(
-        _family(
+        yield GaugeMetricFamily(
             "sigap_exporter_config_last_reload_success_timestamp_seconds",
-            "gauge",
             "Unix time of the last successful configuration load.",
+            value=self.reload.last_success_time,
         )
-    )
-    out.append(
-        f"sigap_exporter_config_last_reload_success_timestamp_seconds {reload.last_success_time}\n"
-    )
-    out.append(generate_latest(_PROCESS_REGISTRY).decode())
-    return "".join(out)
+
+
+def _self_metrics(engine: ProbeEngine, reload: ReloadStatus, published: int) -> str:
+    """The exporter's own series and the process's, from a registry made for this scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ExporterCollector(engine, reload, published))
+    return (generate_latest(registry) + generate_latest(_PROCESS_REGISTRY)).decode()
 
 
 _PROCESS_REGISTRY = CollectorRegistry()
