@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from exporter.clock import Monotonic
 from exporter.icmp import (
     EchoSocket,
     echo_request,
@@ -147,7 +148,7 @@ class ProbeEngine:
         self,
         shard: Shard = Shard(),
         open_socket: Callable[[int], EchoSocket] = open_echo_socket,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         self.shard = shard
         self.monotonic = monotonic

@@ -16,13 +16,13 @@ import html
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import hdrs, web
 from aiohttp.web import ContentCoding
 from prometheus_client.exposition import gzip_accepted
 
+from exporter.clock import Clock, Monotonic, system_clock
 from exporter.exposition import LabelCache, ReloadStatus, render
 from exporter.icmp import SocketUnavailable
 from exporter.inventory import Inventory, InventoryError, load_inventory
@@ -32,14 +32,6 @@ from exporter.webconfig import BasicAuth, WebConfig, WebConfigError, allowed_san
 
 log = logging.getLogger("sigap.exporter")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-Clock = Callable[[], datetime]
-"""The time now, timezone-aware; tests pass their own."""
-Monotonic = Callable[[], float]
-"""Seconds on a clock that never goes back (the rate limit's); tests pass their own."""
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class ExporterService:

@@ -29,7 +29,7 @@ import aiohttp
 import aiosmtplib
 from sqlalchemy import select
 
-from webhook.core.clock import Clock, system_clock
+from exporter.clock import Clock, system_clock
 from webhook.core.figures import Fact, NoticeOwed
 from webhook.core.localtime import DEFAULT_ZONE
 from webhook.core.messages import OPENED, Message, NotifyConfig, SmtpConfig, WebhookConfig, plan

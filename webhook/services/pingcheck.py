@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exporter.clock import Clock, system_clock
 from exporter.icmp import (
     EchoSocket,
     SocketUnavailable,
@@ -45,7 +46,6 @@ from exporter.icmp import (
     receive_replies,
 )
 from exporter.inventory import Inventory
-from webhook.core.clock import Clock, system_clock
 from webhook.core.workflow import Role, State, TransitionRefused
 from webhook.store.database import Database
 from webhook.store.models import Alert, Event, Incident

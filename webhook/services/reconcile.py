@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import Connection
 
-from webhook.core.clock import Clock, system_clock
+from exporter.clock import Clock, system_clock
 from webhook.core.figures import Fact
 from webhook.core.grouping import Windows
 from webhook.intake.batch import Batch

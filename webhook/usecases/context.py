@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from exporter.clock import Clock, system_clock
 from exporter.inventory import Inventory
-from webhook.core.clock import Clock, system_clock
 from webhook.core.workflow import Role
 from webhook.services.pingcheck import PingChecker
 from webhook.services.silences import Silences

@@ -36,8 +36,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, gzip_accepted
 
+from exporter.clock import Clock, system_clock
 from exporter.inventory import CORE, InventoryError, load_inventory
-from webhook.core.clock import Clock, system_clock
 from webhook.intake.recorder import windows_of
 from webhook.services.delivery import Delivery
 from webhook.services.escalation import escalate_once

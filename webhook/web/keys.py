@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from exporter.clock import Clock
 from exporter.inventory import Inventory
-from webhook.core.clock import Clock
 from webhook.services.delivery import Delivery
 from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics
