@@ -21,6 +21,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
+from exporter.clock import Clock, system_clock
 from webhook.settings import Settings, load_settings
 from webhook.store.models import Alert, Incident
 from webhook.web.app import create_app
@@ -90,9 +91,12 @@ class LiveWebhook:
 
 
 @asynccontextmanager
-async def live_webhook(settings: Settings) -> AsyncIterator[LiveWebhook]:
-    """The real app on a real socket (what Alertmanager and a second process would talk to)."""
-    app = create_app(settings, CollectorRegistry())
+async def live_webhook(
+    settings: Settings, clock: Clock = system_clock
+) -> AsyncIterator[LiveWebhook]:
+    """The real app on a real socket (what Alertmanager and a second process would talk to),
+    on `clock`."""
+    app = create_app(settings, CollectorRegistry(), clock)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

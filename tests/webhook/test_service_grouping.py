@@ -80,16 +80,18 @@ async def test_short_unconfirmed_outage_closes_as_transient_and_reopens(tmp_path
 
 
 async def test_long_outage_recovers_but_stays_open_and_reopen_window_ends(tmp_path: Path) -> None:
-    settings = settings_for(
-        f"sqlite:///{tmp_path / 's.db'}",
-        SIGAP_TRANSIENT_WINDOW="1ms",  # any outage is "long"
-        SIGAP_REOPEN_WINDOW="1ms",
-    )
-    async with live_webhook(settings) as hook, aiohttp.ClientSession() as http:
-        firing = now_alert("disdik", "disdik-gw")
+    settings = settings_for(f"sqlite:///{tmp_path / 's.db'}")
+    started = datetime.now(UTC)
+    moved = timedelta()
+    async with (
+        live_webhook(settings, lambda: started + moved) as hook,
+        aiohttp.ClientSession() as http,
+    ):
+        firing = alert("disdik", "disdik-gw")
+        firing["startsAt"] = started.isoformat()
         await post(http, hook, firing)
-        resolved = now_alert("disdik", "disdik-gw", resolved=True)
-        resolved["startsAt"] = firing["startsAt"]
+        moved = timedelta(seconds=settings.transient_window + 60)  # a long outage
+        resolved = {**firing, "status": "resolved", "endsAt": (started + moved).isoformat()}
         await post(http, hook, resolved)
         await post(http, hook, resolved)  # repeated resolution: nothing new
         (incident,) = await incidents(hook)
