@@ -13,7 +13,6 @@ import importlib.util
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,9 +21,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from dashboard_queries import (  # noqa: E402
+from tests.dashboard_queries import (
     DASHBOARDS,
     DATASOURCES,
     GRAFANA,
@@ -35,9 +32,10 @@ from dashboard_queries import (  # noqa: E402
     render,
     scrape_interval,
 )
+from webhook.core.workflow import OPEN_STATES, State
+from webhook.services.metrics import WebhookMetrics
 
-from webhook.core.workflow import OPEN_STATES, State  # noqa: E402
-from webhook.services.metrics import WebhookMetrics  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 Json = dict[str, Any]
 

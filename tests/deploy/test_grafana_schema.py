@@ -1,5 +1,7 @@
 """Every committed dashboard loads into Grafana Labs' own models (grafana-foundation-sdk, generated
 from Grafana's schemas; the pinned build is the one for Grafana 12+, see pyproject.toml) and comes
+
+ROOT = Path(__file__).resolve().parents[2]
 back out unchanged: a key the schema does not know, a panel option or field option a panel type
 does not have, an enum value Grafana does not accept, all fail here. And what the dashboards point
 at resolves: the datasource uids, the variables, the links.
@@ -12,10 +14,8 @@ from __future__ import annotations
 import enum
 import json
 import re
-import sys
 import types
 import typing
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -26,9 +26,7 @@ from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models import prometheus as prometheus_models
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from dashboard_queries import DATASOURCES, load_dashboards, panels  # noqa: E402
+from tests.dashboard_queries import DATASOURCES, load_dashboards, panels
 
 Json = dict[str, Any]
 

@@ -10,7 +10,6 @@ import copy
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,8 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-import test_compose as single
+from tests.deploy import test_compose as single
 
 ROOT = Path(__file__).resolve().parents[2]
 HA_COMPOSE = ROOT / "docker-compose.ha.yml"

@@ -103,10 +103,8 @@ def test_the_left_open_emulation_selects_what_prometheus_3_selects() -> None:
 def shipped_regex_matchers() -> list[tuple[str, str, str]]:
     """(where, label, regex) of every regex matcher in the rules, the dashboards' queries and
     Alertmanager's routes and inhibitions."""
-    import sys
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from dashboard_queries import load_dashboards, panel_queries
+    from tests.dashboard_queries import load_dashboards, panel_queries
 
     matcher = re.compile(r'(\w+)\s*=~\s*"((?:[^"\\]|\\.)*)"')
     texts = [(f.name, f.read_text()) for f in RULES]

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import harness
+from tests.e2e import harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 

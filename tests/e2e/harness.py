@@ -19,7 +19,6 @@ Or all four wired together: ``stack = Stack(tmp); stack.start(); ...; stack.stop
 imports scripts/lab.py (its `Lab` builds the example network; needs root).
 
 Other test folders import it the way tests/e2e does:
-``sys.path.insert(0, str(ROOT / "tests" / "e2e")); import harness``.
 """
 
 from __future__ import annotations

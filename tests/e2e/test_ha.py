@@ -17,7 +17,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -31,11 +30,9 @@ from typing import Any
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/pgserver.py
-import harness
-from harness import Service, Stack, wait_for
-from pgserver import pgserver
+from tests.e2e import harness
+from tests.e2e.harness import Service, Stack, wait_for
+from tests.pgserver import pgserver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import harness
-
 from exporter.inventory import load_inventory
+from tests.e2e import harness
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,17 @@ webhook reading that Alertmanager (SIGAP_ALERTMANAGER_URL), the lab's namespaces
 from __future__ import annotations
 
 import json
-import sys
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import harness
-from harness import Stack, wait_for
+from tests.e2e import harness
+from tests.e2e.harness import Stack, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -23,9 +22,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import harness
-from harness import Service, wait_for
+from tests.e2e import harness
+from tests.e2e.harness import Service, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 

@@ -11,20 +11,17 @@ from __future__ import annotations
 import json
 import random
 import statistics
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from harness import Stack, wait_for
+from tests.e2e.harness import Stack, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 

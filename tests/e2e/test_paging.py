@@ -19,7 +19,6 @@ import functools
 import json
 import re
 import secrets
-import sys
 import threading
 import time
 import urllib.error
@@ -40,9 +39,8 @@ import yaml
 from aiosmtpd.controller import Controller
 from prometheus_client.parser import text_string_to_metric_families
 
-sys.path.insert(0, str(Path(__file__).parent))
-import harness
-from harness import Service, wait_for
+from tests.e2e import harness
+from tests.e2e.harness import Service, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -28,16 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1]))
-import harness
-from dashboard_queries import (
+from tests.dashboard_queries import (
     PanelQuery,
     load_dashboards,
     panel_queries,
@@ -45,7 +40,8 @@ from dashboard_queries import (
     scrape_interval,
     step,
 )
-from harness import wait_for
+from tests.e2e import harness
+from tests.e2e.harness import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 

@@ -24,11 +24,9 @@ import pytest
 import yaml
 
 from exporter.webconfig import BasicAuth, WebConfigError, load_web_config, parse_basic
+from tests.e2e import harness
 
 from .conftest import ROOT, Exporter, free_port, needs_root, value
-
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-import harness
 
 StartExporter = Callable[..., Exporter]
 PASSWORD = "s3cret-scrape"

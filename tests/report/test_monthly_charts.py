@@ -8,21 +8,17 @@ import csv
 import io
 import shutil
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.workflow.conftest import MovableClock, Service, start_service
+from tests.workflow.sop_walk import F01, act, alert, open_incident_of, send
+from tests.workflow.test_service import login
+from webhook.web.keys import REGISTRY
+
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "tests" / "workflow") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests" / "workflow"))
-
-from conftest import MovableClock, Service, start_service  # noqa: E402
-from sop_walk import F01, act, alert, open_incident_of, send  # noqa: E402
-from test_service import login  # noqa: E402
-
-from webhook.web.keys import REGISTRY  # noqa: E402
 
 INVENTORY = ROOT / "deploy" / "inventory.example.yml"
 ARTIFACTS = ROOT / "artifacts" / "report"

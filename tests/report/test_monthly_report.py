@@ -9,7 +9,6 @@ import csv
 import io
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,17 +17,21 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from tests.e2e import harness
+from tests.workflow.conftest import Service, start_service
+from tests.workflow.sop_walk import (
+    act,
+    alert,
+    detail,
+    first_entries,
+    open_report,
+    send,
+    walk_to_repair,
+)
+from tests.workflow.test_service import login
+from webhook.core.monthly import Month
+
 ROOT = Path(__file__).resolve().parents[2]
-for folder in ("e2e", "workflow"):  # workflow first: its conftest is the one imported
-    if str(ROOT / "tests" / folder) not in sys.path:
-        sys.path.insert(0, str(ROOT / "tests" / folder))
-
-import harness  # noqa: E402
-from conftest import Service, start_service  # noqa: E402
-from sop_walk import act, alert, detail, first_entries, open_report, send, walk_to_repair  # noqa: E402
-from test_service import login  # noqa: E402
-
-from webhook.core.monthly import Month  # noqa: E402
 
 INVENTORY = ROOT / "deploy" / "inventory.example.yml"
 RULE = "sigap:skpd_up:avg1m"

@@ -28,8 +28,6 @@ from webhook.web.app import create_app
 from webhook.web.keys import DATABASE
 
 TESTS = Path(__file__).resolve().parents[1]
-if str(TESTS) not in sys.path:  # tests/pgserver.py, shared by the areas
-    sys.path.insert(0, str(TESTS))
 
 TOKEN = "am-secret-token"
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

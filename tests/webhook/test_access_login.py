@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.webhook.access_app import PASSWORD, login, running
 from webhook.web.ui.login import THROTTLE, LoginThrottle, client_key, local_path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from access_app import PASSWORD, login, running
 
 
 def via(address: str, proto: str = "http") -> dict[str, str]:

@@ -11,11 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from webhook.store.models import ApiToken, User, WebSession
-from webhook.web.keys import DATABASE
-
-sys.path.insert(0, str(Path(__file__).parent))
-from access_app import (
+from tests.webhook.access_app import (
     PASSWORD,
     Service,
     csrf_of,
@@ -24,6 +20,8 @@ from access_app import (
     session_cookie,
     use_cookie,
 )
+from webhook.store.models import ApiToken, User, WebSession
+from webhook.web.keys import DATABASE
 
 
 async def cli(service: Service, *args: str, stdin: str = "") -> tuple[int, str, str]:

@@ -8,20 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from sqlalchemy import select, update
 
+from tests.webhook.access_app import INVENTORY, csrf_of, login, running
 from webhook.core.inventory_check import UnknownId, check_nodes, check_skpd
 from webhook.core.monthly import neutralised
 from webhook.store.models import Event, Incident
 from webhook.web.keys import DATABASE
-
-sys.path.insert(0, str(Path(__file__).parent))
-from access_app import INVENTORY, csrf_of, login, running
 
 TEMPLATES = Path(__file__).parents[2] / "webhook" / "web" / "ui" / "templates"
 

@@ -3,7 +3,6 @@ PostgreSQL): the service upgrades on start, so a model change without a migratio
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
-sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/pgserver.py
-from pgserver import pgserver
-
+from tests.pgserver import pgserver
 from webhook.settings import database_url
 from webhook.store.database import Database
 from webhook.store.models import Base

@@ -8,7 +8,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -17,11 +16,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/pgserver.py
-sys.path.insert(0, str(Path(__file__).parent))
-from pgserver import PgServer, pgserver
-from reliability import free_port, live_webhook, settings_for, start_webhook
-
+from tests.pgserver import PgServer, pgserver
+from tests.webhook.reliability import free_port, live_webhook, settings_for, start_webhook
 from webhook.services.leadership import Leadership
 from webhook.store.database import Database
 from webhook.web.keys import LEADERSHIP, REGISTRY

@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -30,9 +29,15 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import HEADERS, TOKEN, alert, free_port, live_webhook, notification, settings_for
-
+from tests.webhook.reliability import (
+    HEADERS,
+    TOKEN,
+    alert,
+    free_port,
+    live_webhook,
+    notification,
+    settings_for,
+)
 from webhook.core.grouping import Windows
 from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics

@@ -4,13 +4,11 @@ planned and says so; other roles see the windows but cannot plan."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).parent))
-from access_app import csrf_of, login, running
+from tests.webhook.access_app import csrf_of, login, running
 
 WITA = ZoneInfo("Asia/Makassar")
 

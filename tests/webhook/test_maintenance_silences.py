@@ -19,10 +19,8 @@ import aiohttp
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import HEADERS, TESTS, live_webhook, notification, settings_for
-from test_ha_reconcile import Alertmanager, needs_alertmanager
-
+from tests.webhook.reliability import HEADERS, TESTS, live_webhook, notification, settings_for
+from tests.webhook.test_ha_reconcile import Alertmanager, needs_alertmanager
 from webhook.core.credentials import hash_token
 from webhook.services.silences import Silences
 from webhook.store.models import ApiToken, User

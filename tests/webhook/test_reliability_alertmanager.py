@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -20,9 +19,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import TOKEN, free_port, live_webhook, settings_for
-
+from tests.webhook.reliability import TOKEN, free_port, live_webhook, settings_for
 from webhook.core.workflow import State
 from webhook.store.models import Alert, Incident, RawNotification
 from webhook.web.keys import DATABASE

@@ -7,15 +7,13 @@ import asyncio
 import os
 import signal
 import sqlite3
-import sys
 from contextlib import closing
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import HEADERS, alert, free_port, notification, start_webhook
+from tests.webhook.reliability import HEADERS, alert, free_port, notification, start_webhook
 
 pytestmark = pytest.mark.e2e
 

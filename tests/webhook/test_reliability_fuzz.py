@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import HEADERS, alert, notification, settings_for
-
+from tests.webhook.reliability import HEADERS, alert, notification, settings_for
 from webhook.web.app import create_app
 
 ALLOWED = {200, 400, 413, 422}

@@ -10,7 +10,6 @@ import os
 import socket
 import statistics
 import struct
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,9 +20,14 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import HEADERS, LiveWebhook, alert, live_webhook, notification, settings_for
-
+from tests.webhook.reliability import (
+    HEADERS,
+    LiveWebhook,
+    alert,
+    live_webhook,
+    notification,
+    settings_for,
+)
 from webhook.core.workflow import State
 from webhook.services.pingcheck import PingChecker, PingSettings
 from webhook.store.database import Database
@@ -96,8 +100,7 @@ SILENT = [f"198.18.{208 + i // 250}.{i % 250 + 1}" for i in range(1000)]
 
 @pytest.fixture
 def silent() -> Iterator[list[str]]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from bench_webhook import silent_hosts
+    from benchmarks.bench_webhook import silent_hosts
 
     with silent_hosts(SILENT):
         yield SILENT

@@ -7,16 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from pgserver import PgServer, pgserver
-from reliability import (
+from tests.pgserver import PgServer, pgserver
+from tests.webhook.reliability import (
     HEADERS,
     alert,
     counts,

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import HEADERS, alert, counts, live_webhook, notification, settings_for
+from tests.webhook.reliability import (
+    HEADERS,
+    alert,
+    counts,
+    live_webhook,
+    notification,
+    settings_for,
+)
 
 
 async def test_locked_database_answers_503_then_the_retry_commits(tmp_path: Path) -> None:

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import HEADERS, alert, counts, live_webhook, notification, settings_for
-
+from tests.webhook.reliability import (
+    HEADERS,
+    alert,
+    counts,
+    live_webhook,
+    notification,
+    settings_for,
+)
 from webhook.core.credentials import hash_token
 from webhook.store.models import ApiToken, User
 from webhook.web.keys import DATABASE

@@ -16,8 +16,14 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import HEADERS, TESTS, alert, live_webhook, notification, settings_for
+from tests.webhook.reliability import (
+    HEADERS,
+    TESTS,
+    alert,
+    live_webhook,
+    notification,
+    settings_for,
+)
 
 OPENAPI = yaml.safe_load((TESTS.parent / "webhook" / "web" / "openapi.yaml").read_text())
 

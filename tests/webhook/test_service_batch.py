@@ -5,7 +5,6 @@ On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,11 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/pgserver.py
-from pgserver import PgServer, pgserver
-from reliability import T0, alert, notification
-
+from tests.pgserver import PgServer, pgserver
+from tests.webhook.reliability import T0, alert, notification
 from webhook.core.figures import Fact, NoticeOwed
 from webhook.core.grouping import Windows
 from webhook.intake.batch import Batch, Outcome

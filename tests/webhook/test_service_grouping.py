@@ -5,7 +5,6 @@ nothing, and a resolution for an alert never seen firing is accepted."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,9 +13,14 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reliability import HEADERS, LiveWebhook, alert, live_webhook, notification, settings_for
-
+from tests.webhook.reliability import (
+    HEADERS,
+    LiveWebhook,
+    alert,
+    live_webhook,
+    notification,
+    settings_for,
+)
 from webhook.core.workflow import State
 from webhook.store.models import Alert, Event, Incident
 from webhook.web.keys import DATABASE

@@ -6,7 +6,6 @@ walk every firing alert (which made each batch of a storm slower than the one be
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -15,14 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, delete, insert, select
 
+from tests.pgserver import PgServer, pgserver
 from webhook.intake.batch import _FIRING_BEFORE, _NEW_ALERTS, _READS
 from webhook.settings import database_url
 from webhook.store.bulk import BulkInsert, _sqlite_datetime
 from webhook.store.database import Database
 from webhook.store.models import Alert, Event, Incident, RawNotification
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from pgserver import PgServer, pgserver
 
 _DATABASES = itertools.count()
 WITA = timezone(timedelta(hours=8))

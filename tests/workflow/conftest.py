@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -233,6 +232,3 @@ async def open_by_alert(service: Service, skpd: str = "dinkes", node: str = "din
     incidents = (await listed.json())["incidents"]
     assert len(incidents) == 1
     return int(incidents[0]["id"])
-
-
-sys.path.insert(0, str(Path(__file__).parent))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from conftest import ALERTMANAGER_TOKEN, Service
+from tests.workflow.conftest import ALERTMANAGER_TOKEN, Service
 
 
 def alert(

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Mailbox, Service, open_by_alert
 from playwright.async_api import Browser, Page, async_playwright
-from test_service import link_in
+
+from tests.workflow.conftest import PASSWORD, Mailbox, Service, open_by_alert
+from tests.workflow.test_service import link_in
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "workflow"

@@ -13,8 +13,9 @@ from subprocess import PIPE, STDOUT
 from typing import Any
 
 import pytest
-from conftest import Mailbox, MovableClock, Service, start_service
-from sop_walk import (
+
+from tests.workflow.conftest import Mailbox, MovableClock, Service, start_service
+from tests.workflow.sop_walk import (
     F01,
     act,
     alert,
@@ -25,7 +26,6 @@ from sop_walk import (
     send,
     walk_to_repair,
 )
-
 from webhook.core import figures
 from webhook.core.localtime import local
 from webhook.core.monthly import Month

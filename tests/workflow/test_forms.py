@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Mailbox, MovableClock, Service, open_by_alert, start_service
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from test_service import csrf_of, login
 
+from tests.workflow.conftest import Mailbox, MovableClock, Service, open_by_alert, start_service
+from tests.workflow.test_service import csrf_of, login
 from webhook.core.documents import checked_nip, document_number, format_nip
 from webhook.core.localtime import attach_zone, format_moment, zone_abbreviation
 from webhook.core.monthly import Month

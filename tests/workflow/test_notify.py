@@ -13,10 +13,17 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import PASSWORD, Mailbox, Service, free_port, open_by_alert, start_service
 from sqlalchemy import Connection, select
-from test_service import act, bearer
 
+from tests.workflow.conftest import (
+    PASSWORD,
+    Mailbox,
+    Service,
+    free_port,
+    open_by_alert,
+    start_service,
+)
+from tests.workflow.test_service import act, bearer
 from webhook.core.deadlines import overdue, targets_of
 from webhook.core.documents import build_document
 from webhook.core.messages import Message, NotifyConfig, SmtpConfig, plan

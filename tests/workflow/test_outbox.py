@@ -27,7 +27,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
 from alembic import command
-from conftest import (
+from prometheus_client import CollectorRegistry
+from sqlalchemy import create_engine, select, text, update
+
+from tests.pgserver import PgServer, pgserver
+from tests.workflow.conftest import (
     ALERTMANAGER_TOKEN,
     PASSWORD,
     SECRET,
@@ -41,11 +45,8 @@ from conftest import (
     outbox_settled,
     start_service,
 )
-from prometheus_client import CollectorRegistry
-from sqlalchemy import create_engine, select, text, update
-from test_notify import F01, notifications, schema_diff
-from test_service import act
-
+from tests.workflow.test_notify import F01, notifications, schema_diff
+from tests.workflow.test_service import act
 from webhook.core.deadlines import targets_of
 from webhook.core.messages import notify_config
 from webhook.services.delivery import Delivery
@@ -57,9 +58,6 @@ from webhook.store.models import Incident, Notice, Notification, User
 from webhook.store.outbox import claim_due, owe
 from webhook.web.app import create_app
 from webhook.web.keys import DATABASE, DELIVERY, REGISTRY, SETTINGS
-
-sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/pgserver.py
-from pgserver import PgServer, pgserver
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

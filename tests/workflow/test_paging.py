@@ -16,7 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import (
+from icalendar import Calendar
+from sqlalchemy import Connection, select
+
+from tests.workflow.conftest import (
     ALERTMANAGER_TOKEN,
     Mailbox,
     MovableClock,
@@ -25,11 +28,8 @@ from conftest import (
     open_by_alert,
     start_service,
 )
-from icalendar import Calendar
-from sqlalchemy import Connection, select
-from test_notify import F01
-from test_service import act, bearer, csrf_of, login
-
+from tests.workflow.test_notify import F01
+from tests.workflow.test_service import act, bearer, csrf_of, login
 from webhook.cli import main
 from webhook.core.roster import parse_rotation
 from webhook.services.paging import page_once, set_rotation

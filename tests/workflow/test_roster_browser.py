@@ -10,10 +10,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Service
 from playwright.async_api import async_playwright
-from test_browser import ARTIFACTS, CHROMIUM, as_person
 
+from tests.workflow.conftest import Service
+from tests.workflow.test_browser import ARTIFACTS, CHROMIUM, as_person
 from webhook.web.keys import CLOCK
 
 WITA = ZoneInfo("Asia/Makassar")

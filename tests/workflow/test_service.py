@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from conftest import (
+
+from tests.workflow.conftest import (
     ALERTMANAGER_TOKEN,
     PASSWORD,
     SECRET,
@@ -17,7 +18,6 @@ from conftest import (
     alert_notification,
     open_by_alert,
 )
-
 from webhook.core import links
 from webhook.core.messages import action_name
 
