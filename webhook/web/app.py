@@ -42,6 +42,7 @@ from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker, PingSettings
 from webhook.services.reconcile import reconcile_forever
+from webhook.services.retention import Pruner
 from webhook.settings import Settings
 from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
 from webhook.store.maintenance import active_at
@@ -190,7 +191,20 @@ def create_app(
         await app[PING_CHECKER].stop()
         await database.close()
 
+    pruner = Pruner(database, settings.retention, app[REGISTRY])
+
+    async def retention(app: web.Application) -> AsyncIterator[None]:
+        rounds = app[LEADERSHIP].repeat(
+            settings.retention.interval, lambda: pruner.round(app[CLOCK]()), "retention"
+        )
+        task = asyncio.create_task(rounds)
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(retention)
     app.cleanup_ctx.append(recorder_ctx)
     app.router.add_post("/api/v1/alertmanager", receive)
     app.router.add_get("/-/healthy", healthy)
