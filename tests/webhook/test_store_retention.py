@@ -4,20 +4,29 @@ live session, not the incident record."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import re
+import shutil
 import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from subprocess import PIPE, STDOUT
 
+import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from pgserver import PgServer, pgserver
 
+sys.path.insert(0, str(Path(__file__).parent))
+from reliability import live_webhook, settings_for
+
 from webhook.core.retention import RetentionConfig
+from webhook.services.metrics import DatabaseFigures
 from webhook.services.retention import Pruner
 from webhook.settings import SettingsError, load_settings
 from webhook.settings import database_url as async_url
@@ -31,6 +40,7 @@ from webhook.store.models import (
     User,
     WebSession,
 )
+from webhook.store.retention import database_figures
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=400)
@@ -156,3 +166,45 @@ def test_unknown_retention_key_names_the_file_and_line(tmp_path: Path) -> None:
     config.write_text("retention:\n  raw_notifications: 720h\n")
     with pytest.raises(SettingsError, match=r"sigap\.yml:2: retention\.raw_notifications"):
         load_settings(str(config), env={})
+
+
+async def test_database_figures_on_metrics(database: Database) -> None:
+    await _seed(database)
+    figures = DatabaseFigures()
+    registry = CollectorRegistry()
+    registry.register(figures)
+    async with database.read() as s:
+        figures.refresh(*await database_figures(s, database.is_sqlite))
+    size = registry.get_sample_value("sigap_database_size_bytes")
+    assert size is not None and size > 10_000
+    rows = registry.get_sample_value("sigap_database_rows", {"table": "raw_notification"})
+    if database.is_sqlite:
+        assert rows == 8
+    else:  # the estimate: known after ANALYZE (autovacuum's, here by hand)
+        async with database.write() as s:
+            await s.execute(text("ANALYZE raw_notification"))
+        async with database.read() as s:
+            figures.refresh(*await database_figures(s, database.is_sqlite))
+        value = registry.get_sample_value("sigap_database_rows", {"table": "raw_notification"})
+        assert value == 8
+
+
+async def test_metrics_show_the_database_and_pass_promtool(tmp_path: Path) -> None:
+    async with (
+        live_webhook(settings_for(f"sqlite:///{tmp_path / 's.db'}")) as hook,
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.get(f"{hook.url}/-/ready") as response:
+            assert response.status == 200
+        async with http.get(f"{hook.url}/metrics") as response:
+            body = await response.text()
+    assert re.search(r"^sigap_database_size_bytes \d", body, re.M), body
+    assert 'sigap_database_rows{table="raw_notification"}' in body
+    assert 'sigap_retention_pruned_rows_total{table="notification"} 0.0' in body
+    promtool = shutil.which("promtool")
+    assert promtool is not None
+    check = await asyncio.create_subprocess_exec(
+        promtool, "check", "metrics", stdin=PIPE, stdout=PIPE, stderr=STDOUT
+    )
+    out, _ = await asyncio.wait_for(check.communicate(body.encode()), 30)
+    assert check.returncode == 0, out.decode()

@@ -13,8 +13,9 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter
 
 from webhook.core.retention import KINDS, RetentionConfig, cutoffs
-from webhook.store.database import Database
-from webhook.store.retention import prune_batch
+from webhook.services.metrics import DatabaseFigures
+from webhook.store.database import DATABASE_ERRORS, Database
+from webhook.store.retention import database_figures, prune_batch
 
 log = logging.getLogger("sigap.retention")
 
@@ -53,3 +54,16 @@ class Pruner:
         if any(done.values()):
             log.info("retention: pruned", extra={"rows": done})
         return done
+
+
+async def measure_forever(
+    database: Database, figures: DatabaseFigures, interval: float = 60.0
+) -> None:
+    """Refresh the database's figures every `interval` on every replica (each serves /metrics)."""
+    while True:
+        try:
+            async with database.read() as session:
+                figures.refresh(*await database_figures(session, database.is_sqlite))
+        except DATABASE_ERRORS as error:
+            log.warning("database figures unavailable", extra={"error": str(error)})
+        await asyncio.sleep(interval)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from webhook.store.models import Notification, RawNotification, UsedLink, WebSession
+from webhook.store.models import Base, Notification, RawNotification, UsedLink, WebSession
 
 
 def _finished(
@@ -42,3 +42,26 @@ async def prune_batch(session: AsyncSession, kind: str, cutoff: datetime, limit:
         delete(table).where(key.in_(chosen)), execution_options={"synchronize_session": False}
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def database_figures(session: AsyncSession, is_sqlite: bool) -> tuple[int, dict[str, int]]:
+    """The database's size in bytes and rows per table: exact counts on SQLite (one file of
+    one regency), the planner's `reltuples` estimate on PostgreSQL (no table scan)."""
+    tables = sorted(Base.metadata.tables)
+    if is_sqlite:
+        pages = int(await session.scalar(text("PRAGMA page_count")) or 0)
+        size = pages * int(await session.scalar(text("PRAGMA page_size")) or 0)
+        rows = {
+            name: int(await session.scalar(select(func.count()).select_from(table(name))) or 0)
+            for name in tables
+        }
+        return size, rows
+    size = int(await session.scalar(text("SELECT pg_database_size(current_database())")) or 0)
+    result = await session.execute(
+        text(
+            "SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = 'public'::regnamespace"
+        )
+    )
+    estimates = {str(name): max(0, int(n)) for name, n in result}
+    return size, {name: estimates.get(name, 0) for name in tables}

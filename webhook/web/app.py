@@ -39,10 +39,10 @@ from exporter.inventory import CORE, InventoryError, load_inventory
 from webhook.core.clock import Clock, system_clock
 from webhook.intake.recorder import windows_of
 from webhook.services.leadership import Leadership
-from webhook.services.metrics import WebhookMetrics
+from webhook.services.metrics import DatabaseFigures, WebhookMetrics
 from webhook.services.pingcheck import PingChecker, PingSettings
 from webhook.services.reconcile import reconcile_forever
-from webhook.services.retention import Pruner
+from webhook.services.retention import Pruner, measure_forever
 from webhook.settings import Settings
 from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
 from webhook.store.maintenance import active_at
@@ -192,16 +192,22 @@ def create_app(
         await database.close()
 
     pruner = Pruner(database, settings.retention, app[REGISTRY])
+    figures = DatabaseFigures()
+    app[REGISTRY].register(figures)
 
     async def retention(app: web.Application) -> AsyncIterator[None]:
         rounds = app[LEADERSHIP].repeat(
             settings.retention.interval, lambda: pruner.round(app[CLOCK]()), "retention"
         )
-        task = asyncio.create_task(rounds)
+        tasks = [
+            asyncio.create_task(rounds),
+            asyncio.create_task(measure_forever(database, figures)),
+        ]
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(retention)
