@@ -25,6 +25,7 @@ from exporter.inventory import Duration, YamlLines, format_path
 from webhook.core.deadlines import targets_of
 from webhook.core.documents import DEFAULT_PLACE
 from webhook.core.messages import NotifyConfig
+from webhook.core.retention import RetentionConfig
 from webhook.core.roster import PagingConfig
 from webhook.core.workflow import State
 
@@ -88,6 +89,7 @@ class _Spec(BaseModel):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     escalation: dict[str, Duration] = Field(default_factory=dict)
     paging: PagingConfig = Field(default_factory=PagingConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -228,6 +230,8 @@ class Settings:
     """Incidents ping-checked at a time (the rest wait in the checker's queue)."""
     paging: PagingConfig = field(default_factory=PagingConfig)
     """The page of the staff on duty and its escalation chain (`webhook.core.roster`)."""
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    """How long finished rows are kept before the leader prunes them (`webhook.core.retention`)."""
 
 
 def database_url(url: str) -> str:
@@ -338,4 +342,5 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         escalation=targets_of(spec.escalation),
         ping_concurrency=spec.ping_concurrency,
         paging=spec.paging,
+        retention=spec.retention,
     )

@@ -299,3 +299,40 @@ class OpenIncidents:
                 late.add_metric(list(late_labels), value)
         yield opened
         yield late
+
+
+class DatabaseFigures:
+    """`sigap_database_size_bytes` and `sigap_database_rows{table}` from the last `refresh()`
+    (every minute, not per scrape: counting rows on SQLite costs a scan)."""
+
+    def __init__(self) -> None:
+        self.size: int | None = None
+        self.rows: Mapping[str, int] = {}
+
+    def refresh(self, size: int, rows: Mapping[str, int]) -> None:
+        self.size, self.rows = size, dict(rows)
+
+    def describe(self) -> Iterator[Metric]:
+        return self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        return self._families()
+
+    def _families(self) -> Iterator[Metric]:
+        size = GaugeMetricFamily(
+            "sigap_database_size_bytes",
+            "Size of the webhook's database (SQLite: pages times page size; PostgreSQL: "
+            "pg_database_size), refreshed every minute.",
+        )
+        rows = GaugeMetricFamily(
+            "sigap_database_rows",
+            "Rows per table (SQLite: counted; PostgreSQL: the planner's estimate), refreshed "
+            "every minute.",
+            labels=["table"],
+        )
+        if self.size is not None:
+            size.add_metric([], self.size)
+        for name, n in sorted(self.rows.items()):
+            rows.add_metric([name], n)
+        yield size
+        yield rows

@@ -42,10 +42,11 @@ from webhook.intake.recorder import windows_of
 from webhook.services.delivery import Delivery
 from webhook.services.escalation import escalate_once
 from webhook.services.leadership import Leadership
-from webhook.services.metrics import WebhookMetrics
+from webhook.services.metrics import DatabaseFigures, WebhookMetrics
 from webhook.services.paging import page_once
 from webhook.services.pingcheck import PingChecker, PingSettings
 from webhook.services.reconcile import reconcile_forever
+from webhook.services.retention import Pruner, measure, measure_forever
 from webhook.services.silences import SYNC_INTERVAL, Silences
 from webhook.settings import Settings
 from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
@@ -256,8 +257,28 @@ def create_app(
     async def silences_round() -> None:
         await silences.sync_unsynced(clock())
 
+    pruner = Pruner(database, settings.retention, app[REGISTRY])
+    figures = DatabaseFigures()
+    app[REGISTRY].register(figures)
+
+    async def measuring_ctx(app: web.Application) -> AsyncIterator[None]:
+        """The database's size and rows, on every replica (each serves /metrics)."""
+        await measure(database, figures)  # the first scrape has them
+        task = asyncio.create_task(measure_forever(database, figures))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def retention_round() -> None:
+        await pruner.round(clock())
+
     leadership = app[LEADERSHIP]
     app.cleanup_ctx.append(delivery_ctx)
+    app.cleanup_ctx.append(measuring_ctx)
+    app.cleanup_ctx.append(
+        _repeating(leadership, settings.retention.interval, retention_round, "retention")
+    )
     app.cleanup_ctx.append(
         _repeating(leadership, ESCALATION_INTERVAL, escalation_round, "escalation")
     )
