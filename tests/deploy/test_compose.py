@@ -402,7 +402,11 @@ def test_published_ports_are_the_ports_the_services_listen_on() -> None:
 def test_prometheus_scrapes_and_alerts_the_compose_services() -> None:
     config = load_yaml(harness.PROMETHEUS_CONFIG)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    scripts = {"sigap-exporter": "sigap-exporter", "sigap-webhook": "sigap-webhook"}
+    scripts = {
+        "sigap-exporter": "sigap-exporter",
+        "sigap-webhook": "sigap-webhook",
+        "alertmanager": "prom/alertmanager",
+    }
     for job_name, job in jobs.items():
         for group in job["static_configs"]:
             for target in group["targets"]:

@@ -154,7 +154,12 @@ def prometheus_config(
     config["alerting"]["alertmanagers"] = [
         {"static_configs": [{"targets": [_hostport(alertmanager)]}]}
     ]
-    targets = {"sigap-exporter": exporter, "sigap-webhook": webhook, "prometheus": prometheus}
+    targets = {
+        "sigap-exporter": exporter,
+        "sigap-webhook": webhook,
+        "prometheus": prometheus,
+        "alertmanager": alertmanager,
+    }
     jobs = []
     for job in config["scrape_configs"]:
         target = targets.get(job["job_name"])
