@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,9 +26,8 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
-sys.path.insert(0, str(Path(__file__).parent))
-import harness
-from harness import Service
+from tests.e2e import harness
+from tests.e2e.harness import Service
 
 pytestmark = [pytest.mark.e2e]
 
