@@ -252,8 +252,63 @@ def database_url(url: str) -> str:
     return f"{drivers[scheme.lower()]}://{rest}"
 
 
+SECRETS = (
+    ("database_url",),
+    ("alertmanager_token",),
+    ("secret_key",),
+    ("notify", "smtp", "password"),
+)
+"""Settings that may come from a file instead (`SIGAP_SECRET_KEY_FILE`, `secret_key_file:`,
+`notify.smtp.password_file:`), as compose and Kubernetes secrets mount them."""
+
+
+def _secret_file(path: str, where: str) -> str:
+    """A secret's file, without the trailing newline editors and `echo` add."""
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SettingsError(f"{where}: cannot read {path}: {reason or exc}") from exc
+
+
 def _from_env(env: Mapping[str, str]) -> dict[str, str]:
-    return {key: env[name] for name, key in ENVIRONMENT.items() if env.get(name, "") != ""}
+    """The settings the environment sets; each also as `NAME_FILE`, naming a file to read."""
+    found = {}
+    for name, key in ENVIRONMENT.items():
+        value, path = env.get(name, ""), env.get(f"{name}_FILE", "")
+        if value and path:
+            raise SettingsError(f"{name}, {name}_FILE: set one of them, not both")
+        if path:
+            found[key] = _secret_file(path, f"{name}_FILE")
+        elif value:
+            found[key] = value
+    return found
+
+
+def _files_read(data: dict[str, Any], config_file: str, lines: YamlLines) -> dict[str, Any]:
+    """The YAML's secrets given as `<key>_file:` read into `<key>` (copies, `data` kept)."""
+
+    def read(mapping: dict[str, Any], path: tuple[str, ...], at: tuple[str, ...]) -> dict[str, Any]:
+        key, rest = path[0], path[1:]
+        if rest:
+            child = mapping.get(key)
+            return (
+                {**mapping, key: read(child, rest, (*at, key))}
+                if isinstance(child, dict)
+                else mapping
+            )
+        if f"{key}_file" not in mapping:
+            return mapping
+        where_at = (*at, f"{key}_file")
+        where = f"{config_file}:{lines.line_for(where_at)}: {format_path(where_at)}"
+        if key in mapping:
+            raise SettingsError(f"{where}: set {key} or {key}_file, not both")
+        found = {k: v for k, v in mapping.items() if k != f"{key}_file"}
+        return {**found, key: _secret_file(str(mapping[f"{key}_file"]), where)}
+
+    for path in SECRETS:
+        data = read(data, path, ())
+    return data
 
 
 def _read_file(path: str) -> tuple[dict[str, Any], YamlLines]:
@@ -288,6 +343,8 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
     problem's variable, or its file, line and path."""
     env = os.environ if env is None else env
     from_file, lines = _read_file(config_file) if config_file else ({}, YamlLines(""))
+    if config_file:
+        from_file = _files_read(from_file, config_file, lines)
     from_env = _from_env(env)
     merged = {**from_file, **from_env}
     try:

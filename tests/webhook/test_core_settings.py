@@ -159,3 +159,49 @@ def test_config_check_says_valid_or_names_the_problem_and_exits_1(tmp_path: Path
     assert "Traceback" not in done.stderr
     done = _config_check(env={"SIGAP_INVENTORY": str(tmp_path / "missing.yml")})
     assert done.returncode == 1 and "missing.yml" in done.stderr
+
+
+def test_every_secret_may_come_from_a_file_as_compose_and_kubernetes_mount_them(
+    tmp_path: Path,
+) -> None:
+    def secret(name: str, text: str) -> str:
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    settings = load_settings(
+        env={
+            "SIGAP_SECRET_KEY_FILE": secret("key", "s3cret-key\n"),  # echo's newline dropped
+            "SIGAP_ALERTMANAGER_TOKEN_FILE": secret("token", "am-token"),
+            "SIGAP_DATABASE_URL_FILE": secret("db", "postgresql://sigap:pw@db/sigap\n"),
+        }
+    )
+    assert settings.secret_key == "s3cret-key" and not settings.secret_key_generated
+    assert settings.alertmanager_token == "am-token"
+    assert settings.database_url == "postgresql+asyncpg://sigap:pw@db/sigap"
+    config = tmp_path / "sigap.yml"
+    config.write_text(
+        f"secret_key_file: {secret('key2', 'from-yaml')}\n"
+        "notify:\n  smtp:\n    host: mail.example\n"
+        f"    password_file: {secret('smtp', 'mail-pw')}\n"
+    )
+    from_yaml = load_settings(str(config), env={})
+    assert from_yaml.secret_key == "from-yaml"
+    assert from_yaml.notify.smtp is not None and from_yaml.notify.smtp.password == "mail-pw"
+
+
+def test_a_secret_file_that_cannot_be_used_is_named(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope")
+    with pytest.raises(SettingsError, match=f"SIGAP_SECRET_KEY_FILE: cannot read {missing}"):
+        load_settings(env={"SIGAP_SECRET_KEY_FILE": missing})
+    (tmp_path / "key").write_text("x")
+    with pytest.raises(SettingsError, match="SIGAP_SECRET_KEY, SIGAP_SECRET_KEY_FILE: set one"):
+        load_settings(env={"SIGAP_SECRET_KEY": "y", "SIGAP_SECRET_KEY_FILE": str(tmp_path / "key")})
+    config = tmp_path / "sigap.yml"
+    config.write_text(
+        f"notify:\n  smtp:\n    host: m\n    password: a\n    password_file: {missing}\n"
+    )
+    with pytest.raises(
+        SettingsError, match=r"sigap.yml:5: notify.smtp.password_file: set password"
+    ):
+        load_settings(str(config), env={})
