@@ -36,6 +36,7 @@ from webhook.store.models import (
     WebSession,
 )
 from webhook.store.retention import database_figures
+from webhook.web.keys import DATABASE
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=400)
@@ -203,3 +204,27 @@ async def test_metrics_show_the_database_and_pass_promtool(tmp_path: Path) -> No
     )
     out, _ = await asyncio.wait_for(check.communicate(body.encode()), 30)
     assert check.returncode == 0, out.decode()
+
+
+async def test_metrics_show_the_outbox_backlog_and_the_disk_under_sqlite(tmp_path: Path) -> None:
+    """What `SigapNotificationsFailing` and `SigapDatabaseUnhealthy` read besides failures."""
+    async with (
+        live_webhook(settings_for(f"sqlite:///{tmp_path / 's.db'}")) as hook,
+        aiohttp.ClientSession() as http,
+    ):
+        async with hook.app[DATABASE].write() as s:
+            incident = Incident(skpd="dinkes", state="opened", source="alert", opened_by="t",
+                                opened_at=OLD, stage_entered_at=OLD, updated_at=OLD)  # fmt: skip
+            s.add(incident)
+            await s.flush()
+            stuck = _message(1, incident.id, "pending", OLD)
+            stuck.next_attempt_at = datetime.now(UTC) - timedelta(minutes=20)
+            stuck.claimed_until = datetime.now(UTC) + timedelta(hours=1)  # no worker sends it
+            s.add(stuck)
+        async with http.get(f"{hook.url}/metrics") as response:
+            body = await response.text()
+    assert re.search(r"^sigap_notifications_pending 1\.0$", body, re.M), body
+    overdue = re.search(r"^sigap_notifications_overdue_seconds (\S+)$", body, re.M)
+    assert overdue is not None and 1190 < float(overdue[1]) < 1300
+    free = re.search(r"^sigap_database_filesystem_free_ratio (\S+)$", body, re.M)
+    assert free is not None and 0 < float(free[1]) <= 1

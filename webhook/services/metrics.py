@@ -164,6 +164,18 @@ class WebhookMetrics:
             ["skpd"],
             registry=registry,
         )
+        self.pending_messages = Gauge(
+            "sigap_notifications_pending",
+            "Messages waiting in the outbox (sent or retried by the delivery worker); read from "
+            "the database at scrape time: aggregate with max.",
+            registry=registry,
+        )
+        self.overdue_messages = Gauge(
+            "sigap_notifications_overdue_seconds",
+            "How long the most overdue pending message has been due (0: none is): a delivery "
+            "worker that is stuck or a channel that keeps failing; aggregate with max.",
+            registry=registry,
+        )
         self.silence_requests = Counter(
             "sigap_maintenance_silence_requests",
             "Requests to an Alertmanager for a maintenance window's silence, by operation "
@@ -308,9 +320,10 @@ class DatabaseFigures:
     def __init__(self) -> None:
         self.size: int | None = None
         self.rows: Mapping[str, int] = {}
+        self.free_ratio: float | None = None
 
-    def refresh(self, size: int, rows: Mapping[str, int]) -> None:
-        self.size, self.rows = size, dict(rows)
+    def refresh(self, size: int, rows: Mapping[str, int], free_ratio: float | None = None) -> None:
+        self.size, self.rows, self.free_ratio = size, dict(rows), free_ratio
 
     def describe(self) -> Iterator[Metric]:
         return self._families()
@@ -330,9 +343,17 @@ class DatabaseFigures:
             "every minute.",
             labels=["table"],
         )
+        free = GaugeMetricFamily(
+            "sigap_database_filesystem_free_ratio",
+            "Share of the filesystem holding the SQLite database still free (absent on "
+            "PostgreSQL), refreshed every minute.",
+        )
         if self.size is not None:
             size.add_metric([], self.size)
         for name, n in sorted(self.rows.items()):
             rows.add_metric([name], n)
+        if self.free_ratio is not None:
+            free.add_metric([], self.free_ratio)
         yield size
         yield rows
+        yield free

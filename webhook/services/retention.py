@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter
 from webhook.core.retention import KINDS, RetentionConfig, cutoffs
 from webhook.services.metrics import DatabaseFigures
 from webhook.store.database import DATABASE_ERRORS, Database
-from webhook.store.retention import database_figures, prune_batch
+from webhook.store.retention import database_figures, filesystem_free_ratio, prune_batch
 
 log = logging.getLogger("sigap.retention")
 
@@ -60,7 +60,8 @@ async def measure(database: Database, figures: DatabaseFigures) -> None:
     """Refresh the database's figures once (a failure keeps the last ones, and is logged)."""
     try:
         async with database.read() as session:
-            figures.refresh(*await database_figures(session, database.is_sqlite))
+            size, rows = await database_figures(session, database.is_sqlite)
+        figures.refresh(size, rows, filesystem_free_ratio(database))
     except DATABASE_ERRORS as error:
         log.warning("database figures unavailable", extra={"error": str(error)})
 

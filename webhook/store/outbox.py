@@ -169,3 +169,15 @@ async def next_due(session: AsyncSession) -> datetime | None:
         else_=Notification.next_attempt_at,
     )
     return await session.scalar(select(func.min(free_at)).where(Notification.status == "pending"))
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many messages are pending, and since when the most overdue one has been due."""
+    count, due = (
+        await session.execute(
+            select(func.count(), func.min(Notification.next_attempt_at)).where(
+                Notification.status == "pending"
+            )
+        )
+    ).one()
+    return int(count), due

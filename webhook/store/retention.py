@@ -6,13 +6,16 @@ not the reverse), so a delete never cascades into the record.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, table, text
+from sqlalchemy import ColumnElement, and_, delete, func, make_url, or_, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from webhook.store.database import Database
 from webhook.store.models import Base, Notification, RawNotification, UsedLink, WebSession
 
 
@@ -65,3 +68,15 @@ async def database_figures(session: AsyncSession, is_sqlite: bool) -> tuple[int,
     )
     estimates = {str(name): max(0, int(n)) for name, n in result}
     return size, {name: estimates.get(name, 0) for name in tables}
+
+
+def filesystem_free_ratio(database: Database) -> float | None:
+    """The share of the filesystem holding a SQLite database still free (None: PostgreSQL, or
+    an in-memory database): a full disk stops every write, so it is watched before it is full."""
+    if not database.is_sqlite:
+        return None
+    path = make_url(database.url).database
+    if not path or path == ":memory:":
+        return None
+    stats = os.statvfs(Path(path).resolve().parent)
+    return stats.f_bavail / stats.f_blocks if stats.f_blocks else None

@@ -101,16 +101,18 @@ async def metrics(request: web.Request) -> web.Response:
     collectors are sync, the database async)."""
     own, res = request.app[METRICS], request.app[RESOURCES]
     try:
-        incidents, windows = await open_now(res)
+        found = await open_now(res)
     except DATABASE_ERRORS:
         own.database_up.set(0)
         own.open_incidents.forget()
     else:
         own.database_up.set(1)
-        own.open_incidents.refresh(incidents, res.settings.escalation, res.clock())
+        own.open_incidents.refresh(found.incidents, res.settings.escalation, res.clock())
         own.maintenance_active.clear()
-        for skpd in {w.skpd for w in windows}:
+        for skpd in {w.skpd for w in found.maintenance}:
             own.maintenance_active.labels(skpd).set(1)
+        own.pending_messages.set(found.pending_messages)
+        own.overdue_messages.set(found.overdue_seconds)
     return exposition(request, generate_latest(request.app[REGISTRY]))
 
 
