@@ -1,0 +1,141 @@
+"""The public status page's data, gathered once per `status_interval` and served from memory:
+a thousand phones refreshing cost one database read and three Prometheus questions per
+interval, whichever replica they reach (each replica keeps its own copy)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from exporter.inventory import CORE
+from webhook.core.localtime import local, zone_of
+from webhook.core.monthly import cause_of
+from webhook.core.status import (
+    DAYS,
+    Board,
+    Day,
+    OpenIncident,
+    PastIncident,
+    PublicSkpd,
+    Window,
+    condition_of,
+    days_back,
+    in_any,
+    public_nodes,
+)
+from webhook.core.workflow import OPEN_STATES
+from webhook.services.prometheus import AvailabilityUnavailable, skpd_availability
+from webhook.services.status_source import daily_availability, nodes_up
+from webhook.store.maintenance import current_and_upcoming
+from webhook.store.queries import forms_of, incidents_between
+from webhook.usecases.context import Resources
+
+log = logging.getLogger("sigap.webhook")
+
+
+@dataclass
+class StatusCache:
+    """The last board and what was drawn from it; `refreshes` counts the gatherings (each one
+    database read and at most three Prometheus questions) for the benchmark."""
+
+    interval: float
+    board: Board | None = None
+    refreshes: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    drawn: dict[Any, Any] = field(default_factory=dict)
+
+    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
+        """What `make` draws from the current board, drawn once per board."""
+        if key not in self.drawn:
+            self.drawn[key] = make()
+        return self.drawn[key]
+
+
+async def _prometheus(
+    res: Resources, days: list[datetime], now: datetime
+) -> tuple[dict[str, dict[float, float]], dict[str, float], dict[str, bool]]:
+    """Daily figures of the whole days, today's so far (the report's own question), nodes up."""
+    url = res.settings.prometheus_url
+    if url is None:
+        return {}, {}, {}
+    try:
+        past = await daily_availability(url, days[1], days[-1]) if len(days) > 1 else {}
+        today = await skpd_availability(url, days[-1], now) if now > days[-1] else {}
+        up = await nodes_up(url, now)
+    except AvailabilityUnavailable as error:
+        log.warning("status page: Prometheus unreadable", extra={"error": str(error)})
+        return {}, {}, {}
+    return past, today, up
+
+
+async def gather(res: Resources) -> Board:
+    """Every SKPD's public state now, from the store and Prometheus."""
+    now = res.clock()
+    zone = res.settings.timezone
+    tz = zone_of(zone)
+    inventory = res.inventory
+    skpds = list(inventory.skpds) if inventory is not None else []
+    start = now - timedelta(days=DAYS)
+    async with res.database.read() as session:
+        incidents = await incidents_between(session, start, now, skpds)
+        f04 = await forms_of(session, "f04", [i.id for i in incidents])
+        plans = await current_and_upcoming(session, now, skpds)
+    dates = days_back(local(now, zone).date())
+    midnights = [datetime.combine(d, time(), tz) for d in dates]  # each day's start
+    past, today, up = await _prometheus(res, midnights, now)
+    windows: dict[str, list[Window]] = {}
+    for plan in plans:
+        windows.setdefault(plan.skpd, []).append(Window(plan.starts_at, plan.ends_at))
+    everyone = windows.get(CORE, [])
+    board = []
+    for skpd in skpds:
+        mine = sorted(windows.get(skpd, []) + everyone, key=lambda w: w.starts_at)
+        theirs = [i for i in incidents if i.skpd == skpd]
+        current = next((i for i in theirs if i.state in OPEN_STATES), None)
+        opened = (
+            OpenIncident(current.state, current.responsibility, current.estimated_recovery_at)
+            if current is not None
+            else None
+        )
+        ends = {round(m.timestamp()) + 86400: d for m, d in zip(midnights, dates, strict=True)}
+        figures = {ends[round(at)]: v for at, v in past.get(skpd, {}).items() if round(at) in ends}
+        if skpd in today:
+            figures[dates[-1]] = today[skpd]
+        assert inventory is not None
+        board.append(
+            PublicSkpd(
+                id=skpd,
+                name=inventory.skpd_name(skpd),
+                condition=condition_of(inventory, skpd, up, opened, in_any(mine, now), now),
+                incident=opened,
+                maintenance=tuple(mine),
+                days=tuple(Day(d, figures.get(d)) for d in dates),
+                incidents=tuple(
+                    PastIncident(
+                        i.opened_at, i.recovered_at, cause_of(f04.get(i.id)), i.responsibility
+                    )
+                    for i in reversed(theirs)
+                ),
+            )
+        )
+    nodes = public_nodes(inventory, up) if inventory is not None else ()
+    return Board(now, tuple(board), nodes, tuple(sorted(up.items())))
+
+
+async def status_board(res: Resources, cache: StatusCache) -> Board:
+    """The board, gathered again only when the last is older than the interval; concurrent
+    askers wait for the one gathering."""
+    board = cache.board
+    if board is not None and (res.clock() - board.at).total_seconds() < cache.interval:
+        return board
+    async with cache.lock:
+        board = cache.board
+        if board is None or (res.clock() - board.at).total_seconds() >= cache.interval:
+            board = await gather(res)
+            cache.board, cache.drawn = board, {}
+            cache.refreshes += 1
+    return board
