@@ -292,7 +292,7 @@ def condition_colour(condition: Condition) -> str:
 def badge_svg(skpd: PublicSkpd, lang: str) -> str:
     """A shields-style badge: the SKPD's id, then its condition on its colour."""
     left, right = html.escape(skpd.id), html.escape(say(skpd.condition, lang))
-    lw, rw = 8 + 7 * len(skpd.id), 8 + 7 * len(right)
+    lw, rw = 10 + round(6.2 * len(skpd.id)), 10 + round(6.2 * len(right))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + rw}" height="20" role="img">'
         f"<title>{left}: {right}</title>"
