@@ -196,8 +196,10 @@ def main() -> None:
     port, prometheus_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port), str(prometheus_port), f"{tmp}/b.db",
-             "--interval", args.interval],  # fmt: skip
+            [
+                *(sys.executable, __file__, "--serve", str(port), str(prometheus_port)),
+                *(f"{tmp}/b.db", "--interval", args.interval),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -227,7 +229,8 @@ def main() -> None:
               f"{counts['prometheus']} Prometheus queries; {counts['sql']} SQL statements "
               "in all (the leader's background loops too)")  # fmt: skip
         per = max(1, counts["refreshes"])
-        print(f"  per gathering (at most one per interval): {counts['gathering_sql'] / per:.0f} SQL "
+        sql = counts["gathering_sql"] / per
+        print(f"  per gathering (at most one per interval): {sql:.0f} SQL "
               f"statements, {counts['prometheus'] / per:.0f} Prometheus queries")  # fmt: skip
 
 
