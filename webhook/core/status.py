@@ -14,9 +14,12 @@ from enum import StrEnum
 
 from exporter.inventory import Inventory
 from webhook.core.localtime import format_moment, local
+from webhook.core.refusals import Refused
 from webhook.core.workflow import OPEN_STATES, Responsibility, State
 
 DAYS = 90
+NOTICE_LIMIT = 280
+"""A notice is one short paragraph: what a phone shows above the list."""
 
 
 class Condition(StrEnum):
@@ -64,6 +67,12 @@ WORDS: dict[str, dict[str, str]] = {
     "still_open": {"id": "belum pulih", "en": "not yet"},
     "all": {"id": "Semua SKPD", "en": "All SKPDs"},
     "not_found": {"id": "SKPD tidak ditemukan", "en": "SKPD not found"},
+    "notice": {"id": "Pengumuman", "en": "Notice"},
+    "notice_hint": {
+        "id": "Pengumuman di halaman status publik (kosongkan untuk menghapus)",
+        "en": "Notice on the public status page (empty takes it down)",
+    },
+    "post": {"id": "Terbitkan", "en": "Post"},
     "network": {"id": "Jaringan Diskominfo", "en": "Diskominfo's network"},
     "stage_opened": {"id": "Gangguan terdeteksi, sedang diperiksa", "en": "Detected, checking"},
     "stage_confirmed": {
@@ -181,6 +190,8 @@ class Board:
     """Diskominfo's nodes: what the public map draws."""
     node_up: tuple[tuple[str, bool], ...]
     """Every node's state, the SKPDs' equipment too: for the NOC's map only, never public."""
+    notice: str | None = None
+    """The coordinator's notice (plain text; escaped where drawn)."""
 
     @property
     def etag(self) -> str:
@@ -378,6 +389,19 @@ def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = 
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+class NoticeInvalid(Refused):
+    """A notice too long to be one short paragraph."""
+
+
+def clean_notice(text: str) -> str:
+    """The notice as kept: one paragraph of printable text, whitespace folded; empty takes the
+    notice down. Longer than NOTICE_LIMIT is refused, not cut: a cut sentence misleads."""
+    cleaned = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(cleaned) > NOTICE_LIMIT:
+        raise NoticeInvalid(f"the notice has {len(cleaned)} characters; at most {NOTICE_LIMIT}")
+    return cleaned
 
 
 def in_any(windows: Iterable[Window], at: datetime) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 from exporter.inventory import CORE
 from webhook.core.localtime import local, zone_of
 from webhook.core.monthly import cause_of
+from webhook.core.refusals import Forbidden
 from webhook.core.status import (
     DAYS,
     Board,
@@ -22,17 +23,19 @@ from webhook.core.status import (
     PastIncident,
     PublicSkpd,
     Window,
+    clean_notice,
     condition_of,
     days_back,
     in_any,
     public_nodes,
 )
-from webhook.core.workflow import OPEN_STATES
+from webhook.core.workflow import OPEN_STATES, Role
 from webhook.services.prometheus import AvailabilityUnavailable, skpd_availability
 from webhook.services.status_source import daily_availability, nodes_up
 from webhook.store.maintenance import current_and_upcoming
+from webhook.store.notices import add_notice, latest_notice
 from webhook.store.queries import forms_of, incidents_between
-from webhook.usecases.context import Resources
+from webhook.usecases.context import Actor, Resources
 
 log = logging.getLogger("sigap.webhook")
 
@@ -84,6 +87,7 @@ async def gather(res: Resources) -> Board:
         incidents = await incidents_between(session, start, now, skpds)
         f04 = await forms_of(session, "f04", [i.id for i in incidents])
         plans = await current_and_upcoming(session, now, skpds)
+        notice = await latest_notice(session)
     dates = days_back(local(now, zone).date())
     midnights = [datetime.combine(d, time(), tz) for d in dates]  # each day's start
     past, today, up = await _prometheus(res, midnights, now)
@@ -123,7 +127,8 @@ async def gather(res: Resources) -> Board:
             )
         )
     nodes = public_nodes(inventory, up) if inventory is not None else ()
-    return Board(now, tuple(board), nodes, tuple(sorted(up.items())))
+    shown = notice.text if notice is not None and notice.text else None
+    return Board(now, tuple(board), nodes, tuple(sorted(up.items())), shown)
 
 
 async def status_board(res: Resources, cache: StatusCache) -> Board:
@@ -139,3 +144,16 @@ async def status_board(res: Resources, cache: StatusCache) -> Board:
             cache.board, cache.drawn = board, {}
             cache.refreshes += 1
     return board
+
+
+async def post_notice(res: Resources, actor: Actor, text: str, cache: StatusCache) -> str:
+    """A coordinator's notice on the public page, kept with who posted it; shown from the next
+    request on (the board is gathered again)."""
+    if actor.role is not Role.COORDINATOR:
+        raise Forbidden("only a coordinator posts a notice on the status page")
+    cleaned = clean_notice(text)
+    async with res.database.write() as session:
+        add_notice(session, cleaned, actor.name, res.clock())
+    log.info("status page notice", extra={"by": actor.name, "characters": len(cleaned)})
+    cache.board = None
+    return cleaned

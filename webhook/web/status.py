@@ -6,6 +6,7 @@
     GET /status/{skpd}              one SKPD with its outages of the last 90 days
     GET /status/{skpd}/badge.svg    an embeddable badge of its condition
     GET /peta                       the whole topology coloured by state (login, with names)
+    POST /pengumuman                a coordinator's notice on the public page (empty: none)
 
 Everything is drawn from the board `webhook.usecases.status` gathers once per
 `status_interval`, and each drawing is kept with the board, so a request costs no database or
@@ -25,7 +26,9 @@ from aiohttp import web
 from exporter.inventory import Inventory
 from webhook.core.i18n import word
 from webhook.core.localtime import format_moment, zone_abbreviation
+from webhook.core.refusals import Refused
 from webhook.core.status import (
+    NOTICE_LIMIT,
     WORDS,
     Board,
     PublicNode,
@@ -37,10 +40,11 @@ from webhook.core.status import (
     stage_text,
     topology_svg,
 )
-from webhook.usecases.status import StatusCache, status_board
+from webhook.usecases.context import Actor
+from webhook.usecases.status import StatusCache, post_notice, status_board
 from webhook.web.keys import RESOURCES
-from webhook.web.ui.login import current_user
-from webhook.web.ui.rendering import TEMPLATES, render
+from webhook.web.ui.login import current_user, posted
+from webhook.web.ui.rendering import TEMPLATES, language, refusal, render
 
 STATUS_CACHE = web.AppKey("status_cache", StatusCache)
 MAX_QUERY = 64
@@ -165,6 +169,7 @@ def board_json(board: Board, zone: str, lang: str) -> dict[str, Any]:
     """The board as /status.json answers it (openapi.yaml, `StatusBoard`)."""
     return {
         "updated": board.at.isoformat(),
+        "notice": board.notice,
         "skpds": [
             {
                 "id": s.id,
@@ -246,7 +251,15 @@ async def network_map(request: web.Request) -> web.Response:
     drawing = ""
     if inventory is not None:
         drawing = cache.memo(("peta",), lambda: topology_svg(*every_node(inventory, board)))
-    return render(request, "peta.html", user=user, drawing=drawing, board=board)
+    return render(
+        request,
+        "peta.html",
+        user=user,
+        drawing=drawing,
+        board=board,
+        say=lambda key: say(key, language(request)),
+        limit=NOTICE_LIMIT,
+    )
 
 
 def every_node(inventory: Inventory, board: Board) -> tuple[list[PublicNode], dict[str, str]]:
@@ -259,6 +272,18 @@ def every_node(inventory: Inventory, board: Board) -> tuple[list[PublicNode], di
     return nodes, {n.id: n.name or n.id for n in inventory.nodes.values()}
 
 
+async def notice(request: web.Request) -> web.Response:
+    """A coordinator posts (or, empty, takes down) the public page's notice."""
+    user, form = await posted(request)
+    try:
+        await post_notice(
+            request.app[RESOURCES], Actor.of(user), form.get("text", ""), request.app[STATUS_CACHE]
+        )
+    except Refused as refused:
+        raise refusal(refused) from None
+    raise web.HTTPSeeOther("/peta")
+
+
 def setup_status(app: web.Application) -> None:
     app[STATUS_CACHE] = StatusCache(app[RESOURCES].settings.status_interval)
     app.router.add_get("/status", status_page)
@@ -267,3 +292,4 @@ def setup_status(app: web.Application) -> None:
     app.router.add_get("/status/{skpd}", skpd_page)
     app.router.add_get("/status/{skpd}/badge.svg", badge)
     app.router.add_get("/peta", network_map)
+    app.router.add_post("/pengumuman", notice)
