@@ -13,7 +13,7 @@ from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).parent))
 from access_app import running
-from status_world import World, world
+from status_world import World, placed_inventory, world
 
 __all__ = ["world"]
 CHROMIUM = "/usr/bin/chromium"
@@ -30,7 +30,10 @@ async def test_the_page_fits_the_screen(
     world: World, tmp_path: Path, width: int, height: int
 ) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    async with running(tmp_path, SIGAP_PROMETHEUS_URL=world.url) as service:
+    inventory = str(placed_inventory(tmp_path))
+    async with running(
+        tmp_path, SIGAP_PROMETHEUS_URL=world.url, SIGAP_INVENTORY=inventory
+    ) as service:
         base = str(service.client.make_url("/")).rstrip("/")
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM)

@@ -5,18 +5,21 @@ turn the page off or keep it inside the intranet, with errors that name their so
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from exporter.inventory import load_inventory
+from exporter.inventory import InventoryError, load_inventory, parse_inventory
 from webhook.core.status import (
     Condition,
     Day,
     OpenIncident,
+    PublicSkpd,
     bars_svg,
     condition_of,
+    offices_svg,
     stage_text,
 )
 from webhook.settings import SettingsError, load_settings
@@ -100,3 +103,39 @@ def test_status_settings_from_the_environment_and_the_file(tmp_path: Path) -> No
     file.write_text("database_url: sqlite:///x.db\nstatus_page: hidden\n")
     with pytest.raises(SettingsError, match=r"webhook\.yml:2: status_page: .*'public'"):
         load_settings(str(file), env={})
+
+
+EXAMPLE = (Path(__file__).resolve().parents[2] / "deploy" / "inventory.example.yml").read_text()
+SETDA_ADDRESS = "    location: Jl. Dharma Praja No. 1, Gunung Tinggi, Batulicin"
+
+
+def test_an_office_may_be_placed_with_lat_and_lon_and_errors_name_line_and_path() -> None:
+    placed = EXAMPLE.replace(
+        SETDA_ADDRESS,
+        "    location: {address: Jl. Dharma Praja No. 1, lat: -3.45, lon: 115.95}",
+    )
+    setda = parse_inventory(placed, resolve=None).skpds["setda"]
+    assert (setda.location, setda.position) == ("Jl. Dharma Praja No. 1", (-3.45, 115.95))
+    assert parse_inventory(EXAMPLE, resolve=None).skpds["setda"].position is None
+    line = EXAMPLE.splitlines().index(SETDA_ADDRESS) + 1
+    for wrong, message in [
+        ("{lat: -93, lon: 115.9}", "location.lat: bad value -93"),
+        ("{lat: -3.4}", "location: expected both lat and lon"),
+        ("{lat: -3.4, lon: 115.9, alt: 3}", "location.alt"),
+    ]:
+        with pytest.raises(InventoryError) as caught:
+            parse_inventory(EXAMPLE.replace(SETDA_ADDRESS, f"    location: {wrong}"), "i.yml")
+        assert f"i.yml:{line}: skpd[0].{message}" in str(caught.value)
+
+
+def test_offices_are_drawn_at_their_places() -> None:
+    skpds = [
+        PublicSkpd(s, s, c, None, (), (), ())
+        for s, c in [("a", Condition.NORMAL), ("b", Condition.DOWN_SKPD), ("c", Condition.NORMAL)]
+    ]
+    svg = offices_svg(skpds, {"a": (-3.40, 115.90), "b": (-3.50, 116.00)}, "id")
+    a = re.search(r'data-office="a"><circle cx="([\d.]+)" cy="([\d.]+)"', svg)
+    b = re.search(r'data-office="b"><circle cx="([\d.]+)" cy="([\d.]+)" r="7" fill="#c62828"', svg)
+    assert a and b and 'data-office="c"' not in svg
+    assert float(a.group(1)) < float(b.group(1)) and float(a.group(2)) < float(b.group(2))
+    assert offices_svg(skpds, {}, "id") == ""

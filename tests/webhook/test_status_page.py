@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from access_app import csrf_of, login, running
 from sqlalchemy import select
-from status_world import INVENTORY, World, world
+from status_world import INVENTORY, World, placed_inventory, world
 
 from exporter.inventory import load_inventory
 from webhook.store.models import StatusNotice
@@ -134,9 +134,14 @@ def secrets_of_the_inventory() -> list[str]:
 
 
 async def test_nothing_internal_leaks(world: World, tmp_path: Path) -> None:
-    async with running(tmp_path, SIGAP_PROMETHEUS_URL=world.url) as service:
+    placed = placed_inventory(tmp_path)
+    async with running(
+        tmp_path, SIGAP_PROMETHEUS_URL=world.url, SIGAP_INVENTORY=str(placed)
+    ) as service:
         client = service.client
-        inventory = load_inventory(INVENTORY, resolve=None)
+        inventory = load_inventory(placed, resolve=None)
+        assert all(s.position for s in inventory.skpds.values())
+        assert 'data-office="dinkes"' in await (await client.get("/status")).text()
         paths = ["/status", "/status?lang=en", "/status.json", "/status.atom"]
         for skpd in inventory.skpds:
             paths += [f"/status/{skpd}", f"/status/{skpd}/badge.svg"]

@@ -74,6 +74,7 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "post": {"id": "Terbitkan", "en": "Post"},
     "network": {"id": "Jaringan Diskominfo", "en": "Diskominfo's network"},
+    "offices": {"id": "Peta kantor SKPD", "en": "SKPD offices"},
     "stage_opened": {"id": "Gangguan terdeteksi, sedang diperiksa", "en": "Detected, checking"},
     "stage_confirmed": {
         "id": "Gangguan dikonfirmasi dengan SKPD",
@@ -386,6 +387,44 @@ def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = 
             f"<title>{label}</title></circle>"
             f'<text x="{x + 10}" y="{y + 4}" font-size="11" '
             f'font-family="DejaVu Sans,sans-serif">{label}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def offices_svg(
+    skpds: Sequence[PublicSkpd], positions: Mapping[str, tuple[float, float]], lang: str
+) -> str:
+    """The SKPD offices the inventory places (`location: {lat, lon}`) as dots at their places,
+    coloured by condition: plain SVG, longitude to x and latitude to y over the offices' own
+    bounding box (a regency is small enough for that to be true to the eye); no tiles."""
+    placed = [(s, positions[s.id]) for s in skpds if s.id in positions]
+    if not placed:
+        return ""
+    lats = [p[0] for _, p in placed]
+    lons = [p[1] for _, p in placed]
+    span = max(max(lats) - min(lats), max(lons) - min(lons), 0.01)
+    size, pad = 400, 30
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return (
+            pad + (lon - min(lons)) / span * (size - 2 * pad),
+            pad + (max(lats) - lat) / span * (size - 2 * pad),
+        )
+
+    parts = [
+        f'<svg class="offices" viewBox="0 0 {size} {size}" role="img" '
+        'xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" fill="#eef3f7"/>'
+    ]
+    for skpd, (lat, lon) in placed:
+        x, y = xy(lat, lon)
+        tip = html.escape(f"{skpd.name}: {say(skpd.condition, lang)}")
+        parts.append(
+            f'<a href="/status/{html.escape(skpd.id)}"><g data-office="{html.escape(skpd.id)}">'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{condition_colour(skpd.condition)}">'
+            f"<title>{tip}</title></circle>"
+            f'<text x="{x + 9:.1f}" y="{y + 4:.1f}" font-size="11" '
+            f'font-family="DejaVu Sans,sans-serif">{html.escape(skpd.id)}</text></g></a>'
         )
     parts.append("</svg>")
     return "".join(parts)

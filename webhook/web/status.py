@@ -36,6 +36,7 @@ from webhook.core.status import (
     badge_svg,
     bars_svg,
     condition_colour,
+    offices_svg,
     say,
     stage_text,
     topology_svg,
@@ -120,9 +121,18 @@ async def status_page(request: web.Request) -> web.Response:
     lang = _lang(request)
     nodes = board.nodes
 
+    inventory = request.app[RESOURCES].inventory
+    positions = (
+        {s.id: s.position for s in inventory.skpds.values() if s.position is not None}
+        if inventory is not None
+        else {}
+    )
+
     def make() -> str:
         return TEMPLATES.get_template("status.html").render(
-            **_context(board, request, lang), network=topology_svg(nodes)
+            **_context(board, request, lang),
+            network=topology_svg(nodes),
+            offices=offices_svg(board.skpds, positions, lang),
         )
 
     return _cached(request, board, ("page", lang), make, "text/html")
