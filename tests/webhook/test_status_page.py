@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -232,3 +233,44 @@ async def test_a_coordinator_posts_a_notice_escaped_short_and_on_the_record(
         assert [(r.posted_by, r.text[:5]) for r in rows] == [("koord", "Fiber")]
         await client.post("/pengumuman", data={"csrf": csrf, "text": "  "})
         assert 'data-testid="notice"' not in await (await client.get("/status")).text()
+
+
+async def test_maintenance_ahead_and_the_skpd_s_outages_without_their_words(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path, SIGAP_ALERTMANAGER_TOKEN=ALERTMANAGER_TOKEN) as service:
+        client = service.client
+        now = datetime.now(UTC)
+        sent = await client.post(
+            "/api/v1/alertmanager",
+            json=alert_of("dinkes", "gw-dinkes", now - timedelta(minutes=5)),
+            headers={"Authorization": f"Bearer {ALERTMANAGER_TOKEN}"},
+        )
+        assert sent.status == 200
+        assert await login(client, "koord") == 303
+        csrf = await csrf_of(client, "/pemeliharaan")
+        local = "%Y-%m-%dT%H:%M"
+        wita = ZoneInfo("Asia/Makassar")
+        planned = await client.post(
+            "/pemeliharaan",
+            data={
+                "csrf": csrf,
+                "skpd": "disdik",
+                "nodes": "",
+                "starts_at": (now + timedelta(hours=2)).astimezone(wita).strftime(local),
+                "ends_at": (now + timedelta(hours=3)).astimezone(wita).strftime(local),
+                "reason": "ganti switch lantai rahasia",
+            },
+            allow_redirects=False,
+        )
+        assert planned.status == 303
+        await client.post("/logout", data={"csrf": csrf})
+        page = await (await client.get("/status")).text()
+        disdik = card(page, "disdik")
+        assert "Pemeliharaan terencana:" in disdik and "WITA" in disdik
+        assert "rahasia" not in page  # the plan's reason is internal
+        skpd = await (await client.get("/status/dinkes")).text()
+        row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", skpd, re.S)
+        assert row is not None
+        assert "belum pulih" in row.group(1) and "Belum diisi" in row.group(1)
+        assert "gw-dinkes of dinkes is down" not in skpd  # the alert's words stay inside

@@ -32,6 +32,7 @@ from webhook.core.status import (
 from webhook.core.workflow import OPEN_STATES, Role
 from webhook.services.prometheus import AvailabilityUnavailable, skpd_availability
 from webhook.services.status_source import daily_availability, nodes_up
+from webhook.store.database import DATABASE_ERRORS
 from webhook.store.maintenance import current_and_upcoming
 from webhook.store.notices import add_notice, latest_notice
 from webhook.store.queries import forms_of, incidents_between
@@ -47,6 +48,7 @@ class StatusCache:
 
     interval: float
     board: Board | None = None
+    tried_at: datetime | None = None
     refreshes: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     drawn: dict[Any, Any] = field(default_factory=dict)
@@ -132,18 +134,34 @@ async def gather(res: Resources) -> Board:
 
 
 async def status_board(res: Resources, cache: StatusCache) -> Board:
-    """The board, gathered again only when the last is older than the interval; concurrent
-    askers wait for the one gathering."""
-    board = cache.board
-    if board is not None and (res.clock() - board.at).total_seconds() < cache.interval:
-        return board
+    """The board, gathered again only when the last try is older than the interval; concurrent
+    askers wait for the one gathering. A failed gathering keeps the last board (its time says
+    how old it is) until the next interval: a database down is not a thousand retries."""
+    if not _stale(res, cache):
+        assert cache.board is not None
+        return cache.board
     async with cache.lock:
-        board = cache.board
-        if board is None or (res.clock() - board.at).total_seconds() >= cache.interval:
-            board = await gather(res)
-            cache.board, cache.drawn = board, {}
-            cache.refreshes += 1
-    return board
+        if _stale(res, cache):
+            cache.tried_at = res.clock()
+            try:
+                board = await gather(res)
+            except DATABASE_ERRORS as error:
+                if cache.board is None:
+                    raise
+                log.warning("status page: kept the last board", extra={"error": str(error)})
+            else:
+                cache.board, cache.drawn = board, {}
+                cache.refreshes += 1
+    assert cache.board is not None
+    return cache.board
+
+
+def _stale(res: Resources, cache: StatusCache) -> bool:
+    return (
+        cache.board is None
+        or cache.tried_at is None
+        or (res.clock() - cache.tried_at).total_seconds() >= cache.interval
+    )
 
 
 async def post_notice(res: Resources, actor: Actor, text: str, cache: StatusCache) -> str:
@@ -155,5 +173,5 @@ async def post_notice(res: Resources, actor: Actor, text: str, cache: StatusCach
     async with res.database.write() as session:
         add_notice(session, cleaned, actor.name, res.clock())
     log.info("status page notice", extra={"by": actor.name, "characters": len(cleaned)})
-    cache.board = None
+    cache.tried_at = None
     return cleaned
