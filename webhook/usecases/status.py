@@ -39,6 +39,8 @@ from webhook.store.queries import forms_of, incidents_between
 from webhook.usecases.context import Actor, Resources
 
 log = logging.getLogger("sigap.webhook")
+MEMO_LIMIT = 1024
+"""Drawings kept per board: every page and badge of 250 SKPDs in both languages."""
 
 
 @dataclass
@@ -54,10 +56,14 @@ class StatusCache:
     drawn: dict[Any, Any] = field(default_factory=dict)
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
-        """What `make` draws from the current board, drawn once per board."""
-        if key not in self.drawn:
-            self.drawn[key] = make()
-        return self.drawn[key]
+        """What `make` draws from the current board, drawn once per board; past MEMO_LIMIT
+        drawings (keys a client chose, such as the feed's host) it is drawn, not kept."""
+        if key in self.drawn:
+            return self.drawn[key]
+        drawing = make()
+        if len(self.drawn) < MEMO_LIMIT:
+            self.drawn[key] = drawing
+        return drawing
 
 
 async def _prometheus(

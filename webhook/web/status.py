@@ -15,6 +15,7 @@ intranet's `status_networks` (403 elsewhere). Only `lang` is read from the query
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 from datetime import datetime
@@ -25,7 +26,7 @@ from aiohttp import web
 
 from exporter.inventory import Inventory
 from webhook.core.i18n import word
-from webhook.core.localtime import format_moment, zone_abbreviation
+from webhook.core.localtime import format_moment
 from webhook.core.refusals import Refused
 from webhook.core.status import (
     NOTICE_LIMIT,
@@ -35,7 +36,6 @@ from webhook.core.status import (
     PublicSkpd,
     badge_svg,
     bars_svg,
-    condition_colour,
     offices_svg,
     say,
     stage_text,
@@ -83,10 +83,12 @@ def _cached(
     """The drawing `key` of the board (drawn once), with validators: 304 when the client has it."""
     cache = request.app[STATUS_CACHE]
     body, etag = cache.memo(key, lambda: _drawn(make(), board, key))
+    # an intranet-only page must not be kept by a shared cache that also serves the outside
+    scope = "private" if request.app[RESOURCES].settings.status_page == "intranet" else "public"
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(board.at, usegmt=True),
-        "Cache-Control": f"public, max-age={int(cache.interval)}",
+        "Cache-Control": f"{scope}, max-age={int(cache.interval)}",
         "Vary": "Accept-Encoding",
     }
     if request.headers.get("If-None-Match") == etag:
@@ -95,7 +97,9 @@ def _cached(
 
 
 def _drawn(text: str, board: Board, key: tuple[Any, ...]) -> tuple[bytes, str]:
-    return text.encode(), f'"{board.etag}-{abs(hash(key)) % 10**8}"'
+    """The body and its ETag, the same on every replica that gathered the same board."""
+    drawing = hashlib.sha256(repr(key).encode()).hexdigest()[:8]
+    return text.encode(), f'"{board.etag}-{drawing}"'
 
 
 def _context(board: Board, request: web.Request, lang: str) -> dict[str, Any]:
@@ -111,8 +115,6 @@ def _context(board: Board, request: web.Request, lang: str) -> dict[str, Any]:
             else None
         ),
         "bars": lambda s: bars_svg(s.days, lang),
-        "colour": condition_colour,
-        "zone_name": zone_abbreviation(zone, board.at),
     }
 
 
