@@ -14,6 +14,8 @@ from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
+from jsonschema import Draft202012Validator
 
 sys.path.insert(0, str(Path(__file__).parent))
 from access_app import csrf_of, login, running
@@ -27,6 +29,9 @@ from webhook.web.status import STATUS_CACHE
 
 __all__ = ["world"]
 ALERTMANAGER_TOKEN = "status-test-token"
+OPENAPI = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "webhook" / "web" / "openapi.yaml").read_text()
+)
 
 
 def alert_of(skpd: str, node: str, starts_at: datetime) -> dict[str, object]:
@@ -93,6 +98,9 @@ async def test_conditions_stage_and_the_report_s_daily_figures(
         ), re.findall(rf"<title>{world.outage_day}[^<]*", dinkes)
         assert dinkes.count("<rect") == 90
         data = json.loads(await (await client.get("/status.json")).text())
+        Draft202012Validator(
+            {"$ref": "#/components/schemas/StatusBoard", "components": OPENAPI["components"]}
+        ).validate(data)
         days = {d["date"]: d for d in next(s for s in data["skpds"] if s["id"] == "dinkes")["days"]}
         assert days[world.outage_day]["availability"] == pytest.approx(22 / 24)
         assert days[world.outage_day]["downtime_seconds"] == pytest.approx(7200)
