@@ -4,6 +4,7 @@ card, its tooltip (`<title>`) the day's downtime, and the CSP obeyed (no console
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).parent))
-from access_app import running
+from access_app import PASSWORD, running
 from status_world import World, placed_inventory, world
 
 __all__ = ["world"]
@@ -82,6 +83,16 @@ async def test_the_page_fits_the_screen(
                 assert colour == "rgb(198, 40, 40)"
                 await page.goto(f"{base}/status/dinkes")
                 await page.screenshot(path=ARTIFACTS / f"status-dinkes-{width}.png", full_page=True)
+                if width > 1000:  # the NOC wall: every node, its name, the failed branch
+                    await page.goto(f"{base}/login")
+                    await page.fill("#name", "sari")
+                    await page.fill("#password", PASSWORD)
+                    await page.click("button[type=submit]")
+                    await page.wait_for_url(re.compile(r".*/$"))
+                    await page.goto(f"{base}/peta")
+                    await page.screenshot(path=ARTIFACTS / "peta-1920.png", full_page=True)
+                    switch = page.locator('[data-node="sw-dinkes-core"] circle')
+                    assert await switch.get_attribute("fill") == "#ef9a9a"  # below the failure
                 assert not problems, problems
             finally:
                 await browser.close()

@@ -326,8 +326,9 @@ def public_nodes(inventory: Inventory, node_up: Mapping[str, bool]) -> tuple[Pub
 
 def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = None) -> str:
     """The tree drawn left to right by depth, one row per leaf: a down node red and every
-    node below it grey-red, so the failed branch shows at a glance. `names` labels nodes
-    (the NOC wall); without it the public map labels by node id."""
+    node below it grey-red, so the failed branch shows at a glance. Nodes are labelled by id
+    (unique and short: `gw-dinkes`); `names` adds each one's name to its tooltip (the NOC
+    wall); the public map has none."""
     depth: dict[str, int] = {}
     for n in nodes:
         depth[n.id] = depth[n.parent] + 1 if n.parent in depth else 0
@@ -355,7 +356,8 @@ def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = 
     for n in nodes:  # parents first
         if n.up is False or (n.parent in dark):
             dark.add(n.id)
-    col, line = 170, 22
+    tips = {n.id: f"{n.id}: {name}" if (name := (names or {}).get(n.id)) else n.id for n in nodes}
+    col, line = 30 + round(6.5 * max((len(n.id) for n in nodes), default=8)), 22
     width = (max(depth.values(), default=0) + 1) * col + 10
     height = max(leaves, 1) * line + 10
     parts = [
@@ -381,12 +383,11 @@ def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = 
             fill = "#9e9e9e"
         else:
             fill = "#2e7d32"
-        label = html.escape((names or {}).get(n.id) or n.id)
         parts.append(
             f'<g data-node="{html.escape(n.id)}"><circle cx="{x}" cy="{y}" r="6" fill="{fill}">'
-            f"<title>{label}</title></circle>"
+            f"<title>{html.escape(tips[n.id])}</title></circle>"
             f'<text x="{x + 10}" y="{y + 4}" font-size="11" '
-            f'font-family="DejaVu Sans,sans-serif">{label}</text></g>'
+            f'font-family="DejaVu Sans,sans-serif">{html.escape(n.id)}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)
