@@ -47,8 +47,16 @@ def test_the_side_of_the_fault_decides_the_condition() -> None:
     setda_own = [n.id for n in INVENTORY.nodes_of("setda") if n.owner == "skpd"]
     assert of("setda", *setda_own) == Condition.DOWN_SKPD
     assert of("setda", *setda_own, at=TUESDAY_NIGHT) == Condition.AFTER_HOURS
+    assert of("setda", at=TUESDAY_NIGHT) == Condition.NORMAL
     assert of("setda", "gw-setda", at=TUESDAY_NIGHT) == Condition.DOWN_DISKOMINFO
     assert of("dinkes", "gw-dinkes", planned=True) == Condition.MAINTENANCE
+
+
+def test_a_reported_problem_with_every_node_up_is_degraded_until_repaired() -> None:
+    reported = OpenIncident("confirmed", "skpd", None)
+    assert condition_of(INVENTORY, "dinkes", ALL_UP, reported, False, TUESDAY_NOON) == "degraded"
+    repaired = OpenIncident("repaired", "skpd", None)
+    assert condition_of(INVENTORY, "dinkes", ALL_UP, repaired, False, TUESDAY_NOON) == "normal"
 
 
 def test_without_readings_the_open_incident_says_which_side() -> None:

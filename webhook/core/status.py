@@ -209,7 +209,8 @@ def condition_of(
 ) -> Condition:
     """The SKPD's connection now. A down node upstream (core, distribution, the SKPD's uplink
     or gateway) is Diskominfo's side; its own equipment all dark is inside the SKPD, some of
-    it dark is degraded; outside office hours its own equipment counts for nothing."""
+    it dark is degraded; outside office hours its own equipment dark is expected. An open
+    incident with every node answering (a report: slow, one service down) is degraded."""
     if in_maintenance:
         return Condition.MAINTENANCE
     own = inventory.nodes_of(skpd)
@@ -224,15 +225,16 @@ def condition_of(
         return Condition.DOWN_DISKOMINFO
     if known and not all(known):
         return Condition.DOWN_DISKOMINFO
-    skpd_nodes = [n for n in own if n.owner == "skpd"]
+    states = [node_up[n.id] for n in own if n.owner == "skpd" and n.id in node_up]
     hours = inventory.skpds[skpd].office_hours
-    if skpd_nodes and hours is not None and not hours.covers(now):
-        return Condition.AFTER_HOURS
-    states = [node_up[n.id] for n in skpd_nodes if n.id in node_up]
+    if states and not all(states) and hours is not None and not hours.covers(now):
+        return Condition.AFTER_HOURS  # switched off for the night, as expected
     if states and not any(states):
         return Condition.DOWN_SKPD
     if states and not all(states):
         return Condition.DEGRADED
+    if incident is not None and incident.state != State.REPAIRED:
+        return Condition.DEGRADED  # every node answers, yet someone reported a problem
     return Condition.NORMAL
 
 
