@@ -18,7 +18,14 @@ from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 CORE = "core"
 """The pseudo-SKPD of Diskominfo's own core routers and internet upstreams."""
@@ -159,10 +166,28 @@ class _OfficeHoursSpec(_Strict):
     holidays: list[date] = Field(default_factory=list)
 
 
+def _address_only(value: object) -> object:
+    """`location: Jl. ...` (the address alone, as before) reads as `{address: Jl. ...}`."""
+    return {"address": value} if isinstance(value, str) else value
+
+
+class _LocationSpec(_Strict):
+    address: str | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> _LocationSpec:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("expected both lat and lon (degrees, e.g. lat: -3.42, lon: 115.99)")
+        return self
+
+
 class _SkpdSpec(_Strict):
     id: str
     name: str
-    location: str | None = None
+    location: Annotated[_LocationSpec | None, BeforeValidator(_address_only)] = None
+    """The office's address, or `{address, lat, lon}`: where the map draws it."""
     office_hours: str | None = None
     """The name of one of the inventory's `office_hours`; none: always expected."""
     contacts: list[_ContactSpec] = Field(default_factory=list)
@@ -260,10 +285,13 @@ class Skpd:
     id: str
     name: str
     location: str | None
+    """The office's address."""
     contacts: tuple[Contact, ...]
     labels: Mapping[str, str]
     node_ids: tuple[str, ...]
     office_hours: OfficeHours | None = None
+    position: tuple[float, float] | None = None
+    """(lat, lon) of the office in degrees, when the inventory gives them."""
 
 
 @dataclass(frozen=True)
@@ -665,7 +693,10 @@ def _build(
         s.id: Skpd(
             id=s.id,
             name=s.name,
-            location=s.location,
+            location=s.location.address if s.location else None,
+            position=(s.location.lat, s.location.lon)
+            if s.location and s.location.lat is not None and s.location.lon is not None
+            else None,
             contacts=tuple(Contact(c.name, c.role, c.phone, c.email) for c in s.contacts),
             labels=dict(s.labels),
             node_ids=tuple(n.id for n in s.nodes),

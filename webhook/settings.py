@@ -55,6 +55,9 @@ ENVIRONMENT = {
     "SIGAP_TRUSTED_PROXIES": "trusted_proxies",
     "SIGAP_SESSION_IDLE_TIMEOUT": "session_idle_timeout",
     "SIGAP_SESSION_LIFETIME": "session_lifetime",
+    "SIGAP_STATUS_PAGE": "status_page",
+    "SIGAP_STATUS_NETWORKS": "status_networks",
+    "SIGAP_STATUS_INTERVAL": "status_interval",
 }
 
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -123,8 +126,11 @@ class _Spec(BaseModel):
     trusted_proxies: list[str] = Field(default_factory=list)
     session_idle_timeout: Duration = 2 * 3600.0
     session_lifetime: Duration = 12 * 3600.0
+    status_page: Literal["public", "intranet", "off"] = "public"
+    status_networks: list[str] = Field(default_factory=list)
+    status_interval: Duration = 30.0
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "status_networks", mode="before")
     @classmethod
     def _address_list(cls, value: object) -> object:
         """`SIGAP_TRUSTED_PROXIES=10.0.0.5, 172.18.0.0/16` or a YAML list."""
@@ -132,7 +138,7 @@ class _Spec(BaseModel):
             return [part for part in value.replace(",", " ").split() if part]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "status_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for item in value:
@@ -232,6 +238,12 @@ class Settings:
     """The page of the staff on duty and its escalation chain (`webhook.core.roster`)."""
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     """How long finished rows are kept before the leader prunes them (`webhook.core.retention`)."""
+    status_page: Literal["public", "intranet", "off"] = "public"
+    """Who sees /status: anyone, only clients from `status_networks`, or no one (404)."""
+    status_networks: tuple[ProxyNetwork, ...] = ()
+    """The intranet's networks, for `status_page: intranet`."""
+    status_interval: float = 30.0
+    """How old the status page's figures may get: one gathering per interval."""
 
 
 def database_url(url: str) -> str:
@@ -400,4 +412,7 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         ping_concurrency=spec.ping_concurrency,
         paging=spec.paging,
         retention=spec.retention,
+        status_page=spec.status_page,
+        status_networks=tuple(ipaddress.ip_network(p, strict=False) for p in spec.status_networks),
+        status_interval=spec.status_interval,
     )

@@ -402,3 +402,15 @@ class RosterOverride(Base):
     """'swap' or 'leave'."""
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
+
+
+class StatusNotice(Base):
+    """A notice a coordinator posted on the public status page (issue 22): every one is kept,
+    with who posted it; the newest is shown, and an empty one takes the last down."""
+
+    __tablename__ = "status_notice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    posted_by: Mapped[str] = mapped_column(String(100))
+    posted_at: Mapped[datetime]

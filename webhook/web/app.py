@@ -70,6 +70,7 @@ from webhook.web.keys import (
 from webhook.web.links import setup_links
 from webhook.web.maintenance import setup_maintenance
 from webhook.web.middlewares import setup_middlewares
+from webhook.web.status import setup_status
 from webhook.web.ui.incidents import setup_incidents
 from webhook.web.ui.login import setup_login
 from webhook.web.ui.monthly import setup_monthly_report
@@ -301,5 +302,6 @@ def create_app(
     setup_monthly_report(app)
     setup_roster(app)
     setup_maintenance(app)
+    setup_status(app)
     app.router.add_static("/static", Path(__file__).with_name("ui") / "static")
     return app

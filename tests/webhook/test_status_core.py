@@ -1,0 +1,149 @@
+"""The status page's pure parts and settings: an SKPD's condition from node, incident and
+maintenance facts; the stage in plain words with its estimate; the day bars; the settings that
+turn the page off or keep it inside the intranet, with errors that name their source."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from exporter.inventory import InventoryError, load_inventory, parse_inventory
+from webhook.core.status import (
+    Condition,
+    Day,
+    OpenIncident,
+    PublicSkpd,
+    bars_svg,
+    condition_of,
+    offices_svg,
+    stage_text,
+)
+from webhook.settings import SettingsError, load_settings
+
+INVENTORY = load_inventory(
+    Path(__file__).resolve().parents[2] / "deploy" / "inventory.example.yml", resolve=None
+)
+TUESDAY_NOON = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 12.00 WITA
+TUESDAY_NIGHT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 22.00 WITA
+ALL_UP = {n: True for n in INVENTORY.nodes}
+
+
+def test_the_side_of_the_fault_decides_the_condition() -> None:
+    def of(skpd: str, *down: str, at: datetime = TUESDAY_NOON, planned: bool = False) -> str:
+        up = {**ALL_UP, **dict.fromkeys(down, False)}
+        return condition_of(INVENTORY, skpd, up, None, planned, at)
+
+    assert of("dinkes") == Condition.NORMAL
+    assert of("dinkes", "gw-dinkes") == Condition.DOWN_DISKOMINFO
+    assert of("dinkes", "dist-batulicin") == Condition.DOWN_DISKOMINFO  # upstream of it
+    assert of("bappeda", "dist-batulicin") == Condition.NORMAL  # another branch
+    assert of("dinkes", "ap-dinkes-1") == Condition.DEGRADED
+    own = [n.id for n in INVENTORY.nodes_of("dinkes") if n.owner == "skpd"]
+    assert of("dinkes", *own) == Condition.DOWN_SKPD
+    setda_own = [n.id for n in INVENTORY.nodes_of("setda") if n.owner == "skpd"]
+    assert of("setda", *setda_own) == Condition.DOWN_SKPD
+    assert of("setda", *setda_own, at=TUESDAY_NIGHT) == Condition.AFTER_HOURS
+    assert of("setda", at=TUESDAY_NIGHT) == Condition.NORMAL
+    assert of("setda", "gw-setda", at=TUESDAY_NIGHT) == Condition.DOWN_DISKOMINFO
+    assert of("dinkes", "gw-dinkes", planned=True) == Condition.MAINTENANCE
+
+
+def test_a_reported_problem_with_every_node_up_is_degraded_until_repaired() -> None:
+    reported = OpenIncident("confirmed", "skpd", None)
+    assert condition_of(INVENTORY, "dinkes", ALL_UP, reported, False, TUESDAY_NOON) == "degraded"
+    repaired = OpenIncident("repaired", "skpd", None)
+    assert condition_of(INVENTORY, "dinkes", ALL_UP, repaired, False, TUESDAY_NOON) == "normal"
+
+
+def test_without_readings_the_open_incident_says_which_side() -> None:
+    skpd = OpenIncident("dispatched", "skpd", None)
+    assert condition_of(INVENTORY, "dinkes", {}, skpd, False, TUESDAY_NOON) == "down_skpd"
+    theirs = OpenIncident("opened", None, None)
+    assert condition_of(INVENTORY, "dinkes", {}, theirs, False, TUESDAY_NOON) == "down_diskominfo"
+    assert condition_of(INVENTORY, "dinkes", {}, None, False, TUESDAY_NOON) == "unknown"
+
+
+def test_the_stage_in_plain_words_with_its_estimate() -> None:
+    at_two = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 14.00 WITA
+    text = stage_text("estimated", at_two, TUESDAY_NOON, "Asia/Makassar", "id")
+    assert text == "Sedang ditangani, petugas menuju lokasi, perkiraan pulih 14.00 WITA"
+    english = stage_text("estimated", at_two, TUESDAY_NOON, "Asia/Makassar", "en")
+    assert english == "Being handled, staff on the way, expected back 14:00 WITA"
+    tomorrow = stage_text(
+        "dispatched", at_two + timedelta(days=1), TUESDAY_NOON, "Asia/Makassar", "id"
+    )
+    assert tomorrow is not None and "2 Desember 2026, 14.00 WITA" in tomorrow
+    late = stage_text("estimated", at_two, at_two + timedelta(hours=1), "Asia/Makassar", "id")
+    assert late == "Sedang ditangani, petugas menuju lokasi"  # a past estimate misleads
+    assert stage_text("closed", None, TUESDAY_NOON, "Asia/Makassar", "id") is None
+
+
+def test_each_day_says_its_downtime_on_hover() -> None:
+    svg = bars_svg([Day(date(2026, 12, 1), 1 - 5400 / 86400), Day(date(2026, 12, 2), None)], "id")
+    assert "<title>2026-12-01: 93.75% (gangguan 1 jam 30 menit)</title>" in svg
+    assert "<title>2026-12-02: tidak ada data</title>" in svg
+    assert svg.count("<rect") == 2
+
+
+def test_status_settings_from_the_environment_and_the_file(tmp_path: Path) -> None:
+    defaults = load_settings(env={})
+    assert (defaults.status_page, defaults.status_networks) == ("public", ())
+    assert defaults.status_interval == 30.0
+    settings = load_settings(
+        env={
+            "SIGAP_STATUS_PAGE": "intranet",
+            "SIGAP_STATUS_NETWORKS": "10.20.0.0/16, 192.168.1.7",
+            "SIGAP_STATUS_INTERVAL": "1m",
+        }
+    )
+    assert settings.status_page == "intranet" and settings.status_interval == 60.0
+    assert settings.status_networks == (
+        ipaddress.ip_network("10.20.0.0/16"),
+        ipaddress.ip_network("192.168.1.7/32"),
+    )
+    with pytest.raises(SettingsError, match=r"SIGAP_STATUS_NETWORKS: 'intranet' is not an IP"):
+        load_settings(env={"SIGAP_STATUS_NETWORKS": "intranet"})
+    file = tmp_path / "webhook.yml"
+    file.write_text("database_url: sqlite:///x.db\nstatus_page: hidden\n")
+    with pytest.raises(SettingsError, match=r"webhook\.yml:2: status_page: .*'public'"):
+        load_settings(str(file), env={})
+
+
+EXAMPLE = (Path(__file__).resolve().parents[2] / "deploy" / "inventory.example.yml").read_text()
+SETDA_ADDRESS = "    location: Jl. Dharma Praja No. 1, Gunung Tinggi, Batulicin"
+
+
+def test_an_office_may_be_placed_with_lat_and_lon_and_errors_name_line_and_path() -> None:
+    placed = EXAMPLE.replace(
+        SETDA_ADDRESS,
+        "    location: {address: Jl. Dharma Praja No. 1, lat: -3.45, lon: 115.95}",
+    )
+    setda = parse_inventory(placed, resolve=None).skpds["setda"]
+    assert (setda.location, setda.position) == ("Jl. Dharma Praja No. 1", (-3.45, 115.95))
+    assert parse_inventory(EXAMPLE, resolve=None).skpds["setda"].position is None
+    line = EXAMPLE.splitlines().index(SETDA_ADDRESS) + 1
+    for wrong, message in [
+        ("{lat: -93, lon: 115.9}", "location.lat: bad value -93"),
+        ("{lat: -3.4}", "location: expected both lat and lon"),
+        ("{lat: -3.4, lon: 115.9, alt: 3}", "location.alt"),
+    ]:
+        with pytest.raises(InventoryError) as caught:
+            parse_inventory(EXAMPLE.replace(SETDA_ADDRESS, f"    location: {wrong}"), "i.yml")
+        assert f"i.yml:{line}: skpd[0].{message}" in str(caught.value)
+
+
+def test_offices_are_drawn_at_their_places() -> None:
+    skpds = [
+        PublicSkpd(s, s, c, None, (), (), ())
+        for s, c in [("a", Condition.NORMAL), ("b", Condition.DOWN_SKPD), ("c", Condition.NORMAL)]
+    ]
+    svg = offices_svg(skpds, {"a": (-3.40, 115.90), "b": (-3.50, 116.00)}, "id")
+    a = re.search(r'data-office="a"><circle cx="([\d.]+)" cy="([\d.]+)"', svg)
+    b = re.search(r'data-office="b"><circle cx="([\d.]+)" cy="([\d.]+)" r="7" fill="#c62828"', svg)
+    assert a and b and 'data-office="c"' not in svg
+    assert float(a.group(1)) < float(b.group(1)) and float(a.group(2)) < float(b.group(2))
+    assert offices_svg(skpds, {}, "id") == ""

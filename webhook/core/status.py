@@ -1,0 +1,450 @@
+"""The public status page's content, pure: each SKPD's connection now from node, incident and
+maintenance facts; the open incident's stage in plain words; 90 days of daily availability as a
+bar of days (SVG); the badge. Only what the public may see leaves this module: no addresses, no
+node of the SKPD's own equipment, no names, no form text (see `PublicSkpd`)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from exporter.inventory import Inventory
+from webhook.core.localtime import format_moment, local
+from webhook.core.refusals import Refused
+from webhook.core.workflow import OPEN_STATES, Responsibility, State
+
+DAYS = 90
+NOTICE_LIMIT = 280
+"""A notice is one short paragraph: what a phone shows above the list."""
+
+
+class Condition(StrEnum):
+    NORMAL = "normal"
+    DEGRADED = "degraded"  # some of the SKPD's own equipment does not answer
+    DOWN_DISKOMINFO = "down_diskominfo"  # the uplink, gateway or core: Diskominfo's side
+    DOWN_SKPD = "down_skpd"  # inside the SKPD's network
+    MAINTENANCE = "maintenance"
+    AFTER_HOURS = "after_hours"  # outside office hours: the SKPD's equipment may be off
+    UNKNOWN = "unknown"  # no reading (Prometheus not configured or not answering)
+
+
+WORDS: dict[str, dict[str, str]] = {
+    "title": {"id": "Status jaringan SKPD", "en": "SKPD network status"},
+    "intro": {
+        "id": "Kondisi koneksi internet dan intranet setiap SKPD Kabupaten Tanah Bumbu, "
+        "diperbarui otomatis.",
+        "en": "The internet and intranet connection of every SKPD of Tanah Bumbu, updated "
+        "automatically.",
+    },
+    "updated": {"id": "Diperbarui", "en": "Updated"},
+    "normal": {"id": "Normal", "en": "Normal"},
+    "degraded": {"id": "Terganggu sebagian", "en": "Partly degraded"},
+    "down_diskominfo": {
+        "id": "Putus (jaringan Diskominfo)",
+        "en": "Down (Diskominfo's network)",
+    },
+    "down_skpd": {"id": "Putus (jaringan internal SKPD)", "en": "Down (inside the SKPD)"},
+    "maintenance": {"id": "Pemeliharaan terencana", "en": "Planned maintenance"},
+    "after_hours": {"id": "Di luar jam kantor", "en": "Outside office hours"},
+    "unknown": {"id": "Belum diketahui", "en": "Unknown"},
+    "availability": {"id": "Ketersediaan 90 hari", "en": "Availability, 90 days"},
+    "no_data": {"id": "tidak ada data", "en": "no data"},
+    "downtime": {"id": "gangguan", "en": "downtime"},
+    "planned": {"id": "Pemeliharaan terencana", "en": "Planned maintenance"},
+    "until": {"id": "sampai", "en": "until"},
+    "incidents": {"id": "Gangguan 90 hari terakhir", "en": "Outages, last 90 days"},
+    "no_incidents_90": {"id": "Tidak ada gangguan.", "en": "No outages."},
+    "opened": {"id": "Mulai", "en": "Began"},
+    "recovered": {"id": "Pulih", "en": "Recovered"},
+    "cause": {"id": "Penyebab", "en": "Cause"},
+    "responsibility": {"id": "Tanggung jawab", "en": "Responsibility"},
+    "resp_diskominfo": {"id": "Diskominfo", "en": "Diskominfo"},
+    "resp_skpd": {"id": "SKPD", "en": "SKPD"},
+    "still_open": {"id": "belum pulih", "en": "not yet"},
+    "all": {"id": "Semua SKPD", "en": "All SKPDs"},
+    "not_found": {"id": "SKPD tidak ditemukan", "en": "SKPD not found"},
+    "notice": {"id": "Pengumuman", "en": "Notice"},
+    "notice_hint": {
+        "id": "Pengumuman di halaman status publik (kosongkan untuk menghapus)",
+        "en": "Notice on the public status page (empty takes it down)",
+    },
+    "post": {"id": "Terbitkan", "en": "Post"},
+    "network": {"id": "Jaringan Diskominfo", "en": "Diskominfo's network"},
+    "offices": {"id": "Peta kantor SKPD", "en": "SKPD offices"},
+    "stage_opened": {"id": "Gangguan terdeteksi, sedang diperiksa", "en": "Detected, checking"},
+    "stage_confirmed": {
+        "id": "Gangguan dikonfirmasi dengan SKPD",
+        "en": "Confirmed with the SKPD",
+    },
+    "stage_dispatched": {
+        "id": "Sedang ditangani, petugas menuju lokasi",
+        "en": "Being handled, staff on the way",
+    },
+    "stage_repair": {"id": "Sedang diperbaiki", "en": "Being repaired"},
+    "stage_repaired": {"id": "Sudah diperbaiki", "en": "Repaired"},
+    "estimate": {"id": "perkiraan pulih", "en": "expected back"},
+}
+
+
+def say(key: str, lang: str) -> str:
+    entry = WORDS.get(key)
+    return entry.get(lang, entry["id"]) if entry else key
+
+
+_STAGE = {
+    State.OPENED: "stage_opened",
+    State.PING_CHECKED: "stage_opened",
+    State.CONFIRMED: "stage_confirmed",
+    State.REPORTED: "stage_confirmed",
+    State.DISPATCHED: "stage_dispatched",
+    State.ESTIMATED: "stage_dispatched",
+    State.FORWARDED: "stage_dispatched",
+    State.REPAIR_ORDERED: "stage_repair",
+    State.REPAIRED: "stage_repaired",
+}
+
+
+def stage_text(
+    state: str, estimate: datetime | None, now: datetime, zone: str, lang: str
+) -> str | None:
+    """`Sedang ditangani, petugas menuju lokasi, perkiraan pulih 14.00 WITA` for an open
+    incident; None for a closed one. A past estimate is not shown: it would mislead."""
+    if state not in OPEN_STATES:
+        return None
+    text = say(_STAGE.get(State(state), "stage_opened"), lang)
+    if estimate is not None and estimate > now:
+        same_day = local(estimate, zone).date() == local(now, zone).date()
+        when = format_moment(estimate, zone, lang)
+        if same_day:
+            when = when.split(", ", 1)[1]
+        text += f", {say('estimate', lang)} {when}"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIncident:
+    """The facts of an SKPD's open incident the public may see."""
+
+    state: str
+    responsibility: str | None
+    estimate: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PastIncident:
+    opened_at: datetime
+    recovered_at: datetime | None
+    cause: str
+    """The cause category of F-04 (never its text)."""
+    responsibility: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    day: date
+    availability: float | None
+    """0..1; None: no samples that day."""
+
+    @property
+    def downtime(self) -> float | None:
+        return None if self.availability is None else (1.0 - self.availability) * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class PublicSkpd:
+    id: str
+    name: str
+    condition: Condition
+    incident: OpenIncident | None
+    maintenance: tuple[Window, ...]
+    """Current and upcoming windows (their reasons are internal)."""
+    days: tuple[Day, ...]
+    incidents: tuple[PastIncident, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicNode:
+    """A Diskominfo-owned node as the public map draws it: no address."""
+
+    id: str
+    parent: str | None
+    role: str
+    skpd: str
+    up: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    at: datetime
+    skpds: tuple[PublicSkpd, ...]
+    nodes: tuple[PublicNode, ...]
+    """Diskominfo's nodes: what the public map draws."""
+    node_up: tuple[tuple[str, bool], ...]
+    """Every node's state, the SKPDs' equipment too: for the NOC's map only, never public."""
+    notice: str | None = None
+    """The coordinator's notice (plain text; escaped where drawn)."""
+
+    @property
+    def etag(self) -> str:
+        return hashlib.sha256(repr(self).encode()).hexdigest()[:24]
+
+
+def condition_of(
+    inventory: Inventory,
+    skpd: str,
+    node_up: Mapping[str, bool],
+    incident: OpenIncident | None,
+    in_maintenance: bool,
+    now: datetime,
+) -> Condition:
+    """The SKPD's connection now. A down node upstream (core, distribution, the SKPD's uplink
+    or gateway) is Diskominfo's side; its own equipment all dark is inside the SKPD, some of
+    it dark is degraded; outside office hours its own equipment dark is expected. An open
+    incident with every node answering (a report: slow, one service down) is degraded."""
+    if in_maintenance:
+        return Condition.MAINTENANCE
+    own = inventory.nodes_of(skpd)
+    theirs = [n for n in own if n.owner == "diskominfo"]
+    upstream = {a.id for n in theirs for a in inventory.ancestors(n.id)} | {n.id for n in theirs}
+    known = [node_up[n] for n in upstream if n in node_up]
+    if not node_up:
+        if incident is None:
+            return Condition.UNKNOWN
+        if incident.responsibility == Responsibility.SKPD:
+            return Condition.DOWN_SKPD
+        return Condition.DOWN_DISKOMINFO
+    if known and not all(known):
+        return Condition.DOWN_DISKOMINFO
+    states = [node_up[n.id] for n in own if n.owner == "skpd" and n.id in node_up]
+    hours = inventory.skpds[skpd].office_hours
+    if states and not all(states) and hours is not None and not hours.covers(now):
+        return Condition.AFTER_HOURS  # switched off for the night, as expected
+    if states and not any(states):
+        return Condition.DOWN_SKPD
+    if states and not all(states):
+        return Condition.DEGRADED
+    if incident is not None and incident.state != State.REPAIRED:
+        return Condition.DEGRADED  # every node answers, yet someone reported a problem
+    return Condition.NORMAL
+
+
+def days_back(today: date, count: int = DAYS) -> list[date]:
+    """The last `count` days, oldest first, ending with `today`."""
+    return [today - timedelta(days=count - 1 - i) for i in range(count)]
+
+
+_COLOUR = (
+    (0.9999, "#2e7d32"),  # a whole day up
+    (0.99, "#9ccc65"),
+    (0.95, "#f9a825"),
+    (0.0, "#c62828"),
+)
+
+
+def day_colour(availability: float | None) -> str:
+    if availability is None:
+        return "#cfd8dc"
+    return next(colour for floor, colour in _COLOUR if availability >= floor)
+
+
+def _duration(seconds: float, lang: str) -> str:
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    if lang == "en":
+        return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f"{hours} jam {minutes} menit" if hours else f"{minutes} menit"
+
+
+def bars_svg(days: Sequence[Day], lang: str) -> str:
+    """The days as one SVG row of bars, each with a `<title>` (the tooltip) saying its date
+    and downtime; inline SVG, so no script and no style attribute is needed."""
+    width, gap = 4, 1
+    parts = [
+        f'<svg class="bars" viewBox="0 0 {len(days) * (width + gap)} 24" '
+        'preserveAspectRatio="none" role="img" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for i, d in enumerate(days):
+        if d.availability is None:
+            tip = f"{d.day.isoformat()}: {say('no_data', lang)}"
+        else:
+            downtime = _duration(d.downtime or 0.0, lang)
+            share = f"{d.availability * 100:.2f}%"
+            tip = f"{d.day.isoformat()}: {share} ({say('downtime', lang)} {downtime})"
+        parts.append(
+            f'<rect x="{i * (width + gap)}" y="0" width="{width}" height="24" '
+            f'fill="{day_colour(d.availability)}"><title>{html.escape(tip)}</title></rect>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_BADGE_COLOUR = {
+    Condition.NORMAL: "#2e7d32",
+    Condition.DEGRADED: "#f9a825",
+    Condition.DOWN_DISKOMINFO: "#c62828",
+    Condition.DOWN_SKPD: "#c62828",
+    Condition.MAINTENANCE: "#1565c0",
+    Condition.AFTER_HOURS: "#607d8b",
+    Condition.UNKNOWN: "#9e9e9e",
+}
+
+
+def condition_colour(condition: Condition) -> str:
+    return _BADGE_COLOUR[condition]
+
+
+def badge_svg(skpd: PublicSkpd, lang: str) -> str:
+    """A shields-style badge: the SKPD's id, then its condition on its colour."""
+    left, right = html.escape(skpd.id), html.escape(say(skpd.condition, lang))
+    lw, rw = 10 + round(6.2 * len(skpd.id)), 10 + round(6.2 * len(right))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + rw}" height="20" role="img">'
+        f"<title>{left}: {right}</title>"
+        f'<rect width="{lw}" height="20" fill="#555"/>'
+        f'<rect x="{lw}" width="{rw}" height="20" fill="{condition_colour(skpd.condition)}"/>'
+        '<g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
+        f'<text x="4" y="14">{left}</text><text x="{lw + 4}" y="14">{right}</text></g></svg>'
+    )
+
+
+def public_nodes(inventory: Inventory, node_up: Mapping[str, bool]) -> tuple[PublicNode, ...]:
+    """Diskominfo's nodes only (core, distribution, uplinks, gateways), in topology order."""
+    return tuple(
+        PublicNode(n.id, n.parent, n.role, n.skpd, node_up.get(n.id))
+        for i in inventory.topology_order()
+        if (n := inventory.nodes[i]).owner == "diskominfo"
+    )
+
+
+def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = None) -> str:
+    """The tree drawn left to right by depth, one row per leaf: a down node red and every
+    node below it grey-red, so the failed branch shows at a glance. Nodes are labelled by id
+    (unique and short: `gw-dinkes`); `names` adds each one's name to its tooltip (the NOC
+    wall); the public map has none."""
+    depth: dict[str, int] = {}
+    for n in nodes:
+        depth[n.id] = depth[n.parent] + 1 if n.parent in depth else 0
+    row: dict[str, float] = {}
+    leaves = 0
+    children: dict[str | None, list[str]] = {}
+    for n in nodes:
+        children.setdefault(n.parent if n.parent in depth else None, []).append(n.id)
+
+    def place(node: str) -> float:
+        nonlocal leaves
+        below = children.get(node, [])
+        if not below:
+            row[node] = leaves
+            leaves += 1
+        else:
+            rows = [place(c) for c in below]
+            row[node] = (rows[0] + rows[-1]) / 2
+        return row[node]
+
+    for root in children.get(None, []):
+        place(root)
+    by_id = {n.id: n for n in nodes}
+    dark: set[str] = set()
+    for n in nodes:  # parents first
+        if n.up is False or (n.parent in dark):
+            dark.add(n.id)
+    tips = {n.id: f"{n.id}: {name}" if (name := (names or {}).get(n.id)) else n.id for n in nodes}
+    col, line = 30 + round(6.5 * max((len(n.id) for n in nodes), default=8)), 22
+    width = (max(depth.values(), default=0) + 1) * col + 10
+    height = max(leaves, 1) * line + 10
+    parts = [
+        f'<svg class="map" viewBox="0 0 {width} {height}" role="img" '
+        'xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for n in nodes:
+        if n.parent in by_id:
+            x1, y1 = depth[n.parent] * col + 14, row[n.parent] * line + 16
+            x2, y2 = depth[n.id] * col + 6, row[n.id] * line + 16
+            stroke = "#c62828" if n.id in dark else "#90a4ae"
+            parts.append(
+                f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{stroke}" '
+                'stroke-width="1.5"/>'
+            )
+    for n in nodes:
+        x, y = depth[n.id] * col + 10, row[n.id] * line + 16
+        if n.up is False:
+            fill = "#c62828"
+        elif n.id in dark:
+            fill = "#ef9a9a"
+        elif n.up is None:
+            fill = "#9e9e9e"
+        else:
+            fill = "#2e7d32"
+        parts.append(
+            f'<g data-node="{html.escape(n.id)}"><circle cx="{x}" cy="{y}" r="6" fill="{fill}">'
+            f"<title>{html.escape(tips[n.id])}</title></circle>"
+            f'<text x="{x + 10}" y="{y + 4}" font-size="11" '
+            f'font-family="DejaVu Sans,sans-serif">{html.escape(n.id)}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def offices_svg(
+    skpds: Sequence[PublicSkpd], positions: Mapping[str, tuple[float, float]], lang: str
+) -> str:
+    """The SKPD offices the inventory places (`location: {lat, lon}`) as dots at their places,
+    coloured by condition: plain SVG, longitude to x and latitude to y over the offices' own
+    bounding box (a regency is small enough for that to be true to the eye); no tiles."""
+    placed = [(s, positions[s.id]) for s in skpds if s.id in positions]
+    if not placed:
+        return ""
+    lats = [p[0] for _, p in placed]
+    lons = [p[1] for _, p in placed]
+    span = max(max(lats) - min(lats), max(lons) - min(lons), 0.01)
+    size, pad = 400, 30
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return (
+            pad + (lon - min(lons)) / span * (size - 2 * pad),
+            pad + (max(lats) - lat) / span * (size - 2 * pad),
+        )
+
+    parts = [
+        f'<svg class="offices" viewBox="0 0 {size} {size}" role="img" '
+        'xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" fill="#eef3f7"/>'
+    ]
+    for skpd, (lat, lon) in placed:
+        x, y = xy(lat, lon)
+        tip = html.escape(f"{skpd.name}: {say(skpd.condition, lang)}")
+        parts.append(
+            f'<a href="/status/{html.escape(skpd.id)}"><g data-office="{html.escape(skpd.id)}">'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{condition_colour(skpd.condition)}">'
+            f"<title>{tip}</title></circle>"
+            f'<text x="{x + 9:.1f}" y="{y + 4:.1f}" font-size="11" '
+            f'font-family="DejaVu Sans,sans-serif">{html.escape(skpd.id)}</text></g></a>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+class NoticeInvalid(Refused):
+    """A notice too long to be one short paragraph."""
+
+
+def clean_notice(text: str) -> str:
+    """The notice as kept: one paragraph of printable text, whitespace folded; empty takes the
+    notice down. Longer than NOTICE_LIMIT is refused, not cut: a cut sentence misleads."""
+    cleaned = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(cleaned) > NOTICE_LIMIT:
+        raise NoticeInvalid(f"the notice has {len(cleaned)} characters; at most {NOTICE_LIMIT}")
+    return cleaned
+
+
+def in_any(windows: Iterable[Window], at: datetime) -> bool:
+    return any(w.starts_at <= at < w.ends_at for w in windows)
