@@ -75,7 +75,10 @@ class Client:
         return list(self._get(url)["data"]["result"])
 
     def active_alerts(self) -> list[dict[str, Any]]:
-        return list(self._get(f"{self.stack.alertmanager.url}/api/v2/alerts?active=true"))
+        """The network's active alerts (those of an SKPD): not the Watchdog, which always fires,
+        nor SIGAP's alerts about itself."""
+        found = self._get(f"{self.stack.alertmanager.url}/api/v2/alerts?active=true")
+        return [a for a in found if "skpd" in a["labels"]]
 
 
 def alertnames(detail: dict[str, Any]) -> set[str]:
