@@ -3,11 +3,12 @@ transaction (the receiver's group commit of notifications, or one reconciliation
 
 A batch reads what it needs in four statements (the alerts the notifications name, the
 incidents those may touch, the alerts and downtime ledger of those that may recover), then
-decides in memory, one notification after the other, exactly as if each had its own
-transaction, and writes the outcome with one statement per table and kind of change. Most
-notifications are Alertmanager's repeats: they change nothing and cost no statement of their
-own. Statements are what costs (a round trip each, and SQLAlchemy's work around it), so their
-number does not grow with the batch; the ORM is left out of this path for the same reason.
+decides in memory (`Decisions`: no connection, so a unit test builds it from plain rows), one
+notification after the other, exactly as if each had its own transaction, and writes the
+outcome with one statement per table and kind of change. Most notifications are Alertmanager's
+repeats: they change nothing and cost no statement of their own. Statements are what costs (a
+round trip each, and SQLAlchemy's work around it), so their number does not grow with the
+batch; the ORM is left out of this path for the same reason.
 
 What a batch holds is valid only inside its transaction: writers are serialised
 (`webhook.store.database`), so nothing else changes these rows meanwhile, and nothing is kept
