@@ -25,6 +25,8 @@ from typing import NamedTuple
 from icmplib import ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError
 
+from exporter.clock import Monotonic
+
 ECHO_REQUEST = {4: 8, 6: 128}
 ECHO_REPLY = {4: 0, 6: 129}
 _HEADER = struct.Struct("!BBHHH")
@@ -230,12 +232,16 @@ class Arrival(NamedTuple):
 
 
 def receive_replies(
-    echo_socket: EchoSocket, cookie: bytes, dropped: Counter[str], limit: int | None = None
+    echo_socket: EchoSocket,
+    cookie: bytes,
+    dropped: Counter[str],
+    limit: int | None = None,
+    monotonic: Monotonic = time.monotonic,
 ) -> list[Arrival]:
     """At most `limit` echo replies waiting on the non-blocking socket that carry `cookie`; the
     other packets are counted in `dropped` by reason (as the exporter's metric names them).
     A bounded read lets the caller hand the loop back between two handfuls of replies; None
-    drains the socket."""
+    drains the socket. `monotonic`: the clock the requests' send times were read on."""
     sock, family, with_ip = echo_socket.sock, echo_socket.family, echo_socket.has_ip_header
     found: list[Arrival] = []
     while limit is None or len(found) < limit:
@@ -246,7 +252,7 @@ def receive_replies(
         except OSError as error:  # an ICMP error queued on a datagram socket
             dropped[errno.errorcode.get(error.errno or 0, "unknown").lower()] += 1
             continue
-        received_at = time.monotonic()
+        received_at = monotonic()
         try:
             reply = parse_reply(family, data, with_ip)
         except NotOurs as reason:

@@ -10,6 +10,7 @@ between two scheduler steps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import heapq
 import ipaddress
@@ -19,7 +20,7 @@ import time
 import zlib
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from exporter.clock import Monotonic
@@ -239,23 +240,35 @@ class ProbeEngine:
 
     async def run(self) -> None:
         """Probe until cancelled."""
+        with self.listening():
+            while True:
+                due = self.tick(self.monotonic())
+                await asyncio.sleep(max(due - self.monotonic(), MIN_SLEEP))
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[None]:
+        """Replies are received (by the running event loop) while inside."""
         self._running = True
         for echo_socket in self.sockets.values():
             self._watch(echo_socket)
         try:
-            while True:
-                now = self.monotonic()
-                self._expire(now)
-                self._send_due(now)
-                next_event = self._schedule[0][0] if self._schedule else now + 1.0
-                if self._deadlines:
-                    next_event = min(next_event, self._deadlines[0][0])
-                await asyncio.sleep(max(min(next_event, now + 1.0) - self.monotonic(), MIN_SLEEP))
+            yield
         finally:
             self._running = False
             loop = asyncio.get_running_loop()
             for echo_socket in self.sockets.values():
                 loop.remove_reader(echo_socket.sock.fileno())
+
+    def tick(self, now: float) -> float:
+        """Time out what is overdue at `now` and send what is due; returns when the next
+        request or timeout is due (at most a second ahead). The loop's one step: `run` calls
+        it, a test calls it with a moved clock."""
+        self._expire(now)
+        self._send_due(now)
+        next_event = self._schedule[0][0] if self._schedule else now + 1.0
+        if self._deadlines:
+            next_event = min(next_event, self._deadlines[0][0])
+        return min(next_event, now + 1.0)
 
     def close(self) -> None:
         for echo_socket in self.sockets.values():
@@ -321,7 +334,8 @@ class ProbeEngine:
         """Drain the socket: every reply that is ours, on time and new counts; the rest is
         counted by reason and dropped."""
         dropped, targets = self.counters.replies_dropped, self.targets
-        for arrival in receive_replies(echo_socket, self._cookie, dropped):
+        arrivals = receive_replies(echo_socket, self._cookie, dropped, monotonic=self.monotonic)
+        for arrival in arrivals:
             reply = arrival.reply
             target = targets.get(reply.slot)
             if target is None:

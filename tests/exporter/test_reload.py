@@ -39,40 +39,65 @@ def sent(text: str) -> dict[str, float]:
     return {dict(k)["node"]: v for k, v in samples(text, "sigap_probe_packets_sent_total").items()}
 
 
+class MovedClock:
+    """The probe engine's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def probe_for(engine: ProbeEngine, clock: MovedClock, seconds: float) -> None:
+    """Step `engine` through `seconds` of its clock as `run` does, from one due time to the
+    next; the real replies (loopback) of each step are received before time moves on."""
+    end = clock.now + seconds
+    while True:
+        due = engine.tick(clock.now)
+        deadline = time.monotonic() + 2.0  # real time: the replies come by the event loop
+        while any(t.outstanding is not None for t in engine.targets.values()):
+            assert time.monotonic() < deadline, "loopback did not answer"
+            await asyncio.sleep(0.001)
+        if due > end:
+            break
+        clock.now = due
+    clock.now = end
+
+
 async def test_apply_keeps_unchanged_nodes_and_restarts_changed_ones() -> None:
-    engine = ProbeEngine()
+    clock = MovedClock()
+    engine = ProbeEngine(monotonic=clock)
     engine.apply(parse_inventory(loopback(4, n2={"rack": "a"}), resolve=None))
-    task = asyncio.create_task(engine.run())
     try:
-        await asyncio.sleep(1.1)
-        before = {t.node.id: t for t in engine.order}
-        counts = {n: t.stats.sent for n, t in before.items()}
-        assert min(counts.values()) >= 4 and all(t.stats.up for t in before.values())
-        # n1: unchanged; n2: a label changed; n3: a new interval; n4: removed; n5: added
-        changed = loopback(5, n2={"rack": "b"}).replace(
-            "address: 127.0.0.3, role: host, owner: skpd",
-            "address: 127.0.0.3, role: host, owner: skpd, interval: 100ms, timeout: 100ms",
-        )
-        changed = changed.replace(
-            "      - {id: n4, address: 127.0.0.4, role: host, owner: skpd}\n", ""
-        )
-        engine.apply(parse_inventory(changed, resolve=None))
-        after = {t.node.id: t for t in engine.order}
-        assert set(after) == {"n1", "n2", "n3", "n5"}
-        assert after["n1"] is before["n1"] and after["n1"].stats.sent == counts["n1"]
-        assert after["n1"].stats.up is True
-        assert after["n3"] is before["n3"]  # same series: history kept, new interval
-        assert after["n3"].interval == 0.1
-        assert after["n2"] is not before["n2"] and after["n2"].stats.sent == 0
-        assert after["n2"].node.labels == {"rack": "b"}
-        assert before["n4"].slot not in engine.targets
-        await asyncio.sleep(1.0)
-        assert 8 <= after["n3"].stats.sent - counts["n3"] <= 11  # at 100 ms now
-        assert 3 <= after["n1"].stats.sent - counts["n1"] <= 5
-        assert after["n5"].stats.up is True and after["n2"].stats.up is True
+        with engine.listening():
+            await probe_for(engine, clock, 1.1)
+            before = {t.node.id: t for t in engine.order}
+            counts = {n: t.stats.sent for n, t in before.items()}
+            assert min(counts.values()) >= 4 and all(t.stats.up for t in before.values())
+            # n1: unchanged; n2: a label changed; n3: a new interval; n4: removed; n5: added
+            changed = loopback(5, n2={"rack": "b"}).replace(
+                "address: 127.0.0.3, role: host, owner: skpd",
+                "address: 127.0.0.3, role: host, owner: skpd, interval: 100ms, timeout: 100ms",
+            )
+            changed = changed.replace(
+                "      - {id: n4, address: 127.0.0.4, role: host, owner: skpd}\n", ""
+            )
+            engine.apply(parse_inventory(changed, resolve=None))
+            after = {t.node.id: t for t in engine.order}
+            assert set(after) == {"n1", "n2", "n3", "n5"}
+            assert after["n1"] is before["n1"] and after["n1"].stats.sent == counts["n1"]
+            assert after["n1"].stats.up is True
+            assert after["n3"] is before["n3"]  # same series: history kept, new interval
+            assert after["n3"].interval == 0.1
+            assert after["n2"] is not before["n2"] and after["n2"].stats.sent == 0
+            assert after["n2"].node.labels == {"rack": "b"}
+            assert before["n4"].slot not in engine.targets
+            await probe_for(engine, clock, 1.0)
+            assert 8 <= after["n3"].stats.sent - counts["n3"] <= 11  # at 100 ms now
+            assert 3 <= after["n1"].stats.sent - counts["n1"] <= 5
+            assert after["n5"].stats.up is True and after["n2"].stats.up is True
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
         engine.close()
 
 

@@ -3,6 +3,7 @@ counts read straight from the database (what is committed, not what the API says
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import socket
@@ -21,7 +22,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
-from exporter.clock import Clock, system_clock
+from exporter.clock import Clock, Sleep, system_clock
 from webhook.settings import Settings, load_settings
 from webhook.store.models import Alert, Incident
 from webhook.web.app import create_app
@@ -90,11 +91,11 @@ class LiveWebhook:
 
 @asynccontextmanager
 async def live_webhook(
-    settings: Settings, clock: Clock = system_clock
+    settings: Settings, clock: Clock = system_clock, sleep: Sleep = asyncio.sleep
 ) -> AsyncIterator[LiveWebhook]:
     """The real app on a real socket (what Alertmanager and a second process would talk to),
-    on `clock`."""
-    app = create_app(settings, CollectorRegistry(), clock)
+    on `clock`, its leader's loops waiting with `sleep`."""
+    app = create_app(settings, CollectorRegistry(), clock, sleep)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -3,11 +3,12 @@ transaction (the receiver's group commit of notifications, or one reconciliation
 
 A batch reads what it needs in four statements (the alerts the notifications name, the
 incidents those may touch, the alerts and downtime ledger of those that may recover), then
-decides in memory, one notification after the other, exactly as if each had its own
-transaction, and writes the outcome with one statement per table and kind of change. Most
-notifications are Alertmanager's repeats: they change nothing and cost no statement of their
-own. Statements are what costs (a round trip each, and SQLAlchemy's work around it), so their
-number does not grow with the batch; the ORM is left out of this path for the same reason.
+decides in memory (`Decisions`: no connection, so a unit test builds it from plain rows), one
+notification after the other, exactly as if each had its own transaction, and writes the
+outcome with one statement per table and kind of change. Most notifications are Alertmanager's
+repeats: they change nothing and cost no statement of their own. Statements are what costs (a
+round trip each, and SQLAlchemy's work around it), so their number does not grow with the
+batch; the ORM is left out of this path for the same reason.
 
 What a batch holds is valid only inside its transaction: writers are serialised
 (`webhook.store.database`), so nothing else changes these rows meanwhile, and nothing is kept
@@ -17,7 +18,7 @@ from one transaction to the next (another replica may write in between).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -139,6 +140,35 @@ _ALERT_KEPT = ("incident", "received", "received_at", "changed_at")
 _ALERT_READ = tuple(f.name for f in fields(_Alert) if f.name not in _ALERT_KEPT)
 """The columns the batch reads of an alert, in `_Alert`'s order (rows become it whole)."""
 _ALERT_COLUMNS = tuple(getattr(Alert, name) for name in _ALERT_READ)
+
+
+class AlertRow(NamedTuple):
+    """An alert's columns as a batch reads them (`_Alert`'s first fields, in its order)."""
+
+    fingerprint: str
+    starts_at: datetime
+    ends_at: datetime | None
+    status: str
+    resolved_by: str | None
+    incident_id: int | None
+    id: int | None
+
+
+class IncidentRow(NamedTuple):
+    """An incident's columns as a batch reads them (`_Incident`'s first fields, in its order)."""
+
+    id: int
+    skpd: str
+    state: str
+    responsibility: str | None
+    open_key: str | None
+    nodes: list[Any]
+    opened_at: datetime
+    recovered_at: datetime | None
+    closed_at: datetime | None
+    stage_entered_at: datetime
+    truncated_alerts: int
+    updated_at: datetime
 
 
 class _NewAlert(NamedTuple):
@@ -279,14 +309,12 @@ def _written(incident: _Incident) -> int:
     return incident.id
 
 
-class Batch:
-    """The alerts and incidents of one write transaction: read once, decided in memory, written
-    once. Use: `read` the notifications, `ingest` each in order, `write`, then `outcomes`; or
-    `resolve_forgotten`, then `write`."""
+class Decisions:
+    """The deciding part of a batch, no connection: what it read, as plain values, and what the
+    notifications change, in memory, one after the other. `Batch` reads into it and writes
+    what it decided; a test builds it from the rows a batch would have read (`of`)."""
 
-    def __init__(self, connection: Connection, facts: list[Fact], windows: rules.Windows) -> None:
-        self.connection = connection
-        self._reads = _READS[connection.dialect.name]
+    def __init__(self, facts: list[Fact], windows: rules.Windows) -> None:
         self.facts = facts
         """What the metrics count, published by `webhook.store.database` after the commit."""
         self.windows = windows
@@ -303,8 +331,6 @@ class Batch:
         """SKPD -> its open incident, for every SKPD the batch may place a firing alert in."""
         self._last_closed: dict[str, _Incident] = {}
         """SKPD -> its incident closed last within the reopen window (if any)."""
-        self._complete: set[int] = set()
-        """Incidents whose alerts and downtime ledger in the database are all read."""
         self._ledger: defaultdict[int, list[_Event]] = defaultdict(list)
         self._events: list[_Event] = []
         self._ingested: list[_Ingested] = []
@@ -313,7 +339,51 @@ class Batch:
         self._pages: list[tuple[_Incident, str, datetime]] = []
         """Incidents opened or reopened: each owes the page of the staff on duty."""
 
-    def _know(self, row: Row[*tuple[Any, ...]]) -> None:
+    @classmethod
+    def of(
+        cls,
+        facts: list[Fact],
+        windows: rules.Windows,
+        *,
+        skpds: Collection[str],
+        since: datetime,
+        alerts: Iterable[AlertRow] = (),
+        incidents: Iterable[IncidentRow] = (),
+        maintenance: Iterable[Maintenance] = (),
+    ) -> Decisions:
+        """As `Batch.read` leaves it, from the rows it would have read: the `alerts` the
+        notifications name and those of the `incidents` (for each SKPD of `skpds` that may get
+        an incident, its open one and those closed since `since` less the reopen window), and
+        the `maintenance` windows of those SKPDs. No downtime counted by earlier recoveries."""
+        decisions = cls(facts, windows)
+        for row in alerts:
+            decisions._know(row)
+        decisions._take_incidents(incidents, skpds, since - windows.reopen)
+        for window in maintenance:
+            decisions._maintenance[window.skpd].append(window)
+        return decisions
+
+    @property
+    def opened(self) -> list[_Incident]:
+        """The incidents the batch opened (`write` inserts them)."""
+        return self._opened
+
+    @property
+    def changed(self) -> list[_Incident]:
+        """The incidents read that the batch changed (`write` updates them)."""
+        return [i for i in self._incidents.values() if i.changed]
+
+    @property
+    def events(self) -> list[_Event]:
+        """The lines the batch put on the incidents' timelines, in order."""
+        return self._events
+
+    @property
+    def pages(self) -> list[tuple[_Incident, str, datetime]]:
+        """The pages owed: the incident, the notice, when."""
+        return self._pages
+
+    def _know(self, row: Row[*tuple[Any, ...]] | AlertRow) -> None:
         key = (row.fingerprint, row.starts_at)
         if key in self._alerts:  # the batch's state is newer than the row
             return
@@ -322,63 +392,15 @@ class Batch:
         if row.incident_id is not None:
             self._rows_of[row.incident_id].append(key)
 
-    def read(self, notifications: Sequence[AlertmanagerNotification], since: datetime) -> None:
-        """Read what the notifications need, in four statements: the alerts they name, the
-        incidents those may go to, and the alerts and downtime ledger of the incidents that
-        may recover. `since`: the earliest receipt among them (for the reopen window)."""
-        keys = list({(a.fingerprint, a.startsAt) for n in notifications for a in n.alerts})
-        for start in range(0, len(keys), _KEYS_PER_SELECT):
-            chunk = keys[start : start + _KEYS_PER_SELECT]
-            rows = self.connection.execute(
-                self._reads.alerts_named,
-                {
-                    "fingerprints": list({k[0] for k in chunk}),
-                    "starts": list({k[1] for k in chunk}),
-                },
-            )
-            for row in rows:
-                self._know(row)
-        # Judged against the database's state: deciding can only narrow what is needed.
-        placing: set[str] = set()  # SKPDs that may get an incident for a firing alert
-        resolving: set[str] = set()
-        losing: set[int] = set()  # incidents whose firing alerts may resolve
-        for notification in notifications:
-            for alert in notification.alerts:
-                known = self._alerts.get((alert.fingerprint, alert.startsAt))
-                if alert.status == "resolved":
-                    resolving.add(rules.skpd_of(alert.labels))
-                    ended = (
-                        [known, *self._other_copies(alert)] if known else self._other_copies(alert)
-                    )
-                    losing |= {
-                        a.incident_id for a in ended if a.status == "firing" and a.incident_id
-                    }
-                elif _places(alert, known):
-                    placing.add(rules.skpd_of(alert.labels))
-        self._read_incidents(losing, placing, since - self.windows.reopen)
-        starts = [a.startsAt for n in notifications for a in n.alerts]
-        if placing and starts:
-            for window in windows_during_sync(self.connection, placing, min(starts), max(starts)):
-                self._maintenance[window.skpd].append(window)
-        # an incident that gets a firing alert may lose it again in the same batch
-        placed = [self._open[s] or self._last_closed.get(s) for s in placing & resolving]
-        self._read_recovery(losing | {i.id for i in placed if i and i.id is not None})
-
-    def _read_incidents(self, ids: set[int], skpds: set[str], closed_since: datetime) -> None:
-        """The incidents `ids`, and for each SKPD of `skpds` its open incident and those closed
-        since `closed_since` (one of which may reopen)."""
+    def _take_incidents(
+        self,
+        rows: Iterable[Row[*tuple[Any, ...]] | IncidentRow],
+        skpds: Collection[str],
+        closed_since: datetime,
+    ) -> None:
+        """Hold the incidents read; for each SKPD of `skpds` its open one (None: it has none)
+        and the last of those closed since `closed_since` (which may reopen)."""
         self._open.update(dict.fromkeys(skpds))
-        if not ids and not skpds:
-            return
-        rows = self.connection.execute(
-            self._reads.incidents,
-            {
-                "ids": list(ids),
-                "skpds": list(skpds),
-                "closing_skpds": list(skpds),
-                "closed_since": closed_since,
-            },
-        )
         for row in rows:
             incident = self._incidents[row.id] = _Incident(*row)
             if incident.open_key is not None and incident.open_key in skpds:
@@ -387,17 +409,8 @@ class Batch:
                 self._note_closed(incident)
 
     def _read_recovery(self, ids: set[int]) -> None:
-        """The alerts and the downtime ledger of the incidents `ids` (read by now), which
-        deciding whether they recovered needs."""
-        ids = ids - self._complete
-        if not ids:
-            return
-        for row in self.connection.execute(self._reads.alerts_of, {"ids": list(ids)}):
-            self._know(row)
-        for entry in self.connection.execute(self._reads.ledger_of, {"ids": list(ids)}):
-            incident = self._incidents[entry.incident_id]
-            self._ledger[entry.incident_id].append(_Event(incident, *entry[1:]))
-        self._complete |= ids
+        """Read the alerts and downtime ledger of the incidents `ids` if not held yet (`Batch`
+        does); built from plain values, the deciding part holds all there is."""
 
     def _note_closed(self, incident: _Incident) -> None:
         assert incident.closed_at is not None
@@ -626,15 +639,8 @@ class Batch:
         windows = self._maintenance.get(skpd, ())
         return maintenance.planned(windows, skpd, [node] if node else [], alert.startsAt)
 
-    def resolve_forgotten(self, active: set[str], seen_before: datetime, now: datetime) -> int:
-        """Resolve the alerts firing here that Alertmanager no longer knows (its fingerprints
-        `active`) and that were received before `seen_before`; returns how many."""
-        rows = self.connection.execute(_FIRING_BEFORE, {"seen_before": seen_before})
-        # in the order received, sorted here: ORDER BY id would walk the whole table
-        gone = sorted((row for row in rows if row.fingerprint not in active), key=lambda r: r.id)
-        losing = {row.incident_id for row in gone if row.incident_id is not None}
-        self._read_incidents(losing, set(), now)
-        self._read_recovery(losing)
+    def _resolve_gone(self, gone: list[Row[*tuple[Any, ...]]], now: datetime) -> None:
+        """Resolve the firing alerts Alertmanager no longer knows, rows of `alert` with labels."""
         touched: defaultdict[_Incident, list[Labelled]] = defaultdict(list)
         for row in gone:
             self._know(row)
@@ -655,7 +661,6 @@ class Batch:
                 why="Alertmanager no longer knows these alerts",
             )
         self._settle(touched, set(touched), now)
-        return len(gone)
 
     def _settle(self, touched: Iterable[_Incident], lost: set[_Incident], now: datetime) -> None:
         """After alerts changed: mark incidents whose alerts all resolved as recovered, and
@@ -719,11 +724,118 @@ class Batch:
         self.facts.append(figures.OutageEnded(incident.skpd, responsibility, downtime))
         return downtime
 
+    def outcomes(self) -> list[Outcome]:
+        """What each notification changed, in the order ingested (after `write`)."""
+        return [
+            Outcome(
+                [_written(i) for i in result.opened], sorted(_written(i) for i in result.touched)
+            )
+            for result in self._ingested
+        ]
+
+
+class Batch(Decisions):
+    """The alerts and incidents of one write transaction: read once, decided in memory
+    (`Decisions`), written once. Use: `read` the notifications, `ingest` each in order, `write`,
+    then `outcomes`; or `resolve_forgotten`, then `write`."""
+
+    def __init__(self, connection: Connection, facts: list[Fact], windows: rules.Windows) -> None:
+        super().__init__(facts, windows)
+        self.connection = connection
+        self._reads = _READS[connection.dialect.name]
+        self._complete: set[int] = set()
+        """Incidents whose alerts and downtime ledger in the database are all read."""
+
+    def read(self, notifications: Sequence[AlertmanagerNotification], since: datetime) -> None:
+        """Read what the notifications need, in four statements: the alerts they name, the
+        incidents those may go to, and the alerts and downtime ledger of the incidents that
+        may recover. `since`: the earliest receipt among them (for the reopen window)."""
+        keys = list({(a.fingerprint, a.startsAt) for n in notifications for a in n.alerts})
+        for start in range(0, len(keys), _KEYS_PER_SELECT):
+            chunk = keys[start : start + _KEYS_PER_SELECT]
+            rows = self.connection.execute(
+                self._reads.alerts_named,
+                {
+                    "fingerprints": list({k[0] for k in chunk}),
+                    "starts": list({k[1] for k in chunk}),
+                },
+            )
+            for row in rows:
+                self._know(row)
+        # Judged against the database's state: deciding can only narrow what is needed.
+        placing: set[str] = set()  # SKPDs that may get an incident for a firing alert
+        resolving: set[str] = set()
+        losing: set[int] = set()  # incidents whose firing alerts may resolve
+        for notification in notifications:
+            for alert in notification.alerts:
+                known = self._alerts.get((alert.fingerprint, alert.startsAt))
+                if alert.status == "resolved":
+                    resolving.add(rules.skpd_of(alert.labels))
+                    ended = (
+                        [known, *self._other_copies(alert)] if known else self._other_copies(alert)
+                    )
+                    losing |= {
+                        a.incident_id for a in ended if a.status == "firing" and a.incident_id
+                    }
+                elif _places(alert, known):
+                    placing.add(rules.skpd_of(alert.labels))
+        self._read_incidents(losing, placing, since - self.windows.reopen)
+        starts = [a.startsAt for n in notifications for a in n.alerts]
+        if placing and starts:
+            for window in windows_during_sync(self.connection, placing, min(starts), max(starts)):
+                self._maintenance[window.skpd].append(window)
+        # an incident that gets a firing alert may lose it again in the same batch
+        placed = [self._open[s] or self._last_closed.get(s) for s in placing & resolving]
+        self._read_recovery(losing | {i.id for i in placed if i and i.id is not None})
+
+    def _read_incidents(self, ids: set[int], skpds: set[str], closed_since: datetime) -> None:
+        """The incidents `ids`, and for each SKPD of `skpds` its open incident and those closed
+        since `closed_since` (one of which may reopen)."""
+        rows = (
+            self.connection.execute(
+                self._reads.incidents,
+                {
+                    "ids": list(ids),
+                    "skpds": list(skpds),
+                    "closing_skpds": list(skpds),
+                    "closed_since": closed_since,
+                },
+            )
+            if ids or skpds
+            else ()
+        )
+        self._take_incidents(rows, skpds, closed_since)
+
+    def _read_recovery(self, ids: set[int]) -> None:
+        """The alerts and the downtime ledger of the incidents `ids` (read by now), which
+        deciding whether they recovered needs."""
+        ids = ids - self._complete
+        if not ids:
+            return
+        for row in self.connection.execute(self._reads.alerts_of, {"ids": list(ids)}):
+            self._know(row)
+        for entry in self.connection.execute(self._reads.ledger_of, {"ids": list(ids)}):
+            incident = self._incidents[entry.incident_id]
+            self._ledger[entry.incident_id].append(_Event(incident, *entry[1:]))
+        self._complete |= ids
+
+    def resolve_forgotten(self, active: set[str], seen_before: datetime, now: datetime) -> int:
+        """Resolve the alerts firing here that Alertmanager no longer knows (its fingerprints
+        `active`) and that were received before `seen_before`; returns how many."""
+        rows = self.connection.execute(_FIRING_BEFORE, {"seen_before": seen_before})
+        # in the order received, sorted here: ORDER BY id would walk the whole table
+        gone = sorted((row for row in rows if row.fingerprint not in active), key=lambda r: r.id)
+        losing = {row.incident_id for row in gone if row.incident_id is not None}
+        self._read_incidents(losing, set(), now)
+        self._read_recovery(losing)
+        self._resolve_gone(gone, now)
+        return len(gone)
+
     def write(self) -> None:
         """Write what the batch changed: one statement per table and kind of change."""
         # Changes first: an incident closed in the batch frees its SKPD's `open_key` for one
         # the batch opened (at most one of them ends open).
-        changed = [i for i in self._incidents.values() if i.changed]
+        changed = self.changed
         if changed:
             self.connection.execute(
                 _CHANGE_INCIDENT,
@@ -799,15 +911,6 @@ class Batch:
                 insert(Notice), [owed_row(_written(i), notice, at) for i, notice, at in self._pages]
             )
             self.facts.append(figures.NoticeOwed(_written(self._pages[0][0])))
-
-    def outcomes(self) -> list[Outcome]:
-        """What each notification changed, in the order ingested (after `write`)."""
-        return [
-            Outcome(
-                [_written(i) for i in result.opened], sorted(_written(i) for i in result.touched)
-            )
-            for result in self._ingested
-        ]
 
 
 def _changes(incident: _Incident) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from exporter.clock import Sleep
 from webhook.store.database import DATABASE_ERRORS, Database
 
 log = logging.getLogger("sigap.leadership")
@@ -57,9 +58,12 @@ class Leadership:
         interval: float = DEFAULT_INTERVAL,
         key: int = LEADER_LOCK_KEY,
         on_change: Callable[[bool], None] | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.database = database
         self.interval = interval
+        self.sleep = sleep
+        """How the loops wait between checks and rounds (a test passes one it moves)."""
         self.key = key
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self._on_change = on_change
@@ -81,7 +85,7 @@ class Leadership:
         """Run `work` every `interval` seconds while this replica leads, until cancelled. A
         round that fails is logged and the next one runs: no surprise ends a loop for good."""
         while True:
-            await asyncio.sleep(interval)
+            await self.sleep(interval)
             if not self.is_leader:
                 continue
             try:
@@ -97,7 +101,7 @@ class Leadership:
                 await asyncio.Event().wait()  # leads until cancelled
             while True:
                 await self.check()
-                await asyncio.sleep(self.interval)
+                await self.sleep(self.interval)
         finally:
             await self.release()
 

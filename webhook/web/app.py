@@ -36,7 +36,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, gzip_accepted
 
-from exporter.clock import Clock, system_clock
+from exporter.clock import Clock, Sleep, system_clock
 from exporter.inventory import CORE, InventoryError, load_inventory
 from webhook.intake.recorder import windows_of
 from webhook.services.delivery import Delivery
@@ -142,8 +142,13 @@ def _repeating(
 
 
 def create_app(
-    settings: Settings, registry: CollectorRegistry | None = None, clock: Clock = system_clock
+    settings: Settings,
+    registry: CollectorRegistry | None = None,
+    clock: Clock = system_clock,
+    sleep: Sleep = asyncio.sleep,
 ) -> web.Application:
+    """The service. `clock` is the time of every handler and service; `sleep`, how the
+    leader's loops wait between lease checks and rounds (tests pass their own)."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     setup_middlewares(app, settings.trusted_proxies)
     app[SETTINGS] = settings
@@ -158,7 +163,7 @@ def create_app(
         "1 while this replica runs the background loops (escalation, reconciliation, sweeps).",
         registry=app[REGISTRY],
     )
-    app[LEADERSHIP] = Leadership(database, on_change=leading.set)
+    app[LEADERSHIP] = Leadership(database, on_change=leading.set, sleep=sleep)
     inventory = None
     if settings.inventory:
         try:

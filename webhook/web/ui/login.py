@@ -1,7 +1,7 @@
 """Logging in and out, the request's login, its CSRF token, and the login throttle.
 
-The login throttle (the `limits` library, in memory, sliding-window counters that expire by
-themselves) counts failed logins per client address (an IPv6 client by its /64), per address and
+The login throttle (in memory, sliding windows that expire by themselves: `webhook.core.throttle`)
+counts failed logins per client address (an IPv6 client by its /64), per address and
 name, and per name. An attacker hammering a name from one address is stopped by the first two
 long before the third, so the real person still logs in from elsewhere; the per-address limit
 also bounds how many name buckets one address can create.
@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from ada_url import URL
 from aiohttp import web
-from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
+from exporter.clock import Clock
 from webhook.core.i18n import word
 from webhook.core.sessions import Login, cookie_value, name_key
+from webhook.core.throttle import Limit, SlidingWindow
 from webhook.store.models import User
 from webhook.usecases import access
 from webhook.web.auth import owe_use
 from webhook.web.http import read_form
-from webhook.web.keys import RESOURCES, SETTINGS
+from webhook.web.keys import CLOCK, RESOURCES, SETTINGS
 from webhook.web.ui.rendering import LOGIN, language, render
 
 log = logging.getLogger("sigap.access")
@@ -101,17 +101,17 @@ async def login(request: web.Request) -> web.Response:
     throttle, address = request.app[THROTTLE], request.remote
     where = {"user": name_key(typed), "remote": address}
     lang = language(request)
-    if await throttle.blocked(address, name):
+    if throttle.blocked(address, name):
         log.warning("login throttled", extra=where)
         error = word("too_many", lang)
         return render(request, "login.html", status=429, next=target, error=error)
     attempt = await access.log_in(request.app[RESOURCES], name, password, address)
     if attempt.token is None or attempt.user is None:
-        await throttle.failed(address, name)
+        throttle.failed(address, name)
         log.warning("login failed", extra={**where, "reason": attempt.failure})
         error = word("login_failed", lang)
         return render(request, "login.html", status=401, next=target, error=error)
-    await throttle.succeeded(address, name)
+    throttle.succeeded(address, name)
     log.info("login", extra={"user": attempt.user.name, "remote": address})
     settings = request.app[SETTINGS]
     response = web.HTTPSeeOther(target)
@@ -152,59 +152,51 @@ def client_key(address: str | None) -> str:
 
 
 class LoginThrottle:
-    """Failed logins, counted in three sliding windows (see the module's docstring)."""
+    """Failed logins, counted in three sliding windows (see the module's docstring) on SIGAP's
+    clock, so a test moves time instead of waiting for a window to pass."""
 
-    PAIR = RateLimitItemPerMinute(5, 5)
+    PAIR = Limit(5, timedelta(minutes=5))
     """5 failures in 5 minutes for one name from one address."""
-    ADDRESS = RateLimitItemPerMinute(20, 5)
+    ADDRESS = Limit(20, timedelta(minutes=5))
     """20 failures in 5 minutes from one address, whatever the names."""
-    NAME = RateLimitItemPerHour(100)
+    NAME = Limit(100, timedelta(hours=1))
     """100 failures in an hour for one name from anywhere: at least 20 addresses' worth."""
 
-    def __init__(self) -> None:
-        self.storage = MemoryStorage()
-        self._limiter = SlidingWindowCounterRateLimiter(self.storage)
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.pairs: SlidingWindow[tuple[str, str]] = SlidingWindow(self.PAIR)
+        self.addresses: SlidingWindow[str] = SlidingWindow(self.ADDRESS)
+        self.names: SlidingWindow[str] = SlidingWindow(self.NAME)
 
-    def _buckets(self, address: str | None, name: str) -> list[tuple[RateLimitItem, list[str]]]:
-        client, who = client_key(address), name_key(name)
-        return [
-            (self.PAIR, ["pair", client, who]),
-            (self.ADDRESS, ["address", client]),
-            (self.NAME, ["name", who]),
-        ]
+    def blocked(self, address: str | None, name: str) -> bool:
+        client, who, now = client_key(address), name_key(name), self.clock()
+        return (
+            self.pairs.full((client, who), now)
+            or self.addresses.full(client, now)
+            or self.names.full(who, now)
+        )
 
-    async def blocked(self, address: str | None, name: str) -> bool:
-        for item, keys in self._buckets(address, name):
-            if not await self._limiter.test(item, *keys):
-                return True
-        return False
+    def failed(self, address: str | None, name: str) -> None:
+        client, who, now = client_key(address), name_key(name), self.clock()
+        self.pairs.hit((client, who), now)
+        self.addresses.hit(client, now)
+        self.names.hit(who, now)
 
-    async def failed(self, address: str | None, name: str) -> None:
-        for item, keys in self._buckets(address, name):
-            await self._limiter.hit(item, *keys)
-
-    async def succeeded(self, address: str | None, name: str) -> None:
+    def succeeded(self, address: str | None, name: str) -> None:
         """Forget this address's failures for this name only: a login to one's own account
         must not reset an address's budget for guessing others'."""
-        await self._limiter.clear(self.PAIR, "pair", client_key(address), name_key(name))
+        self.pairs.clear((client_key(address), name_key(name)))
 
-    async def close(self) -> None:
-        timer = self.storage.timer
-        if timer is not None and not timer.done():
-            timer.cancel()
-        await self.storage.reset()
+    def __len__(self) -> int:
+        """The keys held, over the three windows: what the throttle's memory grows with."""
+        return len(self.pairs) + len(self.addresses) + len(self.names)
 
 
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 
 
 def setup_login(app: web.Application) -> None:
-    app[THROTTLE] = LoginThrottle()
-
-    async def close_throttle(app: web.Application) -> None:
-        await app[THROTTLE].close()
-
-    app.on_cleanup.append(close_throttle)
+    app[THROTTLE] = LoginThrottle(app[CLOCK])
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
