@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ ENVIRONMENT = {
     "SIGAP_TRUSTED_PROXIES": "trusted_proxies",
     "SIGAP_SESSION_IDLE_TIMEOUT": "session_idle_timeout",
     "SIGAP_SESSION_LIFETIME": "session_lifetime",
+    "SIGAP_TELEGRAM_BOT_TOKEN": "telegram_bot_token",
+    "SIGAP_TELEGRAM_API_URL": "telegram_api_url",
 }
 
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -121,6 +124,19 @@ class _Spec(BaseModel):
     trusted_proxies: list[str] = Field(default_factory=list)
     session_idle_timeout: Duration = 2 * 3600.0
     session_lifetime: Duration = 12 * 3600.0
+    telegram_bot_token: str | None = None
+    telegram_api_url: str | None = None
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str | None) -> str | None:
+        """BotFather's `123456:ABC-...`: a typo is told at start, not at the first page."""
+        if value is not None and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", value.strip()):
+            raise ValueError(
+                "not a bot token; expected the one BotFather gave, e.g. 123456789:AAH...(35 "
+                "characters after the colon)"
+            )
+        return value.strip() if value is not None else None
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -165,7 +181,7 @@ class _Spec(BaseModel):
             raise ValueError(f"{value!r} names an Alertmanager twice")
         return urls
 
-    @field_validator("prometheus_url", "external_url")
+    @field_validator("prometheus_url", "external_url", "telegram_api_url")
     @classmethod
     def _one_http_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value is not None else None
@@ -228,6 +244,10 @@ class Settings:
     """Incidents ping-checked at a time (the rest wait in the checker's queue)."""
     paging: PagingConfig = field(default_factory=PagingConfig)
     """The page of the staff on duty and its escalation chain (`webhook.core.roster`)."""
+    telegram_bot_token: str | None = None
+    """The installation's bot (BotFather's token); None: no Telegram."""
+    telegram_api_url: str | None = None
+    """A self-hosted Bot API server's base URL; None: Telegram's own."""
 
 
 def database_url(url: str) -> str:
@@ -338,4 +358,6 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         escalation=targets_of(spec.escalation),
         ping_concurrency=spec.ping_concurrency,
         paging=spec.paging,
+        telegram_bot_token=spec.telegram_bot_token,
+        telegram_api_url=spec.telegram_api_url,
     )
