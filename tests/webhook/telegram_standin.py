@@ -105,15 +105,17 @@ class StandIn:
             }
         )
 
-    async def press(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:
+    async def press(self, user_id: int, chat_id: int, message_id: int, data: str) -> str:
+        """Queue a press of a button of message `message_id`; the callback query's id."""
         message = self.messages.get((chat_id, message_id), {
             "message_id": message_id, "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private"}, "text": "",
         })  # fmt: skip
-        return await self.push(
+        query_id = f"cq{next(self._ids)}"
+        await self.push(
             {
                 "callback_query": {
-                    "id": f"cq{next(self._ids)}",
+                    "id": query_id,
                     "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
                     "chat_instance": str(chat_id),
                     "data": data,
@@ -121,6 +123,7 @@ class StandIn:
                 }
             }
         )
+        return query_id
 
     async def close(self) -> None:
         """End the long polls under way (as a server that stops does)."""

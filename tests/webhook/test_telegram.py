@@ -325,3 +325,32 @@ async def test_the_commands(tmp_path: Path) -> None:
         assert "no incident 99999" in await chat.reply_to(BUDI, "/insiden 99999")
         assert "/status" in await chat.reply_to(SARI, "/bantuan")
         assert "terlalu panjang" in await chat.reply_to(SARI, "x" * 4097)
+
+
+async def test_tugaskan_asks_whom_and_dispatches_them(tmp_path: Path) -> None:
+    async with telegram(tmp_path) as chat:
+        await chat.link("koord", KOORD)
+        await chat.link("sari", SARI)
+        incident_id = await chat.open_outage()
+        f01 = {
+            "reporter": "budi", "contact_confirmed_with": "budi", "complaint": "mati",
+            "affected_service": "internet", "reported_at": "2026-12-07T08:00:00+08:00",
+        }  # fmt: skip
+        for action, data in (("confirm", f01), ("report", {"responsibility": "diskominfo"})):
+            await incident_uses.make_move(chat.res, Actor.operator(), incident_id, action, data)
+        told = await chat.page_of(KOORD)  # SOP 4: the coordinator is told, with its moves
+        assert [label for label, _ in chat.bot.buttons(told)] == ["Tangani", "Tugaskan staf"]
+        await chat.press(KOORD, told, "Tugaskan staf")
+        choice = await chat.page_of(KOORD, 2)
+        assert "Tugaskan siapa ke insiden" in str(choice.params["text"])
+        assert [label for label, _ in chat.bot.buttons(choice)] == ["koord", "sari"]
+        answer = await chat.press(KOORD, choice, "sari")
+        assert answer.startswith("Tugaskan staf oleh koord") and answer.endswith("→ sari")
+        shown = await incident_uses.incident(chat.res, Actor.operator(), incident_id)
+        assert (shown.state, shown.assignee) == ("dispatched", "sari")
+        for _ in range(500):  # SOP 5: the assignee is told, on Telegram too
+            if any("Anda ditugaskan" in str(s.params["text"]) for s in chat.to(SARI)):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError(f"sari was not told: {chat.to(SARI)}")
