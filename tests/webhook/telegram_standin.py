@@ -62,8 +62,12 @@ class StandIn:
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     """(chat id, message id) -> the message as the bot last left it."""
     updates: list[dict[str, Any]] = field(default_factory=list)
+    sent_updates: list[dict[str, Any]] = field(default_factory=list)
+    """Every update ever queued."""
     failures: dict[str, list[tuple[int, str, int | None]]] = field(default_factory=dict)
     polls: int = 0
+    offsets: list[int | None] = field(default_factory=list)
+    """The `offset` of every getUpdates call."""
     _redeliver: set[int] = field(default_factory=set)
     _polled: asyncio.Event = field(default_factory=asyncio.Event)
     closing: bool = False
@@ -87,6 +91,7 @@ class StandIn:
         if redelivery:
             self._redeliver.add(int(update["update_id"]))
         async with self._arrived:
+            self.sent_updates.append(update)
             self.updates.append(update)
             self._arrived.notify_all()
         return int(update["update_id"])
@@ -175,6 +180,7 @@ class StandIn:
 
     async def _getUpdates(self, params: dict[str, Any]) -> Any:
         self.polls += 1
+        self.offsets.append(int(params["offset"]) if params.get("offset") else None)
         self._polled.set()
         offset = int(params.get("offset") or 0)
         if offset:

@@ -22,11 +22,14 @@ from tests.webhook.access_app import Service, csrf_of, login, running
 from tests.webhook.telegram_standin import BOT_USERNAME, Sent, StandIn, start, stop
 from webhook.core.chat import sign_button
 from webhook.core.workflow import Role
+from webhook.services.leadership import Leadership
+from webhook.services.telegram import Telegram
 from webhook.store.models import Notification
 from webhook.usecases import incidents as incident_uses
 from webhook.usecases import roster as roster_uses
 from webhook.usecases.context import Actor
 from webhook.web.keys import DATABASE, RESOURCES
+from webhook.web.telegram import Door, poll
 
 INVENTORY = Path(EXAMPLE)
 TOKEN = "123456789:AAHstand-in-token-for-tests_0123456"
@@ -354,3 +357,26 @@ async def test_tugaskan_asks_whom_and_dispatches_them(tmp_path: Path) -> None:
             await asyncio.sleep(0.02)
         else:
             raise AssertionError(f"sari was not told: {chat.to(SARI)}")
+
+
+async def test_only_the_leader_polls_and_it_resumes_after_the_last_update(tmp_path: Path) -> None:
+    async with telegram(tmp_path) as chat:
+        await chat.link("sari", SARI)
+        assert "Piket sekarang" in await chat.reply_to(SARI, "/piket")
+        last = max(u["update_id"] for u in chat.bot.sent_updates)
+        other, runner = await start(TOKEN)  # a second replica's view of Telegram
+        replica = Telegram(TOKEN, other.url)
+        leadership = Leadership(chat.service.app[DATABASE])  # not leading yet
+        tasks = [asyncio.create_task(poll(Door(replica, chat.res), chat.res, leadership))]
+        try:
+            await asyncio.sleep(0.5)
+            assert other.polls == 0, "a replica that does not lead polled Telegram"
+            tasks.append(asyncio.create_task(leadership.run()))  # SQLite: it leads at once
+            await other.polled(1)
+            assert other.offsets[0] == last + 1
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await replica.stop()
+            await stop(other, runner)
