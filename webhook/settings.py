@@ -57,6 +57,7 @@ ENVIRONMENT = {
     "SIGAP_SESSION_LIFETIME": "session_lifetime",
     "SIGAP_TELEGRAM_BOT_TOKEN": "telegram_bot_token",
     "SIGAP_TELEGRAM_API_URL": "telegram_api_url",
+    "SIGAP_TELEGRAM_WEBHOOK_SECRET": "telegram_webhook_secret",
 }
 
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -126,6 +127,7 @@ class _Spec(BaseModel):
     session_lifetime: Duration = 12 * 3600.0
     telegram_bot_token: str | None = None
     telegram_api_url: str | None = None
+    telegram_webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,256}$")
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -248,6 +250,9 @@ class Settings:
     """The installation's bot (BotFather's token); None: no Telegram."""
     telegram_api_url: str | None = None
     """A self-hosted Bot API server's base URL; None: Telegram's own."""
+    telegram_webhook_secret: str | None = None
+    """Set: Telegram posts updates to `/telegram/webhook` with this secret in the header
+    `X-Telegram-Bot-Api-Secret-Token` (no long polling); None: long polling."""
 
 
 def database_url(url: str) -> str:
@@ -360,4 +365,5 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         paging=spec.paging,
         telegram_bot_token=spec.telegram_bot_token,
         telegram_api_url=spec.telegram_api_url,
+        telegram_webhook_secret=spec.telegram_webhook_secret,
     )

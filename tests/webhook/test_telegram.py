@@ -380,3 +380,32 @@ async def test_only_the_leader_polls_and_it_resumes_after_the_last_update(tmp_pa
             await asyncio.gather(*tasks, return_exceptions=True)
             await replica.stop()
             await stop(other, runner)
+
+
+async def test_webhook_mode_takes_updates_with_the_secret_only(tmp_path: Path) -> None:
+    secret = "s3cret-token-of-the-webhook"
+    async with telegram(tmp_path, SIGAP_TELEGRAM_WEBHOOK_SECRET=secret) as chat:
+        hook = (await chat.bot.wait_for("setWebhook"))[0].params
+        assert hook["url"] == "https://sigap.example/telegram/webhook"
+        assert hook["secret_token"] == secret
+        client = chat.service.client
+        update = {
+            "update_id": 55,
+            "message": {
+                "message_id": 1, "date": 1, "chat": {"id": STRANGER, "type": "private"},
+                "from": {"id": STRANGER, "is_bot": False, "first_name": "x"}, "text": "/status",
+            },
+        }  # fmt: skip
+        header = "X-Telegram-Bot-Api-Secret-Token"
+        forged = await client.post("/telegram/webhook", json=update, headers={header: "wrong"})
+        assert forged.status == 401
+        assert (await client.post("/telegram/webhook", json=update)).status == 401
+        assert not chat.replies(STRANGER)
+        huge = await client.post(
+            "/telegram/webhook", data=b"{" + b" " * 300_000 + b"}", headers={header: secret}
+        )
+        assert huge.status == 413
+        taken = await client.post("/telegram/webhook", json=update, headers={header: secret})
+        assert taken.status == 200
+        assert "belum terhubung" in str(chat.replies(STRANGER)[0].params["text"])
+        assert chat.bot.polls == 0, "webhook mode must not poll (Telegram refuses both)"

@@ -4,16 +4,21 @@ answer; no rule of the SOP is decided here.
 
 Updates come by long polling (`getUpdates`), on the leading replica only (`Leadership`), from
 where the last replica left off (the highest `update_id` acted on, stored with the act), so a
-redelivered update acts no more. A press is answered at once (`answerCallbackQuery`: what was
-done, or why nothing was); the edit of its message is owed through the outbox. Command replies
-are answers, sent directly, like an HTTP response. The page `/akun` shows a person's one-time
-link code and the deep link `https://t.me/<bot>?start=<code>`.
+redelivered update acts no more. With `SIGAP_TELEGRAM_WEBHOOK_SECRET` set they come instead to
+`POST /telegram/webhook` on any replica (Telegram's `setWebhook`, made at start), each checked
+by its `X-Telegram-Bot-Api-Secret-Token` header. A press is answered at once
+(`answerCallbackQuery`: what was done, or why nothing was); the edit of its message is owed
+through the outbox. Command replies are answers, sent directly, like an HTTP response. The
+page `/akun` shows a person's one-time link code and the deep link
+`https://t.me/<bot>?start=<code>`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -205,24 +210,68 @@ async def poll(door: Door, res: Resources, leadership: Leadership) -> None:
             offset = max(update.update_id for update in updates) + 1
 
 
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+UPDATE_LIMIT = 256 * 1024
+"""Bytes an update may have: Telegram's are a few kilobytes; anything bigger is not one."""
+DOOR: web.AppKey[Door] = web.AppKey("telegram_door")
+
+
 def telegram_ctx(telegram: Telegram) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Start the bot (its username for deep links) and, on the leader, the polling loop."""
+    """Start the bot (its username for deep links) and either the polling loop (on the leader)
+    or Telegram's webhook to this service."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        res = app[RESOURCES]
+        secret = res.settings.telegram_webhook_secret
         try:
             await telegram.start()
+            if secret is not None:
+                url = (res.settings.external_url or "http://localhost:9428") + WEBHOOK_PATH
+                await telegram.bot.set_webhook(
+                    url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+                )
         except TelegramError as error:
             log.warning("telegram bot not started", extra={"error": str(error)})
-        door = Door(telegram, app[RESOURCES])
-        leadership = app[LEADERSHIP]
-        task = asyncio.create_task(poll(door, app[RESOURCES], leadership))
+        door = Door(telegram, res)
+        app[DOOR] = door
+        tasks = []
+        if secret is None:
+            tasks.append(asyncio.create_task(poll(door, res, app[LEADERSHIP])))
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await telegram.stop()
 
     return ctx
+
+
+async def webhook_update(request: web.Request) -> web.Response:
+    """One update Telegram posts (webhook mode): 200 once handled, whatever its outcome (the
+    person got the answer; Telegram would only post it again)."""
+    secret = request.app[RESOURCES].settings.telegram_webhook_secret
+    given = request.headers.get(SECRET_HEADER, "")
+    if secret is None or not hmac.compare_digest(given.encode(), secret.encode()):
+        raise web.HTTPUnauthorized(text=f"{SECRET_HEADER} missing or wrong\n")
+    if (request.content_length or 0) > UPDATE_LIMIT:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=UPDATE_LIMIT, actual_size=request.content_length or 0
+        )
+    body = await request.content.read(UPDATE_LIMIT + 1)
+    if len(body) > UPDATE_LIMIT:
+        raise web.HTTPRequestEntityTooLarge(max_size=UPDATE_LIMIT, actual_size=len(body))
+    door = request.app.get(DOOR)
+    if door is None:
+        raise web.HTTPServiceUnavailable(text="the Telegram bot is starting\n")
+    try:
+        update = Update.de_json(json.loads(body), door.telegram.bot)
+    except (ValueError, TypeError, KeyError) as error:
+        raise web.HTTPBadRequest(text=f"not a Telegram update: {error}\n") from None
+    if update is not None:
+        await door.handle(update)
+    return web.Response(text="ok\n")
 
 
 async def account_page(request: web.Request) -> web.Response:
@@ -257,6 +306,7 @@ def setup_telegram(app: web.Application) -> None:
     """The account page (always), and the bot when a token is set."""
     app.router.add_get("/akun", account_page)
     app.router.add_post("/akun/telegram", new_link_code)
+    app.router.add_post(WEBHOOK_PATH, webhook_update)
     settings = app[RESOURCES].settings
     if settings.telegram_bot_token:
         telegram = app[TELEGRAM]
