@@ -71,6 +71,7 @@ class StandIn:
     _redeliver: set[int] = field(default_factory=set)
     _polled: asyncio.Event = field(default_factory=asyncio.Event)
     closing: bool = False
+    webhook: str = ""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -179,6 +180,8 @@ class StandIn:
         return {"id": BOT_ID, "is_bot": True, "first_name": "SIGAP", "username": BOT_USERNAME}
 
     async def _getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook:
+            return _error(409, "Conflict: can't use getUpdates method while webhook is active")
         self.polls += 1
         self.offsets.append(int(params["offset"]) if params.get("offset") else None)
         self._polled.set()
@@ -238,6 +241,14 @@ class StandIn:
         return message
 
     async def _answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _setWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = str(params["url"])
+        return True
+
+    async def _deleteWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = ""
         return True
 
     def _text(self, params: dict[str, Any]) -> tuple[str, str | None]:

@@ -24,7 +24,8 @@ from webhook.core.chat import sign_button
 from webhook.core.workflow import Role
 from webhook.services.leadership import Leadership
 from webhook.services.telegram import Telegram
-from webhook.store.models import Notification
+from webhook.store.models import Incident, Notification
+from webhook.store.moves import make_move as store_move
 from webhook.usecases import incidents as incident_uses
 from webhook.usecases import roster as roster_uses
 from webhook.usecases.context import Actor
@@ -409,3 +410,20 @@ async def test_webhook_mode_takes_updates_with_the_secret_only(tmp_path: Path) -
         assert taken.status == 200
         assert "belum terhubung" in str(chat.replies(STRANGER)[0].params["text"])
         assert chat.bot.polls == 0, "webhook mode must not poll (Telegram refuses both)"
+
+
+async def test_the_ping_check_after_the_page_leaves_its_button_working(tmp_path: Path) -> None:
+    async with telegram(tmp_path) as chat:
+        await chat.link("sari", SARI)
+        incident_id = await chat.open_outage()
+        page = await chat.page_of(SARI)
+        async with chat.service.app[DATABASE].write() as session:  # SOP 2, SIGAP's own move
+            incident = await session.get(Incident, incident_id)
+            assert incident is not None
+            await store_move(
+                session, incident, "ping_check", "sigap", Role.SYSTEM,
+                {"unreachable": ["uplink-dinkes"]}, chat.res.clock(),
+            )  # fmt: skip
+        assert (await chat.press(SARI, page, "Tangani")).startswith("Tangani oleh sari")
+        shown = await incident_uses.incident(chat.res, Actor.operator(), incident_id)
+        assert (shown.state, shown.holder) == ("ping_checked", "sari")

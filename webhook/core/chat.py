@@ -5,10 +5,10 @@ A button's `callback_data` (Telegram allows 64 bytes) is
 `base64url(payload) + base64url(HMAC-SHA256(secret, payload)[:12])`, 39 characters. The payload
 packs the incident, the action, a chosen staff member (dispatch; 0: "let me choose"), when it
 expires, and `seen`: a 4-byte digest of the incident's stage and holder when the message was
-planned. A press acts only while the incident is still as its message showed it, so of two
-people pressing *Tangani* at once one wins and the other is told who did; a button of a closed
-incident changes nothing. Whoever presses acts as the person linked to their Telegram account
-(a group's message acts for the member who pressed), with that person's role.
+planned (`seen()`). A press acts only while the incident is still as its message showed it, so
+of two people pressing *Tangani* at once one wins and the other is told who did; a button of a
+closed incident changes nothing. Whoever presses acts as the person linked to their Telegram
+account (a group's message acts for the member who pressed), with that person's role.
 """
 
 from __future__ import annotations
@@ -60,8 +60,11 @@ class Stale(Conflict):
 
 
 def seen(state: str, holder: str | None) -> int:
-    """The digest of what a message showed: the stage and who held the incident."""
-    digest = hashlib.sha256(f"{state}\0{holder or ''}".encode()).digest()
+    """The digest of what a message showed: the stage and who held the incident. SIGAP's own
+    ping check (opened -> ping_checked, right after the page went out) changes nothing a
+    person pressed for."""
+    stage = State.OPENED.value if state == State.PING_CHECKED.value else state
+    digest = hashlib.sha256(f"{stage}\0{holder or ''}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
 
 

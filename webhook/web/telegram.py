@@ -231,6 +231,8 @@ def telegram_ctx(telegram: Telegram) -> Callable[[web.Application], AsyncIterato
                 await telegram.bot.set_webhook(
                     url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
                 )
+            else:  # Telegram refuses getUpdates while a webhook is set (an earlier mode)
+                await telegram.bot.delete_webhook()
         except TelegramError as error:
             log.warning("telegram bot not started", extra={"error": str(error)})
         door = Door(telegram, res)
