@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ ENVIRONMENT = {
     "SIGAP_STATUS_PAGE": "status_page",
     "SIGAP_STATUS_NETWORKS": "status_networks",
     "SIGAP_STATUS_INTERVAL": "status_interval",
+    "SIGAP_TELEGRAM_BOT_TOKEN": "telegram_bot_token",
+    "SIGAP_TELEGRAM_API_URL": "telegram_api_url",
+    "SIGAP_TELEGRAM_WEBHOOK_SECRET": "telegram_webhook_secret",
 }
 
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -129,6 +133,20 @@ class _Spec(BaseModel):
     status_page: Literal["public", "intranet", "off"] = "public"
     status_networks: list[str] = Field(default_factory=list)
     status_interval: Duration = 30.0
+    telegram_bot_token: str | None = None
+    telegram_api_url: str | None = None
+    telegram_webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,256}$")
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str | None) -> str | None:
+        """BotFather's `123456:ABC-...`: a typo is told at start, not at the first page."""
+        if value is not None and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", value.strip()):
+            raise ValueError(
+                "not a bot token; expected the one BotFather gave, e.g. 123456789:AAH...(35 "
+                "characters after the colon)"
+            )
+        return value.strip() if value is not None else None
 
     @field_validator("trusted_proxies", "status_networks", mode="before")
     @classmethod
@@ -173,7 +191,7 @@ class _Spec(BaseModel):
             raise ValueError(f"{value!r} names an Alertmanager twice")
         return urls
 
-    @field_validator("prometheus_url", "external_url")
+    @field_validator("prometheus_url", "external_url", "telegram_api_url")
     @classmethod
     def _one_http_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value is not None else None
@@ -244,6 +262,13 @@ class Settings:
     """The intranet's networks, for `status_page: intranet`."""
     status_interval: float = 30.0
     """How old the status page's figures may get: one gathering per interval."""
+    telegram_bot_token: str | None = None
+    """The installation's bot (BotFather's token); None: no Telegram."""
+    telegram_api_url: str | None = None
+    """A self-hosted Bot API server's base URL; None: Telegram's own."""
+    telegram_webhook_secret: str | None = None
+    """Set: Telegram posts updates to `/telegram/webhook` with this secret in the header
+    `X-Telegram-Bot-Api-Secret-Token` (no long polling); None: long polling."""
 
 
 def database_url(url: str) -> str:
@@ -415,4 +440,7 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         status_page=spec.status_page,
         status_networks=tuple(ipaddress.ip_network(p, strict=False) for p in spec.status_networks),
         status_interval=spec.status_interval,
+        telegram_bot_token=spec.telegram_bot_token,
+        telegram_api_url=spec.telegram_api_url,
+        telegram_webhook_secret=spec.telegram_webhook_secret,
     )

@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exporter.inventory import Duration
-from webhook.core import links
+from webhook.core import chat, links
 from webhook.core.i18n import word
 from webhook.core.localtime import DEFAULT_ZONE, format_moment
 from webhook.core.workflow import FINAL_STATES, TRANSITIONS, Role
@@ -233,10 +233,12 @@ def plan(
     paged: Sequence[str] = (),
     zone: str = DEFAULT_ZONE,
     skpd_name: str = "",
+    telegram_chats: Mapping[str, str] = {},
 ) -> list[Message]:
     """The messages a committed `move` sends: one per recipient and configured channel, times
     on the regency's clock (`zone`). `on_duty`: who the roster has on duty now; `paged`: whom
-    the paging step named; `skpd_name`: the SKPD's name in the inventory (if any)."""
+    the paging step named; `skpd_name`: the SKPD's name in the inventory (if any);
+    `telegram_chats`: the Telegram chat of each person who linked one (when the bot is set up)."""
     if move in (OPENED, "page") and incident.state in FINAL_STATES:
         return []  # the outage ended before the page went out: nobody to wake
     messages = []
@@ -267,6 +269,11 @@ def plan(
         if detail:
             lines.append(detail)
         lines.append("")
+        if user.name in telegram_chats:
+            messages.append(
+                _telegram(incident, user, telegram_chats[user.name], subject, lines, page,
+                          secret=secret, now=now, lifetime=lifetime, lang=lang)
+            )  # fmt: skip
         lines += [f"{action_name(name, lang)}: {target}" for name, target in user_links.items()]
         text = "\n".join(lines) + "\n"
         if config.smtp is not None and user.email:
@@ -275,6 +282,38 @@ def plan(
             recipient = user.phone or user.name
             messages.append(Message("webhook", recipient, user.name, subject, text, user_links))
     return messages
+
+
+BUTTON = "button:"
+"""A Telegram message's `links` key of a button: `button:acknowledge` -> its callback data."""
+EDIT = "edit"
+"""A Telegram message's `links` key naming the message it replaces (an edit after a press)."""
+
+
+def _telegram(
+    incident: IncidentToTell,
+    user: Person,
+    chat_id: str,
+    subject: str,
+    lines: list[str],
+    page: str,
+    *,
+    secret: str,
+    now: datetime,
+    lifetime: timedelta,
+    lang: str,
+) -> Message:
+    """The Telegram message of one recipient: the lines, the incident's page, and a signed
+    button for each move they may make now that a press can make (`webhook.core.chat`)."""
+    holder = getattr(incident, "holder", None)
+    buttons = {
+        f"{BUTTON}{action}": chat.sign_button(
+            secret, incident.id, action, incident.state, holder, now, lifetime
+        )
+        for action in chat.button_actions(incident.state, user.role)
+    }
+    text = "\n".join([*lines, f"{action_name('incident', lang)}: {page}"]) + "\n"
+    return Message("telegram", chat_id, user.name, subject, text, {"incident": page, **buttons})
 
 
 def action_name(action: str, lang: str) -> str:

@@ -1,4 +1,6 @@
-"""Delivery of notifications from the outbox, by email (SMTP) and a generic JSON webhook.
+"""Delivery of notifications from the outbox, by email (SMTP), a generic JSON webhook and
+Telegram (`webhook.services.telegram`: people who linked their chat; Telegram's 429
+`retry_after` puts the next attempt no earlier than it asks).
 
 A move's transaction owes its notices (`webhook.store.outbox.owe`); `Delivery`, a worker in every
 replica, plans them into messages (`webhook.core.messages.plan`, the incident as it is then) and
@@ -34,6 +36,9 @@ from webhook.core.figures import Fact, NoticeOwed
 from webhook.core.localtime import DEFAULT_ZONE
 from webhook.core.messages import OPENED, Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
 from webhook.services.paging import duty_at, paged_people
+from webhook.services.telegram import SEND_ERRORS as TELEGRAM_ERRORS
+from webhook.services.telegram import Telegram, TelegramDeferred
+from webhook.store.chat import chats_by_person
 from webhook.store.database import DATABASE_ERRORS, Database
 from webhook.store.models import Incident, User
 from webhook.store.outbox import (
@@ -121,8 +126,10 @@ class Delivery:
         clock: Clock = system_clock,
         zone: str = DEFAULT_ZONE,
         skpd_name: Callable[[str], str] = str,
+        telegram: Telegram | None = None,
     ) -> None:
         self.database, self.config = database, config
+        self.telegram = telegram
         self.skpd_name = skpd_name
         """An SKPD's name by its id (the inventory's), for the messages."""
         self.secret, self.external_url = secret, external_url
@@ -203,6 +210,7 @@ class Delivery:
                 (await duty_at(session, ZoneInfo(self.zone), now)).now if OPENED in kinds else []
             )
             paged = await paged_people(session, ids) if "page" in kinds else {}
+            chats = await chats_by_person(session) if self.telegram is not None else {}
             for notice in notices:
                 try:
                     messages = plan(
@@ -218,6 +226,7 @@ class Delivery:
                         paged=paged.get((notice.incident_id, notice.created_at), []),
                         zone=self.zone,
                         skpd_name=self.skpd_name(by_id[notice.incident_id].skpd),
+                        telegram_chats=chats,
                     )
                 except Exception as error:  # one notice's bug must not hold up the others
                     log.exception(
@@ -239,16 +248,24 @@ class Delivery:
             claimed = await claim_due(session, self.clock(), lease, BATCH)
         if not claimed:
             return 0
+        deferred: dict[int, float] = {}
         async with aiohttp.ClientSession() as client:
-            errors = await asyncio.gather(*(self._send(client, c) for c in claimed))
+            errors = await asyncio.gather(*(self._send(client, c, deferred) for c in claimed))
         finished = self.clock()
         async with self.database.write() as session:
             for notification, error in zip(claimed, errors, strict=True):
-                await record_attempt(session, notification, error, finished, self.config)
+                wait = deferred.get(notification.id)
+                await record_attempt(
+                    session, notification, error, finished, self.config,
+                    not_before=finished + timedelta(seconds=wait) if wait is not None else None,
+                )  # fmt: skip
         return len(claimed)
 
-    async def _send(self, client: aiohttp.ClientSession, claimed: Claimed) -> str | None:
-        """Send one message; the error that failed the attempt, or None."""
+    async def _send(
+        self, client: aiohttp.ClientSession, claimed: Claimed, deferred: dict[int, float]
+    ) -> str | None:
+        """Send one message; the error that failed the attempt, or None. A channel's "not
+        before N seconds" (Telegram's 429) goes into `deferred` by the notification's id."""
         message, key = claimed.message, claimed.idempotency_key
         try:
             if message.channel == "email" and self.config.smtp is not None:
@@ -258,9 +275,13 @@ class Delivery:
                 await send_email(self.config.smtp, message, key, files)
             elif message.channel == "webhook" and self.config.webhook is not None:
                 await send_webhook(client, self.config.webhook, message, key)
+            elif message.channel == "telegram" and self.telegram is not None:
+                await self.telegram.send(message, self.config.language)
             else:
                 return f"channel {message.channel} is no longer configured"
-        except SEND_ERRORS as exc:
+        except (*SEND_ERRORS, *TELEGRAM_ERRORS) as exc:
+            if isinstance(exc, TelegramDeferred):
+                deferred[claimed.id] = exc.retry_after
             error = f"{type(exc).__name__}: {exc}"
             log.warning("notification %d via %s failed (%s)", claimed.id, message.channel, error)
             return error

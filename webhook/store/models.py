@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import orjson
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -414,3 +415,38 @@ class StatusNotice(Base):
     text: Mapped[str] = mapped_column(Text)
     posted_by: Mapped[str] = mapped_column(String(100))
     posted_at: Mapped[datetime]
+
+
+class TelegramChat(Base):
+    """A person's Telegram chat (issue 21): their messages go there, and presses and commands
+    from it act as them. One chat per person; linking again moves it."""
+
+    __tablename__ = "telegram_chat"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), unique=True)
+    linked_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship(lazy="raise_on_sql")
+
+
+class TelegramLinkCode(Base):
+    """A one-time code a logged-in person shows the bot (`/start <code>`); only its SHA-256."""
+
+    __tablename__ = "telegram_link_code"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class TelegramUpdate(Base):
+    """An update from Telegram that was acted on: a redelivered one (the same `update_id`) acts
+    no more; the highest is where long polling resumes, on whichever replica leads."""
+
+    __tablename__ = "telegram_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime]

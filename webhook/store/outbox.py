@@ -143,9 +143,12 @@ async def record_attempt(
     error: str | None,
     now: datetime,
     config: NotifyConfig,
+    *,
+    not_before: datetime | None = None,
 ) -> None:
-    """Record one attempt to send `claimed`: sent, due again after the backoff, or failed after
-    the last retry; the final outcome is counted once this transaction commits."""
+    """Record one attempt to send `claimed`: sent, due again after the backoff (and not before
+    `not_before`, when the channel said so), or failed after the last retry; the final outcome
+    is counted once this transaction commits."""
     row = await session.get(Notification, claimed.id, with_for_update=True)
     if row is None or row.status != "pending":
         return  # another replica took it over after our lease and has settled it
@@ -157,7 +160,7 @@ async def record_attempt(
     elif delay is None:
         row.status, row.next_attempt_at = "failed", None
     else:
-        row.next_attempt_at = now + delay
+        row.next_attempt_at = max(now + delay, not_before or now)
     if row.status != "pending":
         publish(session, MessageDelivered(row.channel, row.status))
 

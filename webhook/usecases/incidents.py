@@ -55,12 +55,16 @@ async def make_move(
     data: Mapping[str, Any],
     *,
     also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    check: Callable[[AsyncSession, Incident], Awaitable[None]] | None = None,
 ) -> tuple[Incident, Transition]:
-    """Make `action` on the incident as `actor`; `also` writes more in the same transaction (a
+    """Make `action` on the incident as `actor`; `check` may refuse it first, in the same
+    transaction (a chat button's "still as the message showed it"); `also` writes more in it (a
     link's nonce). Raises NotFound, TransitionRefused, FormInvalid or a database error."""
     now = res.clock()
     async with res.database.write() as session:
         incident = await visible(session, actor, incident_id)
+        if check is not None:
+            await check(session, incident)
         if action == "ping_check":
             # SOP step 2 again: the ping checker records the move with its result later
             row = transition(State(incident.state), action, actor.role, dict(data))

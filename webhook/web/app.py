@@ -48,6 +48,7 @@ from webhook.services.pingcheck import PingChecker, PingSettings
 from webhook.services.reconcile import reconcile_forever
 from webhook.services.retention import Pruner, measure, measure_forever
 from webhook.services.silences import SYNC_INTERVAL, Silences
+from webhook.services.telegram import Telegram
 from webhook.settings import Settings
 from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
 from webhook.usecases.context import Resources
@@ -66,11 +67,13 @@ from webhook.web.keys import (
     REGISTRY,
     RESOURCES,
     SETTINGS,
+    TELEGRAM,
 )
 from webhook.web.links import setup_links
 from webhook.web.maintenance import setup_maintenance
 from webhook.web.middlewares import setup_middlewares
 from webhook.web.status import setup_status
+from webhook.web.telegram import setup_telegram
 from webhook.web.ui.incidents import setup_incidents
 from webhook.web.ui.login import setup_login
 from webhook.web.ui.monthly import setup_monthly_report
@@ -238,6 +241,10 @@ def create_app(
     silences = Silences(database, settings.alertmanager_urls, app[METRICS].silence_requests)
     res = Resources(database, settings, inventory, silences, clock, app[PING_CHECKER])
     app[RESOURCES] = res
+    telegram = None
+    if settings.telegram_bot_token:
+        telegram = Telegram(settings.telegram_bot_token, settings.telegram_api_url)
+        app[TELEGRAM] = telegram
     delivery = Delivery(
         database,
         settings.notify,
@@ -247,6 +254,7 @@ def create_app(
         clock=clock,
         zone=settings.timezone,
         skpd_name=inventory.skpd_name if inventory is not None else str,
+        telegram=telegram,
     )
     app[DELIVERY] = delivery
     database.subscribe(delivery.committed)
@@ -282,6 +290,7 @@ def create_app(
         await pruner.round(clock())
 
     leadership = app[LEADERSHIP]
+    setup_telegram(app)  # the bot starts before delivery sends with it
     app.cleanup_ctx.append(delivery_ctx)
     app.cleanup_ctx.append(measuring_ctx)
     app.cleanup_ctx.append(

@@ -11,6 +11,7 @@ from webhook.services.delivery import Delivery
 from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker
+from webhook.services.telegram import Telegram
 from webhook.settings import Settings
 from webhook.store.database import Database
 from webhook.usecases.context import Resources
@@ -31,3 +32,5 @@ LEADERSHIP = web.AppKey("leadership", Leadership)
 """Whether this replica runs the background loops: `is_leader`, `await elected()`."""
 RESOURCES = web.AppKey("resources", Resources)
 """What the use cases (`webhook.usecases`) run against: every handler calls them with it."""
+TELEGRAM = web.AppKey("telegram", Telegram)
+"""The installation's Telegram bot; present only when `SIGAP_TELEGRAM_BOT_TOKEN` is set."""
