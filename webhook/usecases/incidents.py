@@ -110,12 +110,6 @@ def reportable_skpds(res: Resources, actor: Actor) -> list[str]:
     return sorted(res.inventory.skpds) if res.inventory is not None else []
 
 
-async def dispatchable(res: Resources) -> list[User]:
-    """Who may be dispatched (`webhook.store.people.network_staff`)."""
-    async with res.database.read() as session:
-        return await people.network_staff(session)
-
-
 async def incidents(
     res: Resources,
     actor: Actor,
