@@ -77,6 +77,8 @@ from webhook.web.telegram import setup_telegram
 from webhook.web.ui.incidents import setup_incidents
 from webhook.web.ui.login import setup_login
 from webhook.web.ui.monthly import setup_monthly_report
+from webhook.web.ui.photos import setup_photos
+from webhook.web.ui.rendering import setup_rendering
 from webhook.web.ui.roster import setup_roster
 from webhook.web.ui.users import setup_users
 
@@ -312,6 +314,8 @@ def create_app(
     setup_links(app)
     setup_login(app)
     setup_incidents(app)
+    setup_photos(app)
+    setup_rendering(app)
     setup_users(app)
     setup_monthly_report(app)
     setup_roster(app)
