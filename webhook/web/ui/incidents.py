@@ -23,6 +23,7 @@ from webhook.usecases import incidents
 from webhook.usecases.context import Actor
 from webhook.usecases.documents import form_document
 from webhook.usecases.photos import ATTACHERS
+from webhook.web.http import status_exception
 from webhook.web.keys import INVENTORY, RESOURCES, SETTINGS
 from webhook.web.ui.login import current_user, posted
 from webhook.web.ui.rendering import language, refusal, render
@@ -181,6 +182,8 @@ async def form_page(
     except Refused as refused:
         raise refusal(refused) from None
     document = await form_document(res, incident, kind, language(request))
+    if document is None and photo_error is not None:
+        raise status_exception(status, photo_error)  # no F-04 page to come back to
     if document is None:
         raise web.HTTPNotFound(text=f"incident {incident.id} has no {kind.upper()} yet")
     if pdf:
