@@ -417,6 +417,11 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
             else f"{config_file}:{lines.line_for(('database_url',))}: database_url"
         )
         raise SettingsError(f"{where}: {exc}") from None
+    if spec.telegram_webhook_secret and not spec.external_url:
+        raise SettingsError(
+            "SIGAP_TELEGRAM_WEBHOOK_SECRET: Telegram's webhook mode needs SIGAP_EXTERNAL_URL (the "
+            "HTTPS URL Telegram posts to); set it, or unset the secret for long polling"
+        )
     privileged = {"auto": None, "true": True, "false": False}[spec.ping_privileged]
     return Settings(
         database_url=url,

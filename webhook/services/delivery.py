@@ -121,7 +121,7 @@ class Delivery:
         config: NotifyConfig,
         *,
         secret: str,
-        external_url: str,
+        external_url: str | None,
         attachments: Attachments | None = None,
         clock: Clock = system_clock,
         zone: str = DEFAULT_ZONE,

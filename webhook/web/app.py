@@ -251,7 +251,7 @@ def create_app(
         database,
         settings.notify,
         secret=settings.secret_key,
-        external_url=settings.external_url or "http://localhost:9428",
+        external_url=settings.external_url,  # None: messages without links
         attachments=lambda incident_id: f04_attachment(res, incident_id),
         clock=clock,
         zone=settings.timezone,
