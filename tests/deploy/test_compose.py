@@ -851,3 +851,8 @@ def test_webhook_example_config_and_its_commented_sections_are_valid() -> None:
     config = notify_config(sections["notify"])
     assert config.smtp is not None and config.webhook is not None
     targets_of(sections["escalation"])
+    from webhook.core.letterhead import LetterheadConfig
+    from webhook.core.photos import PhotoConfig
+
+    assert LetterheadConfig.model_validate(sections["letterhead"]).crest
+    PhotoConfig.model_validate(sections["photos"])
