@@ -35,18 +35,25 @@ def _letterhead(title: str, orientation: str, letterhead: Letterhead) -> FPDF:
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
     pdf.add_page()
-    top = pdf.get_y()
+    top, left, right = pdf.get_y(), pdf.l_margin, pdf.r_margin
     if letterhead.crest is not None:
-        pdf.image(str(letterhead.crest), x=pdf.l_margin, y=top, h=CREST_HEIGHT)
+        crest = pdf.image(str(letterhead.crest), x=left, y=top, h=CREST_HEIGHT)
+        indent = float(crest.rendered_width) + 3
+        pdf.set_left_margin(left + indent)  # the lines centred between the crest and its mirror
+        pdf.set_right_margin(right + indent)
+        pdf.set_x(pdf.l_margin)
     pdf.set_font("DejaVu", "B", 13)
     for line in letterhead.title_lines:
-        pdf.cell(0, 7, line, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, line, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
     if letterhead.unit:
         pdf.cell(0, 5, letterhead.unit, align="C", new_x="LMARGIN", new_y="NEXT")
     if letterhead.contact_line:
         pdf.set_font("DejaVu", "", 8)
         pdf.multi_cell(0, 4, letterhead.contact_line, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_left_margin(left)
+    pdf.set_right_margin(right)
+    pdf.set_x(left)
     if letterhead.crest is not None:
         pdf.set_y(max(pdf.get_y(), top + CREST_HEIGHT))
     pdf.set_line_width(0.8)
@@ -98,12 +105,15 @@ def document_pdf(document: Document, letterhead: Letterhead) -> bytes:
 
 def _photos(pdf: FPDF, document: Document) -> None:
     """The repair's photos, two to a row, each scaled to fit its half of the page."""
-    pdf.ln(3)
-    pdf.set_font("DejaVu", "B", 10)
-    pdf.cell(0, 6, word("repair_photos", document.lang), new_x="LMARGIN", new_y="NEXT")
     gap = 4.0
     width = (pdf.w - pdf.l_margin - pdf.r_margin - gap) / 2
     most = PHOTO_HEIGHT
+    first = max(min(most, width * p.height / max(p.width, 1)) for p in document.photos[:2])
+    if pdf.get_y() + 9 + first > pdf.h - pdf.b_margin:
+        pdf.add_page()  # the heading stays with its first photos
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(0, 6, word("repair_photos", document.lang), new_x="LMARGIN", new_y="NEXT")
     for start in range(0, len(document.photos), 2):
         pair = document.photos[start : start + 2]
         heights = [min(most, width * p.height / max(p.width, 1)) for p in pair]
