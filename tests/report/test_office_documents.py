@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 import yaml
 from openpyxl import load_workbook
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from pypdf import PdfReader
 
 from tests.workflow.conftest import Service, start_service
@@ -34,6 +34,8 @@ from webhook.core.monthly import (
     summary_table,
     table_csv,
 )
+from webhook.core.photos import PhotoConfig, PhotoRefused, PhotoTooBig, check_room, clean_photo
+from webhook.core.workbook import report_workbook
 from webhook.settings import SettingsError, load_settings
 from webhook.usecases.documents import f04_attachment
 from webhook.web.keys import RESOURCES
@@ -359,11 +361,28 @@ async def test_the_f04_carries_the_outage_the_ping_check_and_photos(tmp_path: Pa
         text = await refused.text()
         assert "bukan foto JPEG atau PNG" in text and 'data-testid="photo-error"' in text
         assert 'data-testid="repair-photos"' in text  # the F-04 page again, not a bare one
+        empty = await upload(service, incident, b"")
+        assert empty.status == 422 and "Tidak ada berkas foto" in await empty.text()
         too_big = await upload(service, incident, png(2000, 2000, "white") + b"\0" * 200_000)
         assert too_big.status == 413 and "Foto terlalu besar" in await too_big.text()
         assert (await upload(service, incident, png())).status == 303
         third = await upload(service, incident, png())
         assert third.status == 422 and "Terlalu banyak foto" in await third.text()
+        # one removed, another fits; the photos stay in the order they were taken
+        page = await (await get(service, f"/incidents/{incident}/forms/f04")).text()
+        csrf = page.split('name="csrf" value="')[1].split('"')[0]
+        ids = [int(x.split('"')[0]) for x in page.split('data-photo="')[1:]]
+        removed = await service.client.post(
+            f"/incidents/{incident}/photos/{ids[1]}/remove",
+            data={"csrf": csrf},
+            allow_redirects=False,
+        )
+        assert removed.status == 303
+        assert (await upload(service, incident, png(30, 60, "red"))).status == 303
+        page = await (await get(service, f"/incidents/{incident}/forms/f04")).text()
+        now_ids = [int(x.split('"')[0]) for x in page.split('data-photo="')[1:]]
+        assert now_ids[0] == photo_id and ids[1] not in now_ids and len(now_ids) == 2
+        await get(service, f"/incidents/{incident}/photos/{ids[1]}", status=404)
 
         pdf = await (await get(service, f"/incidents/{incident}/forms/f04.pdf")).read()
         text = pdf_text(pdf)
@@ -400,3 +419,82 @@ async def test_no_photo_before_the_f04(tmp_path: Path) -> None:
         assert "F-04 belum diisi" in await response.text()
     finally:
         await service.client.close()
+
+
+# --- the photo check, one case at a time ---------------------------------------------------------
+
+
+def mpo() -> bytes:
+    """A phone's JPEG with a second picture (Pillow reads it as MPO)."""
+    out = io.BytesIO()
+    first, second = Image.new("RGB", (40, 30), "red"), Image.new("RGB", (40, 30), "blue")
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    return out.getvalue()
+
+
+def gif() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "GIF")
+    return out.getvalue()
+
+
+def png_with_text() -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("GPS", "-3.2358,116.2181")
+    out = io.BytesIO()
+    Image.new("RGB", (20, 10), "white").save(out, "PNG", pnginfo=info)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [(phone_jpeg(), "image/jpeg"), (mpo(), "image/jpeg"), (png_with_text(), "image/png")],
+)
+def test_a_photo_is_taken_by_content_and_loses_its_metadata(data: bytes, kind: str) -> None:
+    photo = clean_photo(data, PhotoConfig())
+    assert photo.content_type == kind
+    image = Image.open(io.BytesIO(photo.data))
+    assert not image.getexif() and "GPS" not in image.info and "exif" not in image.info
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "Tidak ada berkas foto"),
+        (gif(), "bukan foto JPEG atau PNG"),
+        (b"%PDF-1.7\n...", "bukan foto JPEG atau PNG"),
+        (phone_jpeg()[:200], "bukan foto JPEG atau PNG"),  # cut off in transit
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "bukan foto JPEG atau PNG"),
+        (png() + b"\0" * 70_000, "Foto terlalu besar (0,1 MB); paling besar 0,1 MB"),
+    ],
+)
+def test_what_is_no_photo_is_refused_in_indonesian(data: bytes, words: str) -> None:
+    with pytest.raises(PhotoRefused) as refused:
+        clean_photo(data, PhotoConfig(max_bytes=64 * 1024))
+    assert words in refused.value.reason
+
+
+def test_a_pixel_bomb_is_refused_before_it_is_decoded() -> None:
+    out = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(out, "PNG")  # 48 megapixels in a few kilobytes
+    with pytest.raises(PhotoTooBig, match="megapiksel"):
+        clean_photo(out.getvalue(), PhotoConfig())
+
+
+def test_the_photo_count_is_capped() -> None:
+    check_room(3, PhotoConfig(max_count=4))
+    with pytest.raises(PhotoRefused, match="paling banyak 4"):
+        check_room(4, PhotoConfig(max_count=4))
+    with pytest.raises(PhotoRefused, match="tidak diaktifkan"):
+        check_room(0, PhotoConfig(max_count=0))
+
+
+def test_text_that_looks_like_a_formula_stays_text_in_the_workbook() -> None:
+    report = a_report()
+    tables = (summary_table(report, "id"), incidents_table(report, "id"))
+    book = load_workbook(
+        io.BytesIO(report_workbook(tables, ("Ringkasan", "Insiden"), DEFAULT_LETTERHEAD, "id"))
+    )
+    cells = [c for row in book["Insiden"].iter_rows() for c in row if c.value == "=cmd|calc"]
+    assert len(cells) == 1 and cells[0].data_type == "s"
+    assert "PEMERINTAH KABUPATEN TANAH BUMBU" in [c.value for c in book["Insiden"]["A"]]

@@ -90,7 +90,9 @@ def clean_photo(data: bytes, config: PhotoConfig) -> CleanPhoto:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=tuple(KINDS))
-            kind = str(image.format)
+            # a phone's JPEG with a second picture (depth, preview) opens as MPO: its first
+            # picture is the photo
+            kind = "JPEG" if image.format == "MPO" else str(image.format)
             if image.width * image.height > MAX_PIXELS:
                 raise PhotoTooBig(
                     f"Foto terlalu besar ({image.width}×{image.height} piksel); paling besar "
@@ -100,6 +102,8 @@ def clean_photo(data: bytes, config: PhotoConfig) -> CleanPhoto:
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning):  # fmt: skip
         raise wrong from None
+    if kind not in KINDS:
+        raise wrong
     upright = ImageOps.exif_transpose(image)
     upright.info.clear()  # EXIF (GPS), XMP, comments: none is written again
     out = io.BytesIO()

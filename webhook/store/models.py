@@ -457,6 +457,9 @@ class RepairPhoto(Base):
     `webhook.core.photos.clean_photo`: JPEG or PNG, encoded again without metadata."""
 
     __tablename__ = "repair_photo"
+    # ids never come back after a removal (SQLite would reuse the highest): a browser that
+    # cached /photos/{id} must not show a removed photo for a new one
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)

@@ -32,6 +32,7 @@ def upgrade() -> None:
             ["incident_id"], ["incident.id"], name=op.f("fk_repair_photo_incident_id_incident")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_repair_photo")),
+        sqlite_autoincrement=True,  # ids never reused (cached photo URLs)
     )
     op.create_index(
         op.f("ix_repair_photo_incident_id"), "repair_photo", ["incident_id"], unique=False
