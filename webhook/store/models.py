@@ -459,7 +459,7 @@ class RepairPhoto(Base):
     __tablename__ = "repair_photo"
     # ids never come back after a removal (SQLite would reuse the highest): a browser that
     # cached /photos/{id} must not show a removed photo for a new one
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
