@@ -470,6 +470,7 @@ def _letterhead(config: LetterheadConfig, config_file: str | None, lines: YamlLi
     path = Path(config.crest)
     if not path.is_absolute() and config_file:
         path = Path(config_file).parent / path
+    path = path.absolute()
     where = f"{config_file}:{lines.line_for(('letterhead', 'crest'))}: letterhead.crest"
     try:
         with Image.open(path) as image:
@@ -483,4 +484,4 @@ def _letterhead(config: LetterheadConfig, config_file: str | None, lines: YamlLi
         ) from None
     if kind not in ("PNG", "JPEG"):
         raise SettingsError(f"{where}: {path} is a {kind} image; expected a PNG or JPEG file")
-    return Letterhead.of(config.model_copy(update={"crest": str(path.resolve())}))
+    return Letterhead.of(config.model_copy(update={"crest": str(path)}))
