@@ -26,6 +26,13 @@ from webhook.web.ui.rendering import refusal
 CHUNK = 64 * 1024
 
 
+def _photo_id(request: web.Request) -> int:
+    text = request.match_info["photo"]
+    if not (text.isascii() and text.isdigit() and len(text) < 10):
+        raise web.HTTPNotFound()
+    return int(text)
+
+
 async def _read_upload(request: web.Request, config: PhotoConfig) -> tuple[str, bytes]:
     """The multipart body's csrf and photo, the photo read at most `max_bytes` + 1 (a bigger
     one is refused without reading the rest)."""
@@ -71,12 +78,9 @@ async def attach(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     user, _ = await current_user(request)
-    text = request.match_info["photo"]
-    if not (text.isascii() and text.isdigit() and len(text) < 10):
-        raise web.HTTPNotFound()
     try:
         photo = await photos.repair_photo(
-            request.app[RESOURCES], Actor.of(user), incident_id, int(text)
+            request.app[RESOURCES], Actor.of(user), incident_id, _photo_id(request)
         )
     except Refused as refused:
         raise refusal(refused) from None
@@ -91,11 +95,10 @@ async def remove(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     user, login = await current_user(request)
     await checked_form(request, login)
-    text = request.match_info["photo"]
-    if not (text.isascii() and text.isdigit() and len(text) < 10):
-        raise web.HTTPNotFound()
     try:
-        await photos.detach_photo(request.app[RESOURCES], Actor.of(user), incident_id, int(text))
+        await photos.detach_photo(
+            request.app[RESOURCES], Actor.of(user), incident_id, _photo_id(request)
+        )
     except Refused as refused:
         raise refusal(refused) from None
     raise web.HTTPSeeOther(f"/incidents/{incident_id}/forms/f04#foto")
