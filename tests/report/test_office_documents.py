@@ -18,11 +18,12 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
 from PIL import Image, PngImagePlugin
 from pypdf import PdfReader
 
-from tests.workflow.conftest import Service, start_service
+from tests.workflow.conftest import Mailbox, Service, free_port, start_service
 from tests.workflow.sop_walk import act, alert, detail, open_report, send, walk_to_repair
 from tests.workflow.test_service import login
 from webhook.core.letterhead import DEFAULT_LETTERHEAD
@@ -91,12 +92,12 @@ def phone_jpeg() -> bytes:
     return out.getvalue()
 
 
-async def office(tmp_path: Path, **sections: Any) -> Service:
+async def office(tmp_path: Path, notify: dict[str, Any] | None = None, **sections: Any) -> Service:
     crest = tmp_path / "lambang.png"
     crest.write_bytes(png(80, 100, "gold"))
     return await start_service(
         tmp_path,
-        {},
+        notify or {},
         env={
             "SIGAP_INVENTORY": str(inventory(tmp_path)),
             "SIGAP_PING_CHECK": "true",
@@ -402,6 +403,32 @@ async def test_the_f04_carries_the_outage_the_ping_check_and_photos(tmp_path: Pa
         await get(service, f"/incidents/{incident}/photos/{photo_id}", status=404)
     finally:
         await service.client.close()
+
+
+async def test_the_email_that_hands_over_the_f04_says_the_outage(tmp_path: Path) -> None:
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)  # real SMTP (aiosmtpd)
+    controller.start()
+    notify = {"smtp": {"host": "127.0.0.1", "port": port}, "retries": 2, "backoff": "10ms"}
+    service = await office(tmp_path, notify)
+    try:
+        await repaired_incident(service)
+        await service.drain()
+        (email,) = [m for m in mailbox.to("budi@example.test") if list(m.iter_attachments())]
+        body = email.get_body(preferencelist=("plain",))
+        assert body is not None
+        text = body.get_content()
+        assert "Gangguan mulai: " in text and "Pulih: " in text
+        assert "Lama gangguan: 2 jam 05 menit" in text
+        assert "Router gateway Dinkes: 3/3 balasan" in text  # the ping check, by name
+        assert "Node terdampak: Router gateway Dinkes" in text
+        (attached,) = list(email.iter_attachments())
+        pdf = pdf_text(attached.get_content())
+        assert "Lama gangguan" in pdf and "KOTABARU" in pdf and "Tanah Bumbu" not in pdf
+    finally:
+        await service.drain()
+        await service.client.close()
+        controller.stop()
 
 
 async def test_no_photo_before_the_f04(tmp_path: Path) -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
-from webhook.core.documents import Document, DocumentPhoto, build_document, document_number
+from webhook.core.documents import (
+    Document,
+    DocumentPhoto,
+    affected_nodes,
+    build_document,
+    document_number,
+    evidence,
+)
+from webhook.core.i18n import word
+from webhook.core.localtime import parse_moment
 from webhook.core.pdf import document_pdf
 from webhook.store.models import Incident
 from webhook.store.moves import saved_form
@@ -65,3 +74,20 @@ async def f04_attachment(res: Resources, incident_id: int) -> tuple[tuple[str, b
         return ()
     pdf = await asyncio.to_thread(document_pdf, document, res.settings.letterhead)
     return ((document.filename, pdf),)
+
+
+async def f04_evidence(res: Resources, incident_id: int) -> str:
+    """What the message handing over the F-04 says of the outage, in the messages' language:
+    its start, recovery and length, the ping check, the affected nodes by name (the attached
+    PDF carries the same, `webhook.core.documents.evidence`)."""
+    lang = res.settings.notify.language
+    async with res.database.read() as session:
+        incident = await get_incident(session, incident_id, detail=True)
+        form = await saved_form(session, incident_id, "f04") if incident else None
+    if incident is None or form is None:
+        return ""
+    repair_end = parse_moment(form.data.get("repair_ended_at"))
+    lines = evidence(incident, repair_end, res.inventory, res.settings.timezone, lang)
+    nodes = ", ".join(n.name for n in affected_nodes(incident, res.inventory, lang))
+    lines.append((word("nodes_affected", lang), nodes or "-"))
+    return "\n".join(f"{label}: {value}" for label, value in lines)

@@ -52,7 +52,7 @@ from webhook.services.telegram import Telegram
 from webhook.settings import Settings
 from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
 from webhook.usecases.context import Resources
-from webhook.usecases.documents import f04_attachment
+from webhook.usecases.documents import f04_attachment, f04_evidence
 from webhook.usecases.figures import open_now
 from webhook.web.alertmanager import receive, recorder_ctx
 from webhook.web.api import setup_api
@@ -253,6 +253,7 @@ def create_app(
         secret=settings.secret_key,
         external_url=settings.external_url,  # None: messages without links
         attachments=lambda incident_id: f04_attachment(res, incident_id),
+        evidence=lambda incident_id: f04_evidence(res, incident_id),
         clock=clock,
         zone=settings.timezone,
         skpd_name=inventory.skpd_name if inventory is not None else str,
