@@ -32,7 +32,7 @@ has been idle for a moment, and at least once per interval: retention must not m
     .venv/bin/python benchmarks/bench_webhook.py                 # all streams
     .venv/bin/python benchmarks/bench_webhook.py --stream new    # one stream
     .venv/bin/python benchmarks/bench_webhook.py --quick         # 200 notifications, a smoke run
-    .venv/bin/python benchmarks/bench_webhook.py --stream repeats --retention
+    .venv/bin/python benchmarks/bench_webhook.py --stream repeats --retention --repeat 3
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ import os
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -555,6 +556,12 @@ def main() -> int:
         help="run SIGAP with retention off and with its pruning under way (old rows seeded)",
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="with --retention: each pair of runs this many times, interleaved (medians compared)",
+    )
+    parser.add_argument(
         "--old-rows",
         type=int,
         default=50_000,
@@ -622,7 +629,7 @@ def main() -> int:
                     result.checked = count(CHECKED)
             results.append(result)
 
-    retentions = ("off", "pruning") if args.retention else (None,)
+    retentions = list(enumerate(("off", "pruning") * args.repeat if args.retention else (None,)))
 
     def sigap(
         s: Stream, name: str, url: str, count: Any, check: str, retention: str | None
@@ -651,8 +658,8 @@ def main() -> int:
                 lambda q, plain=plain: count_sqlite(plain, q))  # fmt: skip
             for check in ("off", "on") if s.pings and pings else ("off",):
                 label = f", ping {check}" if s.pings else ""
-                for retention in retentions:
-                    db = f"{tmp}/{s.name}-{check}-{retention}.db"
+                for k, retention in retentions:
+                    db = f"{tmp}/{s.name}-{check}-{k}.db"
                     sigap(s, f"SIGAP, SQLite{label}", f"sqlite:///{db}",
                           lambda q, db=db: count_sqlite(db, q), check, retention)  # fmt: skip
             if pg is None:
@@ -662,8 +669,8 @@ def main() -> int:
                 lambda q, u=plain_pg: count_postgres(u, q))  # fmt: skip
             for check in ("off", "on") if s.pings and pings else ("off",):
                 label = f", ping {check}" if s.pings else ""
-                for retention in retentions:
-                    url = pg.create_database(f"{s.name}_{check}_{retention or 'x'}")
+                for k, retention in retentions:
+                    url = pg.create_database(f"{s.name}_{check}_{k}")
                     sigap(s, f"SIGAP, PostgreSQL{label}", url,
                           lambda q, u=url: count_postgres(u, q), check, retention)  # fmt: skip
 
@@ -693,13 +700,20 @@ def main() -> int:
             )
             if r.stored is not None and r.stored != s.distinct:
                 lost.append(f"{s.name}/{r.name}")
-        for off in (r for r in mine if r.name.endswith(", retention off")):
-            on = next(r for r in mine if r.name == off.name.removesuffix("off") + "pruning")
-            print(
-                f"{'':<10}{'  pruning vs off:':<{width}}"
-                f"{on.alerts_per_second / off.alerts_per_second - 1:>+9.1%}{'':>13}"
-                f"{on.pct(0.5) - off.pct(0.5):>+8.1f}{on.pct(0.99) - off.pct(0.99):>+8.1f}"
+        for base in dict.fromkeys(r.name for r in mine if r.name.endswith(", retention off")):
+            off = [r for r in mine if r.name == base]
+            on = [r for r in mine if r.name == base.removesuffix("off") + "pruning"]
+
+            def median(runs: list[Result], of: Any) -> float:
+                return statistics.median(of(r) for r in runs)
+
+            speed = median(on, lambda r: r.alerts_per_second) / median(
+                off, lambda r: r.alerts_per_second
             )
+            p50 = median(on, lambda r: r.pct(0.5)) - median(off, lambda r: r.pct(0.5))
+            p99 = median(on, lambda r: r.pct(0.99)) - median(off, lambda r: r.pct(0.99))
+            label = f"  pruning vs off ({base.split(', ')[1]}, median of {len(on)}):"
+            print(f"{'':<10}{label:<{width}}{speed - 1:>+9.1%}{'':>13}{p50:>+8.1f}{p99:>+8.1f}")
     if lost:
         print(f"LOST ALERTS in: {', '.join(lost)}")
         return 1
