@@ -21,9 +21,18 @@ Three streams, each sent by 50 concurrent senders (Alertmanager retries anything
 Every server runs in its own process pinned to one CPU; the senders run on another. At the end
 the database is counted: nothing may be lost. The ping check needs root (raw ICMP, namespaces).
 
+``--retention``: every SIGAP run twice, on a database that already holds ``--old-rows`` raw
+notifications from a year ago (each a body of the stream): once with retention off (they are
+kept), once with the leader's pruning round (``retention: raw_notification: 2160h``, batches
+of 500, ``interval: 10s``) deleting them while the storm runs. The storm starts right after the
+round's first batch; the column ``pruned`` is what was deleted by its end (``all``: the backlog
+ran out before the storm did, give more ``--old-rows``). The round takes the writer only when it
+has been idle for a moment, and at least once per interval: retention must not move the storm.
+
     .venv/bin/python benchmarks/bench_webhook.py                 # all streams
     .venv/bin/python benchmarks/bench_webhook.py --stream new    # one stream
     .venv/bin/python benchmarks/bench_webhook.py --quick         # 200 notifications, a smoke run
+    .venv/bin/python benchmarks/bench_webhook.py --stream repeats --retention --repeat 3
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import os
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +59,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -375,6 +387,8 @@ class Result:
     checked: int | None = None
     """Ping checks on the timeline when the storm ended (they go on in the background)."""
     stream: str = ""
+    pruned: int | None = None
+    """Old rows the retention deleted by the end of the storm (`--retention`)."""
 
     @property
     def alerts_per_second(self) -> float:
@@ -427,8 +441,6 @@ def count_sqlite(path: str, query: str) -> int:
 
 
 def count_postgres(url: str, query: str) -> int:
-    import asyncpg
-
     async def go() -> int:
         conn = await asyncpg.connect(url)
         try:
@@ -437,6 +449,77 @@ def count_postgres(url: str, query: str) -> int:
             await conn.close()
 
     return asyncio.run(go())
+
+
+# --- retention: old rows to prune while the storm runs --------------------------------------------
+
+OLD = T0 - timedelta(days=365)
+"""When the seeded raw notifications arrived: far past the 90 days kept."""
+KEEP_ALL = (
+    "retention:\n  raw_notification: null\n  notification: null\n  web_session: null\n"
+    "  used_link: null\n"
+)
+PRUNING = "retention:\n  raw_notification: 2160h\n  interval: 10s\n  batch: 500\n"
+
+
+def seed_old_notifications(database_url: str, rows: int, body: bytes) -> None:
+    """The schema (`sigap-webhook db upgrade`), then `rows` authenticated raw notifications
+    received a year ago, each holding `body`."""
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "webhook.cli", "db", "upgrade"],
+        env={**os.environ, "SIGAP_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    if upgrade.returncode != 0:
+        raise RuntimeError(f"db upgrade failed: {upgrade.stderr[-2000:]}")
+    times = [OLD + timedelta(seconds=i) for i in range(rows)]
+    if database_url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as conn:
+            conn.executemany(
+                "INSERT INTO raw_notification (received_at, remote, auth_ok, status_code, "
+                "group_key, body) VALUES (?, '127.0.0.1', 1, 200, 'g', ?)",
+                ((t.replace(tzinfo=None).isoformat(sep=" "), body) for t in times),
+            )
+            conn.commit()
+        return
+
+    async def copy() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.copy_records_to_table(
+                "raw_notification",
+                records=[(t, "127.0.0.1", True, 200, "g", body) for t in times],
+                columns=["received_at", "remote", "auth_ok", "status_code", "group_key", "body"],
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(copy())
+
+
+def pruned_rows(url: str) -> int:
+    """`sigap_retention_pruned_rows_total` of the webhook at `url`, every table."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return int(
+        sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == "sigap_retention_pruned_rows"
+            for sample in family.samples
+            if sample.name.endswith("_total")
+        )
+    )
+
+
+def until_pruning(url: str, timeout: float = 90.0) -> None:
+    """Wait until the leader's first pruning batch is done: the storm meets pruning under way."""
+    deadline = time.monotonic() + timeout
+    while pruned_rows(url) == 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url}: no pruning within {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 STORED = "SELECT count(*) FROM alert"
@@ -467,6 +550,23 @@ def main() -> int:
         "--profile", metavar="DIR", help="run SIGAP under cProfile, one .prof file a run in DIR"
     )
     parser.add_argument("--quick", action="store_true", help="200 notifications: a smoke run")
+    parser.add_argument(
+        "--retention",
+        action="store_true",
+        help="run SIGAP with retention off and with its pruning under way (old rows seeded)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="with --retention: each pair of runs this many times, interleaved (medians compared)",
+    )
+    parser.add_argument(
+        "--old-rows",
+        type=int,
+        default=50_000,
+        help="raw notifications of a year ago seeded for --retention (default 50000)",
+    )
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -503,24 +603,48 @@ def main() -> int:
     results: list[Result] = []
 
     def run(
-        s: Stream, name: str, command: list[str], env: dict[str, str], count: Any = None
+        s: Stream,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        count: Any = None,
+        pruning: bool = False,
     ) -> None:
-        launch = command
-        if args.profile and command is webhook:
+        launch, is_sigap = command, command[: len(webhook)] == webhook
+        if args.profile and is_sigap:
             Path(args.profile).mkdir(parents=True, exist_ok=True)
             slug = "".join(c if c.isalnum() else "-" for c in f"{s.name} {name}")
             profile = ["-m", "cProfile", "-o", f"{args.profile}/{slug}.prof"]
             launch = [command[0], *profile, *command[1:]]
         with server(launch, env, 0) as url:
+            if pruning:
+                until_pruning(url)
             result = run_storm(name, url, s.bodies, args.senders, 0)
             result.alerts, result.stream = s.alerts, s.name
+            if pruning:
+                result.pruned = pruned_rows(url)
             if count is not None:
-                result.stored = count(
-                    STORED if command is webhook else "SELECT count(*) FROM alerts"
-                )
-                if command is webhook:
+                result.stored = count(STORED if is_sigap else "SELECT count(*) FROM alerts")
+                if is_sigap:
                     result.checked = count(CHECKED)
             results.append(result)
+
+    retentions = list(enumerate(("off", "pruning") * args.repeat if args.retention else (None,)))
+
+    def sigap(
+        s: Stream, name: str, url: str, count: Any, check: str, retention: str | None
+    ) -> None:
+        """One SIGAP run; with --retention, on old rows it keeps or prunes meanwhile."""
+        env = {**base_env, "SIGAP_DATABASE_URL": url,
+               "SIGAP_PING_CHECK": "true" if check == "on" else "false"}  # fmt: skip
+        command = webhook
+        if retention is not None:
+            seed_old_notifications(url, args.old_rows, s.bodies[0])
+            config = Path(tmp, f"retention-{retention}.yml")
+            config.write_text(PRUNING if retention == "pruning" else KEEP_ALL)
+            command = [*webhook, "--config.file", str(config)]
+            name = f"{name}, retention {retention}"
+        run(s, name, command, env, count, pruning=retention == "pruning")
 
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="sigap-bench-"))
@@ -534,11 +658,10 @@ def main() -> int:
                 lambda q, plain=plain: count_sqlite(plain, q))  # fmt: skip
             for check in ("off", "on") if s.pings and pings else ("off",):
                 label = f", ping {check}" if s.pings else ""
-                db = f"{tmp}/{s.name}-{check}.db"
-                env = {**base_env, "SIGAP_DATABASE_URL": f"sqlite:///{db}",
-                       "SIGAP_PING_CHECK": "true" if check == "on" else "false"}  # fmt: skip
-                run(s, f"SIGAP, SQLite{label}", webhook, env,
-                    lambda q, db=db: count_sqlite(db, q))  # fmt: skip
+                for k, retention in retentions:
+                    db = f"{tmp}/{s.name}-{check}-{k}.db"
+                    sigap(s, f"SIGAP, SQLite{label}", f"sqlite:///{db}",
+                          lambda q, db=db: count_sqlite(db, q), check, retention)  # fmt: skip
             if pg is None:
                 continue
             plain_pg = pg.create_database(f"plain_{s.name}")
@@ -546,19 +669,20 @@ def main() -> int:
                 lambda q, u=plain_pg: count_postgres(u, q))  # fmt: skip
             for check in ("off", "on") if s.pings and pings else ("off",):
                 label = f", ping {check}" if s.pings else ""
-                url = pg.create_database(f"{s.name}_{check}")
-                env = {**base_env, "SIGAP_DATABASE_URL": url,
-                       "SIGAP_PING_CHECK": "true" if check == "on" else "false"}  # fmt: skip
-                run(s, f"SIGAP, PostgreSQL{label}", webhook, env,
-                    lambda q, u=url: count_postgres(u, q))  # fmt: skip
+                for k, retention in retentions:
+                    url = pg.create_database(f"{s.name}_{check}_{k}")
+                    sigap(s, f"SIGAP, PostgreSQL{label}", url,
+                          lambda q, u=url: count_postgres(u, q), check, retention)  # fmt: skip
 
     print(
         f"\n{n} notifications of {per} alerts a stream, {args.senders} senders; servers pinned "
         f"to one CPU; {datetime.now(UTC):%Y-%m-%d %H:%M}Z"
     )
+    width = 48 if args.retention else 28
     print(
-        f"{'stream':<10}{'server':<28}{'alerts/s':>9}{'x do-nothing':>13}{'p50 ms':>8}"
+        f"{'stream':<10}{'server':<{width}}{'alerts/s':>9}{'x do-nothing':>13}{'p50 ms':>8}"
         f"{'p99 ms':>8}{'non-2xx':>8}{'stored':>8}{'checked':>8}"
+        + (f"{'pruned':>8}" if args.retention else "")
     )
     lost = []
     for s in streams:
@@ -568,13 +692,28 @@ def main() -> int:
             non_2xx = sum(k for status, k in r.statuses.items() if not 200 <= status < 300)
             stored = "-" if r.stored is None else str(r.stored)
             checked = "-" if r.checked is None else str(r.checked)
+            pruned = {None: "-", args.old_rows: "all"}.get(r.pruned, str(r.pruned))
             print(
-                f"{s.name:<10}{r.name:<28}{r.alerts_per_second:>9.0f}"
+                f"{s.name:<10}{r.name:<{width}}{r.alerts_per_second:>9.0f}"
                 f"{ceiling / r.alerts_per_second:>13.1f}{r.pct(0.5):>8.1f}{r.pct(0.99):>8.1f}"
-                f"{non_2xx:>8}{stored:>8}{checked:>8}"
+                f"{non_2xx:>8}{stored:>8}{checked:>8}" + (f"{pruned:>8}" if args.retention else "")
             )
             if r.stored is not None and r.stored != s.distinct:
                 lost.append(f"{s.name}/{r.name}")
+        for base in dict.fromkeys(r.name for r in mine if r.name.endswith(", retention off")):
+            off = [r for r in mine if r.name == base]
+            on = [r for r in mine if r.name == base.removesuffix("off") + "pruning"]
+
+            def median(runs: list[Result], of: Any) -> float:
+                return statistics.median(of(r) for r in runs)
+
+            speed = median(on, lambda r: r.alerts_per_second) / median(
+                off, lambda r: r.alerts_per_second
+            )
+            p50 = median(on, lambda r: r.pct(0.5)) - median(off, lambda r: r.pct(0.5))
+            p99 = median(on, lambda r: r.pct(0.99)) - median(off, lambda r: r.pct(0.99))
+            label = f"  pruning vs off ({base.split(', ')[1]}, median of {len(on)}):"
+            print(f"{'':<10}{label:<{width}}{speed - 1:>+9.1%}{'':>13}{p50:>+8.1f}{p99:>+8.1f}")
     if lost:
         print(f"LOST ALERTS in: {', '.join(lost)}")
         return 1

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from exporter.inventory import Duration, YamlLines, format_path
 from webhook.core.deadlines import targets_of
@@ -38,6 +40,7 @@ DEFAULT_DATABASE_URL = "sqlite:///sigap.db"
 # Environment variable -> key of the YAML file (and of `Settings`).
 ENVIRONMENT = {
     "SIGAP_DATABASE_URL": "database_url",
+    "SIGAP_DATABASE_PASSWORD": "database_password",
     "SIGAP_ALERTMANAGER_TOKEN": "alertmanager_token",
     "SIGAP_SECRET_KEY": "secret_key",
     "SIGAP_INVENTORY": "inventory",
@@ -78,6 +81,7 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     database_url: str = DEFAULT_DATABASE_URL
+    database_password: str | None = None
     alertmanager_token: str | None = None
     secret_key: str | None = None
     inventory: str | None = None
@@ -298,10 +302,31 @@ def database_url(url: str) -> str:
     return f"{drivers[scheme.lower()]}://{rest}"
 
 
+def with_password(url: str, password: str) -> str:
+    """`url` with `password` set for its user, quoted as URLs need: a password kept apart from
+    the URL (a compose secret, `SIGAP_DATABASE_PASSWORD_FILE`) may hold any character."""
+    try:
+        parts = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"{url!r} is not a database URL") from None
+    if parts.get_backend_name() != "postgresql":
+        raise ValueError("a database password is for PostgreSQL; SQLite has none")
+    if parts.password is not None:
+        raise ValueError("the URL holds a password already: set it in one place")
+    if not parts.username:
+        raise ValueError(
+            f"{url!r} names no user; expected e.g. postgresql://sigap@postgres:5432/sigap"
+        )
+    return parts.set(password=password).render_as_string(hide_password=False)
+
+
 SECRETS = (
     ("database_url",),
+    ("database_password",),
     ("alertmanager_token",),
     ("secret_key",),
+    ("telegram_bot_token",),
+    ("telegram_webhook_secret",),
     ("notify", "smtp", "password"),
 )
 """Settings that may come from a file instead (`SIGAP_SECRET_KEY_FILE`, `secret_key_file:`,
@@ -309,26 +334,32 @@ SECRETS = (
 
 
 def _secret_file(path: str, where: str) -> str:
-    """A secret's file, without the trailing newline editors and `echo` add."""
+    """A secret's file, without the trailing newline editors and `echo` add. An empty one is
+    refused: it is what compose makes of a secret whose variable is empty, and an empty key or
+    token would silently mean "none"."""
     try:
-        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise SettingsError(f"{where}: cannot read {path}: {reason or exc}") from exc
+    if not value:
+        raise SettingsError(f"{where}: {path} is empty; write the secret into it")
+    return value
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The settings the environment sets; each also as `NAME_FILE`, naming a file to read."""
-    found = {}
+def _from_env(env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The settings the environment sets, each also as `NAME_FILE` naming a file to read; and
+    for each, the variable it came from."""
+    found, source = {}, {}
     for name, key in ENVIRONMENT.items():
         value, path = env.get(name, ""), env.get(f"{name}_FILE", "")
         if value and path:
             raise SettingsError(f"{name}, {name}_FILE: set one of them, not both")
         if path:
-            found[key] = _secret_file(path, f"{name}_FILE")
+            found[key], source[key] = _secret_file(path, f"{name}_FILE"), f"{name}_FILE"
         elif value:
-            found[key] = value
-    return found
+            found[key], source[key] = value, name
+    return found, source
 
 
 def _files_read(data: dict[str, Any], config_file: str, lines: YamlLines) -> dict[str, Any]:
@@ -357,6 +388,18 @@ def _files_read(data: dict[str, Any], config_file: str, lines: YamlLines) -> dic
     return data
 
 
+def _as_written(data: Mapping[str, Any], loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`loc` as the YAML writes it: `secret_key_file` where the secret was read from a file."""
+    node: Any = data
+    for i, key in enumerate(loc):
+        if not isinstance(node, Mapping):
+            break
+        if key not in node and f"{key}_file" in node:
+            return (*loc[:i], f"{key}_file")
+        node = node.get(key)
+    return loc
+
+
 def _read_file(path: str) -> tuple[dict[str, Any], YamlLines]:
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -373,6 +416,7 @@ def _read_file(path: str) -> tuple[dict[str, Any], YamlLines]:
 
 
 def _problem(err: Mapping[str, Any]) -> str:
+    """One problem in words; a secret's value is not repeated (it would reach the logs)."""
     if err["type"] == "extra_forbidden":
         allowed = ", ".join(_Spec.model_fields)
         loc = err["loc"]
@@ -380,6 +424,8 @@ def _problem(err: Mapping[str, Any]) -> str:
             return f"unknown setting {loc[0]!r}; expected one of: {allowed}"
         return f"unknown key {loc[-1]!r}"
     message = str(err["msg"]).removeprefix("Value error, ")
+    if any(tuple(err["loc"][: len(path)]) == path for path in SECRETS):
+        return message
     return f"{message} (got {err.get('input')!r})"
 
 
@@ -388,40 +434,42 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
     Every section is validated here, before anything uses it; SettingsError names each
     problem's variable, or its file, line and path."""
     env = os.environ if env is None else env
-    from_file, lines = _read_file(config_file) if config_file else ({}, YamlLines(""))
-    if config_file:
-        from_file = _files_read(from_file, config_file, lines)
-    from_env = _from_env(env)
+    written, lines = _read_file(config_file) if config_file else ({}, YamlLines(""))
+    from_file = _files_read(written, config_file, lines) if config_file else {}
+    from_env, source = _from_env(env)
     merged = {**from_file, **from_env}
+
+    def where(loc: tuple[Any, ...]) -> str:
+        """The variable, or the file, line and path, that gave the setting at `loc`."""
+        if loc and loc[0] in source:
+            return source[loc[0]]
+        at = _as_written(written, loc)
+        line = lines.line_for(at)
+        return f"{config_file}:{line}: {format_path(at)}" if line else str(config_file)
+
     try:
         spec = _Spec.model_validate(merged)
     except ValidationError as exc:
-        names = {key: name for name, key in ENVIRONMENT.items()}
         problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            top = loc[0] if loc else ""
-            if top in from_env:
-                where = names[str(top)]
-            else:
-                line = lines.line_for(loc)
-                where = f"{config_file}:{line}: {format_path(loc)}" if line else str(config_file)
-            problems.append(f"{where}: {_problem({**err, 'loc': loc})}")
+            problems.append(f"{where(loc)}: {_problem({**err, 'loc': loc})}")
         raise SettingsError("\n".join(problems)) from None
+
     try:
         url = database_url(spec.database_url)
     except ValueError as exc:
-        where = (
-            "SIGAP_DATABASE_URL"
-            if "database_url" in from_env
-            else f"{config_file}:{lines.line_for(('database_url',))}: database_url"
-        )
-        raise SettingsError(f"{where}: {exc}") from None
+        raise SettingsError(f"{where(('database_url',))}: {exc}") from None
     if spec.telegram_webhook_secret and not spec.external_url:
         raise SettingsError(
             "SIGAP_TELEGRAM_WEBHOOK_SECRET: Telegram's webhook mode needs SIGAP_EXTERNAL_URL (the "
             "HTTPS URL Telegram posts to); set it, or unset the secret for long polling"
         )
+    if spec.database_password is not None:
+        try:
+            url = with_password(url, spec.database_password)
+        except ValueError as exc:
+            raise SettingsError(f"{where(('database_password',))}: {exc}") from None
     privileged = {"auto": None, "true": True, "false": False}[spec.ping_privileged]
     return Settings(
         database_url=url,

@@ -29,8 +29,10 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from tests.e2e import harness
+from webhook.settings import ENVIRONMENT, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -287,16 +289,119 @@ def test_every_variable_is_in_env_example_with_a_comment() -> None:
             assert i > 0 and lines[i - 1].startswith("#"), f".env.example: {line}: no comment"
 
 
-def test_secrets_are_empty_in_the_example_and_required_by_compose() -> None:
-    text = COMPOSE_FILE.read_text()
-    secrets = [name for name in env_example() if SECRET_NAME.search(name)]
-    assert {"POSTGRES_PASSWORD", "SIGAP_ALERTMANAGER_TOKEN", "SIGAP_SECRET_KEY"} <= set(secrets)
-    for name in secrets:
-        assert env_example()[name] == "", f".env.example holds a value for the secret {name}"
-        uses = [m for m in VARIABLE.finditer(text) if (m["braced"] or m["plain"]) == name]
-        assert uses and all(m["op"] == ":?" for m in uses), (
-            f"docker-compose.yml must refuse to start without {name}: write ${{{name}:?...}}"
+def secret_variables() -> list[str]:
+    return [name for name in env_example() if SECRET_NAME.search(name)]
+
+
+def secret_targets(service: Json) -> dict[str, str]:
+    """Path in the container -> the secret put there, for each of the service's `secrets:` (a
+    relative or missing target is under /run/secrets/, as Compose places it)."""
+    found = {}
+    for item in service.get("secrets", []):
+        source, target = (
+            (item, item) if isinstance(item, str) else (item["source"], item.get("target"))
         )
+        target = target or source
+        found[target if target.startswith("/") else f"/run/secrets/{target}"] = source
+    return found
+
+
+IMAGE_USERS = {
+    "sigap-exporter": "10001",
+    "sigap-webhook": "10001",
+    "postgres": "999",
+    "grafana/grafana": "472",
+    "prom/alertmanager": "65534",
+    "prom/prometheus": "65534",
+    "quay.io/thanos/thanos": "1001",
+}
+"""The uid each image runs as (the Dockerfile's `sigap`; the official images' own users)."""
+
+
+def reads_as_file(service: Json, variable: str) -> bool:
+    """Whether the service's image reads `variable` as the path of a file holding a setting."""
+    image = runs(service)
+    if image == "sigap-webhook":
+        return variable.endswith("_FILE") and variable.removesuffix("_FILE") in ENVIRONMENT
+    if image == "postgres":  # the official image's entrypoint (file_env)
+        return variable in {"POSTGRES_PASSWORD_FILE", "POSTGRES_USER_FILE", "POSTGRES_DB_FILE"}
+    if image == "grafana/grafana":  # any setting, as GF_<SECTION>_<KEY>__FILE
+        return variable.startswith("GF_") and variable.endswith("__FILE")
+    return False
+
+
+def mounted_config_texts(service: Json) -> list[str]:
+    """The files bind-mounted into the service that exist here (its configs)."""
+    return [
+        Path(m.source).read_text() for m in mounts(service) if m.bind and Path(m.source).is_file()
+    ]
+
+
+def assert_secrets_only_as_files(raw: Json) -> None:
+    """Every secret of .env reaches the services as a Compose secret, a file, and nothing else;
+    compose refuses to start while it is empty, naming it; each file is read by the service it is
+    given to, which can read it."""
+    variables = secret_variables()
+    assert {"POSTGRES_PASSWORD", "SIGAP_ALERTMANAGER_TOKEN", "SIGAP_SECRET_KEY"} <= set(variables)
+    declared = raw.get("secrets") or {}
+    made_of = {secret.get("environment"): name for name, secret in declared.items()}
+    env = operator_env()
+    for variable in variables:
+        assert env_example()[variable] == "", f".env.example holds a value for {variable}"
+        assert variable in made_of, f"no Compose secret is made of {variable}"
+        # An empty variable makes an empty file, and compose starts: it must stop instead.
+        for missing in ({**env, variable: ""}, {k: v for k, v in env.items() if k != variable}):
+            try:
+                interpolated(raw, missing)
+            except MissingVariable as refused:
+                assert re.match(rf"{variable}: .*{variable}", str(refused)), (
+                    f"the refusal {refused} does not tell the operator to set {variable}"
+                )
+            else:
+                raise AssertionError(f"compose starts with {variable} empty")
+    for name, secret in declared.items():
+        if "environment" in secret:
+            required = str(secret.get("x-required", ""))
+            uses = list(VARIABLE.finditer(required))
+            assert len(uses) == 1 and uses[0]["braced"] == secret["environment"], (
+                f"secret {name}: write x-required: ${{{secret['environment']}:?set it in .env}}"
+            )
+            assert uses[0]["op"] == ":?", f"secret {name}: an empty value must stop compose"
+    data = interpolated(raw, env)
+    values = {name: env[secret["environment"]] for name, secret in declared.items()}
+    given: set[str] = set()
+    for service_name, service in data["services"].items():
+        # Not in the environment, the command, a URL, a label or a healthcheck: only as a file.
+        visible = json.dumps({k: v for k, v in service.items() if k != "secrets"})
+        for secret_name, value in values.items():
+            assert value not in visible, (
+                f"{service_name}: the secret {secret_name} is passed as a value, not as a file"
+            )
+        user = str(service.get("user", IMAGE_USERS[runs(service)])).split(":")[0]
+        for item in service.get("secrets", []):
+            assert isinstance(item, dict), f"{service_name}: give {item} a uid and mode"
+            mode = item.get("mode", 0o444)
+            mode = int(mode, 8) if isinstance(mode, str) else mode  # a string is octal, as chmod
+            assert str(item.get("uid")) == user or mode & 0o004, (
+                f"{service_name}: secret {item['source']}: its user ({user}) cannot read it"
+            )
+        service_env = environment(service)
+        configs = mounted_config_texts(service)
+        for target, secret_name in secret_targets(service).items():
+            assert secret_name in declared, f"{service_name}: undeclared secret {secret_name}"
+            by_variable = [k for k, v in service_env.items() if v == target]
+            assert all(reads_as_file(service, k) for k in by_variable), (
+                f"{service_name}: {by_variable} do not name a file its image reads"
+            )
+            assert by_variable or any(target in text for text in configs), (
+                f"{service_name}: nothing reads the secret {secret_name} at {target}"
+            )
+            given.add(secret_name)
+    assert given == set(declared), f"secrets no service is given: {set(declared) - given}"
+
+
+def test_secrets_reach_the_services_only_as_files_and_compose_requires_them() -> None:
+    assert_secrets_only_as_files(raw_compose())
     # ... so an .env as shipped stops compose, and one with the secrets filled in starts it.
     with pytest.raises(MissingVariable):
         interpolated(raw_compose(), env_example())
@@ -320,6 +425,79 @@ def test_the_shipped_env_refuses_to_start_until_the_operator_sets_the_network(
     env = {**operator_env(), name: ""}
     with pytest.raises(MissingVariable, match=f"{name}: set {name} in .env"):
         interpolated(raw, env)
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        ("webhook", "environment", "SIGAP_SECRET_KEY", "${SIGAP_SECRET_KEY:?set it}"),
+        (
+            "webhook",
+            "environment",
+            "SIGAP_DATABASE_URL",
+            "postgresql://sigap:${POSTGRES_PASSWORD}@x/y",
+        ),
+        ("grafana", "environment", "GF_SECURITY_ADMIN_PASSWORD", "${GRAFANA_ADMIN_PASSWORD:-}"),
+        ("secrets", "secret_key", "x-required", None),
+        ("secrets", "alertmanager_token", "x-required", "${SIGAP_ALERTMANAGER_TOKEN:-x}"),
+        ("webhook", "environment", "SIGAP_SECRET_KEY_FILE", "/run/secrets/nothing-there"),
+        ("postgres", "environment", "POSTGRES_PASSWORD_FILE", None),
+        ("webhook", "environment", "SIGAP_SECRET_KEY_FILE", None),
+    ],
+)
+def test_the_secrets_check_catches_a_secret_passed_otherwise(
+    leak: tuple[str, str, str, str | None],
+) -> None:
+    """The check above is not vacuous: a value in the environment, a secret compose would make
+    empty, a file no service reads each fail it."""
+    broken = copy.deepcopy(raw_compose())
+    where, section, key, value = leak
+    holder = broken["secrets"] if where == "secrets" else broken["services"][where]
+    if value is None:
+        holder[section].pop(key)
+    else:
+        holder.setdefault(section, {})[key] = value
+    with pytest.raises(AssertionError):
+        assert_secrets_only_as_files(broken)
+
+
+def with_secret_files(service: Json, data: Json, directory: Path) -> dict[str, str]:
+    """The service's environment as its container sees it, each secret written to a file under
+    `directory` (with .env's value, as Compose writes it) and the path replaced by that file."""
+    env = operator_env()
+    files = {}
+    for target, secret_name in secret_targets(service).items():
+        path = directory / secret_name
+        path.write_text(env[data["secrets"][secret_name]["environment"]])
+        files[target] = str(path)
+    return {k: files.get(v, v) for k, v in environment(service).items()}
+
+
+def assert_webhook_starts_with_its_secrets(data: Json, directory: Path) -> None:
+    """The webhook, given compose's environment and files, has every secret .env holds, and the
+    database password it sends is the one PostgreSQL was created with."""
+    env = operator_env()
+    names = [n for n, s in data["services"].items() if runs(s) == "sigap-webhook"]
+    postgres = next(s for s in data["services"].values() if runs(s) == "postgres")
+    postgres_secret = secret_targets(postgres)[environment(postgres)["POSTGRES_PASSWORD_FILE"]]
+    assert data["secrets"][postgres_secret]["environment"] == "POSTGRES_PASSWORD"
+    assert names
+    for name in names:
+        webhook_env = with_secret_files(data["services"][name], data, directory)
+        # (.env's external URL is the operator's; the test fills it with a placeholder)
+        webhook_env.pop("SIGAP_EXTERNAL_URL", None)
+        settings = load_settings(env=webhook_env)
+        assert settings.alertmanager_token == env["SIGAP_ALERTMANAGER_TOKEN"]
+        assert settings.secret_key == env["SIGAP_SECRET_KEY"]
+        assert not settings.secret_key_generated
+        url = make_url(settings.database_url)
+        assert url.password == env["POSTGRES_PASSWORD"]
+        assert url.username == environment(postgres)["POSTGRES_USER"]
+        assert url.database == environment(postgres)["POSTGRES_DB"]
+
+
+def test_the_webhook_gets_every_secret_from_its_files(tmp_path: Path) -> None:
+    assert_webhook_starts_with_its_secrets(compose(), tmp_path)
 
 
 def test_every_referenced_file_exists() -> None:
@@ -452,25 +630,25 @@ def test_prometheus_scrapes_and_alerts_the_compose_services() -> None:
 
 def test_alertmanager_notifies_the_webhook_with_the_token_compose_gives_both() -> None:
     config = load_yaml(harness.ALERTMANAGER_CONFIG)
-    hooks = [hook for r in config["receivers"] for hook in r.get("webhook_configs", [])]
+    # The receiver of the SKPDs' alerts (the route's default); a heartbeat URL of the dead
+    # man's switch may be another webhook_configs.
+    sigap = next(r for r in config["receivers"] if r["name"] == config["route"]["receiver"])
+    hooks = sigap["webhook_configs"]
     assert hooks
     alertmanager = services()[service_running("prom/alertmanager")]
     webhook_name = service_running("sigap-webhook")
-    raw_webhook = raw_compose()["services"][webhook_name]
-    token_variable = variables_in(raw_webhook["environment"]["SIGAP_ALERTMANAGER_TOKEN"])
+    webhook = services()[webhook_name]
+    webhook_token = secret_targets(webhook)[environment(webhook)["SIGAP_ALERTMANAGER_TOKEN_FILE"]]
     for hook in hooks:
         assert_is_service(hook["url"], webhook_name)
         assert urlsplit(hook["url"]).path == "/api/v1/alertmanager"
         token_file = hook["http_config"]["authorization"]["credentials_file"]
-        given = [s for s in alertmanager.get("secrets", []) if s["target"] == token_file]
-        assert given, f"no compose secret puts the token at {token_file}"
-        secret = compose()["secrets"][given[0]["source"]]
-        # The same variable of .env feeds the webhook's setting and Alertmanager's file.
-        assert {secret["environment"]} == token_variable
-        # The official image runs as nobody (65534): the file must be readable to it.
-        mode = given[0].get("mode", 0o444)
-        mode = int(mode, 8) if isinstance(mode, str) else mode  # a string is octal, as in chmod
-        assert str(given[0].get("uid")) == "65534" or mode & 0o004, "nobody cannot read it"
+        # The same secret (one variable of .env) is the webhook's token and Alertmanager's file.
+        assert secret_targets(alertmanager).get(token_file) == webhook_token, (
+            f"Alertmanager's {token_file} is not the webhook's token"
+        )
+    smtp_file = config["global"]["smtp_auth_password_file"]
+    assert smtp_file in secret_targets(alertmanager), f"no compose secret puts {smtp_file}"
 
 
 def test_webhook_reaches_alertmanager_prometheus_and_postgresql() -> None:
@@ -480,14 +658,16 @@ def test_webhook_reaches_alertmanager_prometheus_and_postgresql() -> None:
     assert_is_service(env["SIGAP_PROMETHEUS_URL"], service_running("prom/prometheus"))
     database = urlsplit(env["SIGAP_DATABASE_URL"])
     postgres_name = service_running("postgres")
-    postgres = environment(services()[postgres_name])
+    postgres = services()[postgres_name]
     assert database.scheme == "postgresql"
     assert database.hostname == postgres_name and (database.port or 5432) == listen_port(
         postgres_name
     )
-    assert database.username == postgres["POSTGRES_USER"]
-    assert database.password == postgres["POSTGRES_PASSWORD"]
-    assert database.path == f"/{postgres['POSTGRES_DB']}"
+    assert database.username == environment(postgres)["POSTGRES_USER"]
+    assert database.password is None, "the password is a secret file, not part of the URL"
+    password = secret_targets(webhook)[env["SIGAP_DATABASE_PASSWORD_FILE"]]
+    assert password == secret_targets(postgres)[environment(postgres)["POSTGRES_PASSWORD_FILE"]]
+    assert database.path == f"/{environment(postgres)['POSTGRES_DB']}"
     assert mount_source(webhook, env["SIGAP_INVENTORY"]).is_file()
     config_file = flag(webhook, "--config.file")
     if config_file is not None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from webhook.core.workflow import State
 from webhook.settings import SettingsError, database_url, load_settings
@@ -205,3 +206,101 @@ def test_a_secret_file_that_cannot_be_used_is_named(tmp_path: Path) -> None:
         SettingsError, match=r"sigap.yml:5: notify.smtp.password_file: set password"
     ):
         load_settings(str(config), env={})
+
+
+def test_the_database_password_apart_from_the_url_may_hold_any_character(tmp_path: Path) -> None:
+    """As compose gives it: the URL names the user, POSTGRES_PASSWORD's secret file the password."""
+    password = tmp_path / "postgres_password"
+    password.write_text("p@ss:w/rd#%?\n")
+    settings = load_settings(
+        env={
+            "SIGAP_DATABASE_URL": "postgresql://sigap@postgres:5432/sigap",
+            "SIGAP_DATABASE_PASSWORD_FILE": str(password),
+        }
+    )
+    url = make_url(settings.database_url)
+    assert (url.drivername, url.username, url.host) == ("postgresql+asyncpg", "sigap", "postgres")
+    assert url.password == "p@ss:w/rd#%?" and url.database == "sigap"
+    config = tmp_path / "webhook.yml"
+    config.write_text(
+        f"database_url: postgresql://sigap@db/sigap\ndatabase_password_file: {password}\n"
+    )
+    assert make_url(load_settings(str(config), env={}).database_url).password == "p@ss:w/rd#%?"
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"SIGAP_DATABASE_PASSWORD": "pw"}, "SIGAP_DATABASE_PASSWORD: .*for PostgreSQL"),
+        (
+            {"SIGAP_DATABASE_URL": "postgresql://u:pw@db/x", "SIGAP_DATABASE_PASSWORD": "pw"},
+            "SIGAP_DATABASE_PASSWORD: the URL holds a password already",
+        ),
+        (
+            {"SIGAP_DATABASE_URL": "postgresql://db/x", "SIGAP_DATABASE_PASSWORD": "pw"},
+            "SIGAP_DATABASE_PASSWORD: .* names no user",
+        ),
+    ],
+)
+def test_a_database_password_that_cannot_be_used_is_refused(
+    env: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(SettingsError, match=problem):
+        load_settings(env=env)
+
+
+@pytest.mark.parametrize(
+    ("key", "variable", "value"),
+    [
+        ("alertmanager_token", "SIGAP_ALERTMANAGER_TOKEN", "am-token"),
+        ("secret_key", "SIGAP_SECRET_KEY", "s3cret"),
+        ("database_password", "SIGAP_DATABASE_PASSWORD", "pw"),
+        ("telegram_bot_token", "SIGAP_TELEGRAM_BOT_TOKEN", "123456789:" + "A" * 35),
+        ("telegram_webhook_secret", "SIGAP_TELEGRAM_WEBHOOK_SECRET", "w" * 32),
+    ],
+)
+def test_every_secret_reads_from_the_file_named_in_the_yaml_or_the_environment(
+    tmp_path: Path, key: str, variable: str, value: str
+) -> None:
+    secret = tmp_path / key
+    secret.write_text(value + "\n")
+    database = "database_url: postgresql://sigap@db/sigap\n" if key == "database_password" else ""
+    config = tmp_path / "webhook.yml"
+    config.write_text(f"{database}{key}_file: {secret}\n")
+    for settings in (
+        load_settings(str(config), env={}),
+        load_settings(str(config) if database else None, env={f"{variable}_FILE": str(secret)}),
+    ):
+        if key == "database_password":
+            assert make_url(settings.database_url).password == value
+        else:
+            assert getattr(settings, key) == value
+
+
+def test_an_empty_secret_file_is_refused_naming_where_it_was_named(tmp_path: Path) -> None:
+    """Compose makes an empty file of a secret whose variable is empty: that must not mean "no
+    token" or "a random key"."""
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(SettingsError, match=f"SIGAP_SECRET_KEY_FILE: {empty} is empty"):
+        load_settings(env={"SIGAP_SECRET_KEY_FILE": str(empty)})
+    config = tmp_path / "webhook.yml"
+    config.write_text(f"ping_count: 3\nalertmanager_token_file: {empty}\n")
+    with pytest.raises(
+        SettingsError, match=r"webhook\.yml:2: alertmanager_token_file: .* is empty"
+    ):
+        load_settings(str(config), env={})
+
+
+def test_a_bad_secret_read_from_a_file_is_named_by_its_file_key(tmp_path: Path) -> None:
+    token = tmp_path / "bot"
+    token.write_text("not-a-token")
+    config = tmp_path / "webhook.yml"
+    config.write_text(f"ping_count: 3\ntelegram_bot_token_file: {token}\n")
+    with pytest.raises(SettingsError, match=r"webhook\.yml:2: telegram_bot_token_file: not a bot"):
+        load_settings(str(config), env={})
+    with pytest.raises(SettingsError, match=r"^SIGAP_TELEGRAM_BOT_TOKEN_FILE: not a bot"):
+        load_settings(env={"SIGAP_TELEGRAM_BOT_TOKEN_FILE": str(token)})
+    with pytest.raises(SettingsError) as refused:
+        load_settings(env={"SIGAP_TELEGRAM_BOT_TOKEN": "12:short-secret"})
+    assert "short-secret" not in str(refused.value), "a secret is repeated in the error"

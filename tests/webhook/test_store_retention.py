@@ -148,6 +148,61 @@ async def test_null_keeps_a_kind_forever(database: Database) -> None:
     assert await _count(database, RawNotification) == 8
 
 
+async def _busy_writer(db: Database, stop: asyncio.Event, every: float) -> list[float]:
+    """A receiver in a storm: a short write every `every` seconds until `stop`; each write's
+    wait for the writer (seconds)."""
+    waits = []
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        asked = loop.time()
+        async with db.write() as s:
+            waits.append(loop.time() - asked)
+            s.add(RawNotification(received_at=NOW, auth_ok=True, status_code=200))
+        await asyncio.sleep(every)
+    return waits
+
+
+async def test_pruning_waits_while_notifications_keep_the_writer_busy(database: Database) -> None:
+    """A storm never queues behind pruning: while writes keep coming, the round takes no batch
+    (until `interval` has passed); once they pause, it prunes everything."""
+    await _seed(database)
+    registry = CollectorRegistry()
+    pruner = Pruner(database, RetentionConfig(batch=2, interval=60), registry)
+    stop = asyncio.Event()
+    storm = asyncio.create_task(_busy_writer(database, stop, every=0.05))
+    await asyncio.sleep(0.1)
+    pruning = asyncio.create_task(pruner.round(NOW))
+    await asyncio.sleep(1.0)
+    pruned = registry.get_sample_value(
+        "sigap_retention_pruned_rows_total", {"table": "raw_notification"}
+    )
+    assert pruned == 0, "pruning took the writer while notifications kept arriving"
+    stop.set()
+    await storm
+    done = await asyncio.wait_for(pruning, timeout=10)
+    assert done["raw_notification"] == 7
+    assert await _count(database, RawNotification) == 1 + len(storm.result())
+
+
+async def test_pruning_still_advances_under_writes_that_never_pause(database: Database) -> None:
+    """One batch per `interval` at least, whatever the traffic: the backlog cannot grow forever."""
+    await _seed(database)
+    registry = CollectorRegistry()
+    pruner = Pruner(database, RetentionConfig(batch=2, interval=0.3), registry)
+    stop = asyncio.Event()
+    storm = asyncio.create_task(_busy_writer(database, stop, every=0.02))
+    pruning = asyncio.create_task(pruner.round(NOW))
+    await asyncio.sleep(1.5)
+    pruned = registry.get_sample_value(
+        "sigap_retention_pruned_rows_total", {"table": "raw_notification"}
+    )
+    stop.set()
+    waits = await storm
+    await asyncio.wait_for(pruning, timeout=10)
+    assert pruned is not None and pruned >= 4, f"{pruned} rows in 1.5 s at one batch per 0.3 s"
+    assert max(waits) < 1.0, "a write waited long for the writer"
+
+
 def test_retention_settings_from_the_file(tmp_path: Path) -> None:
     config = tmp_path / "sigap.yml"
     config.write_text("retention:\n  raw_notification: 720h\n  batch: 100\n")

@@ -1,7 +1,9 @@
 """The leader's pruning round: every kind past its retention, in small write transactions.
 
-Each batch takes the writer for one bounded DELETE and gives it back before the next, so a storm
-of notifications waits at most one batch.
+Each batch takes the writer for one bounded DELETE, and only once this process's writer has
+been idle for `QUIET` seconds: while notifications keep arriving (a storm) the round waits, so
+the storm never queues behind it. Under writes that never pause it still takes one batch per
+`interval`, so the backlog cannot grow without end.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from webhook.store.database import DATABASE_ERRORS, Database
 from webhook.store.retention import database_figures, filesystem_free_ratio, prune_batch
 
 log = logging.getLogger("sigap.retention")
+QUIET = 0.25
+"""Seconds the writer must have been idle before a batch."""
 
 
 class Pruner:
@@ -37,19 +41,29 @@ class Pruner:
         for kind in KINDS:
             self.pruned.labels(kind)
 
+    async def _until_quiet(self) -> None:
+        """Wait until the writer has been idle for `QUIET` seconds, at most `interval`."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.config.interval
+        while True:
+            idle, left = self.database.writer_idle(), give_up - loop.time()
+            if idle >= QUIET or left <= 0:
+                return
+            await asyncio.sleep(min(QUIET - idle, left))
+
     async def round(self, now: datetime) -> dict[str, int]:
         """Prune every kind down to its cutoff; the rows deleted per table."""
         done: dict[str, int] = {}
         for kind, cutoff in cutoffs(self.config, now).items():
             total = 0
             while True:
+                await self._until_quiet()
                 async with self.database.write() as session:
                     n = await prune_batch(session, kind, cutoff, self.config.batch)
                 total += n
                 self.pruned.labels(kind).inc(n)
                 if n < self.config.batch:
                     break
-                await asyncio.sleep(0)  # let waiting writers in between batches
             done[kind] = total
         if any(done.values()):
             log.info("retention: pruned", extra={"rows": done})

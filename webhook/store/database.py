@@ -149,6 +149,7 @@ class Database:
             _sqlite_batch_engine(self.engine.url, timeout) if self.is_sqlite else None
         )
         self._write_lock = asyncio.Lock()
+        self._released_at = float("-inf")
         self._subscribers: list[Callable[[Sequence[Fact]], None]] = []
 
     def subscribe(self, subscriber: Callable[[Sequence[Fact]], None]) -> None:
@@ -177,7 +178,15 @@ class Database:
         try:
             yield max(1, int((deadline - loop.time()) * 1000))
         finally:
+            self._released_at = loop.time()
             self._write_lock.release()
+
+    def writer_idle(self) -> float:
+        """Seconds (loop time) since this process last gave the writer back; 0 while a write
+        holds it or waits for it. Work that can wait (pruning) writes only when it is idle."""
+        if self._write_lock.locked():
+            return 0.0
+        return asyncio.get_running_loop().time() - self._released_at
 
     @asynccontextmanager
     async def write(self, within: float | None = None) -> AsyncIterator[AsyncSession]:
