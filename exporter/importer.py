@@ -291,8 +291,9 @@ class _Builder:
                 if old is not None and old not in taken:
                     node.id = old
                 else:
-                    base = slug(record.get("name") or record.get("address"))
-                    base = base if base.startswith(node.skpd) else f"{node.skpd}-{base}"
+                    base = record.id_hint or slug(record.get("name") or record.get("address"))
+                    if not record.id_hint and not base.startswith(node.skpd):
+                        base = f"{node.skpd}-{base}"
                     node.id, n = base, 2
                     while node.id in taken or node.id in self.old_nodes:
                         node.id, n = f"{base}-{n}", n + 1

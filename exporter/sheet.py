@@ -221,6 +221,8 @@ class Record:
     where: Where
     cells: Mapping[str, str]
     headers: Mapping[str, str] = field(default_factory=dict)
+    id_hint: str = ""
+    """The id to give when the row has none and no node is at its address (NetBox's name)."""
 
     def get(self, name: str) -> str:
         return self.cells.get(name, "")
