@@ -202,6 +202,8 @@ class _Builder:
         hours = root.get("office_hours")
         self.hour_names = set(hours) if isinstance(hours, dict) else set()
         self.origin: dict[str, tuple[Record, Mapping[str, str]]] = {}
+        self.removed: dict[str, str] = {}
+        """Nodes of the SKPDs the table lists that its rows leave out: id → SKPD."""
 
     def problem(self, record: Record, column: str | None, message: str) -> None:
         where = record.where.at(record.column(column) if column else None)
@@ -357,12 +359,23 @@ class _Builder:
         r, fields = node.record, self.table.fields
         old = self.old_nodes.get(node.id)
         target = old[0] if old else CommentedMap()
+        role, owner = normalize_choice(r.get("role")), normalize_choice(r.get("owner"))
+        parents = parse_parents(r.get("parent"))
+        # A cell refused above gets a neutral stand-in, so that the loader still checks the
+        # rest of the row and the others (the document is not written when anything is refused).
+        refused = {p.where for p in self.problems}
+        if r.where.at(r.column("role")) in refused:
+            role = "host"
+        if r.where.at(r.column("owner")) in refused:
+            owner = "diskominfo" if node.skpd == CORE else "skpd"
+        if r.where.at(r.column("parent")) in refused:
+            parents = []
         values = {
             "id": node.id,
             "address": r.get("address"),
-            "role": normalize_choice(r.get("role")),
-            "owner": normalize_choice(r.get("owner")),
-            "parent": ", ".join(parse_parents(r.get("parent"))),
+            "role": role,
+            "owner": owner,
+            "parent": ", ".join(parents),
             "name": r.get("name"),
         }
         for key, value in values.items():
@@ -462,6 +475,7 @@ class _Builder:
                     record, "name", "is empty; expected the name the Jam kantor column uses"
                 )
                 continue
+            self.hour_names.add(name)  # a row with a mistake is named once, not by each SKPD
             wanted: dict[str, Any] = {}
             try:
                 wanted["timezone"] = record.get("timezone") or "Asia/Makassar"
@@ -502,6 +516,11 @@ class _Builder:
         nodes = self.nodes(groups)
         self.check_nodes(groups, nodes)
         claimed = {n.id for ns in nodes.values() for n in ns}
+        self.removed = {
+            node_id: skpd_id
+            for node_id, (_, skpd_id) in self.old_nodes.items()
+            if node_id not in claimed and skpd_id in groups
+        }
         # nodes the table moves out of an SKPD it does not list
         for skpd_id, old in [(CORE, self.root.get("core")), *self.old_skpds.items()]:
             if isinstance(old, CommentedMap) and skpd_id not in groups and not self.prune:
@@ -564,12 +583,22 @@ class _Builder:
             match = _YAML_PATH.match(p.path)
             message = _YAML_PATH.sub(self._row_name, p.message)
             if match is None or match.group(0) not in self.origin:
-                where = f"{file}:{p.line}" if p.line else file
-                out.append(
-                    f"{where} (as imported): {p.path}: {message}"
-                    if p.path
-                    else f"{where} (as imported): {message}"
+                line = self._existing_line(match.group(0)) if match else None
+                where = (
+                    f"{file}:{line}"
+                    if line
+                    else f"{file}:{p.line} (as imported)"
+                    if p.line
+                    else f"{file} (as imported)"
                 )
+                gone = re.match(r"unknown node '([^']+)'", p.message)
+                if gone and gone.group(1) in self.removed:
+                    message += (
+                        f"; the import removes {gone.group(1)!r}, as {self.table.source} lists "
+                        f"{self.removed[gone.group(1)]!r} without it: add its row, or change "
+                        "this parent"
+                    )
+                out.append(f"{where}: {p.path}: {message}" if p.path else f"{where}: {message}")
                 continue
             record, rows = self.origin[match.group(0)]
             rest = p.path[match.end() :].lstrip(".").split(".")
@@ -580,12 +609,24 @@ class _Builder:
                 column = _NODE_KEYS.get(key, key) or None
             else:
                 column = _SKPD_KEYS.get(key, key) or None
-                if key == "location" and len(rest) > 1 and rest[1] in ("lat", "lon"):
-                    column = rest[1]
+                if key == "location":
+                    given = [f for f in ("lat", "lon", "skpd_location") if f in rows]
+                    column = rest[1] if len(rest) > 1 and rest[1] in ("lat", "lon") else None
+                    column = column or (given[0] if given else "skpd_location")
             row = rows.get(column, record.where.row) if column else record.where.row
             named = Where(record.where.source, row).at(record.column(column) if column else None)
             out.append(f"{named}: {message}")
         return out
+
+    def _existing_line(self, path: str) -> int | None:
+        """The line in the existing file of a part the import kept (`skpd[3].nodes[2]`)."""
+        part: Any = self.root
+        for key, index in re.findall(r"([a-z_]+)(?:\[(\d+)\])?", path):
+            part = part.get(key) if isinstance(part, dict) else None
+            if index and isinstance(part, list) and int(index) < len(part):
+                part = part[int(index)]
+        line = getattr(getattr(part, "lc", None), "line", None)
+        return line + 1 if isinstance(line, int) else None
 
     def _row_name(self, match: re.Match[str]) -> str:
         found = self.origin.get(match.group(0))
@@ -625,15 +666,20 @@ def import_table(
         )
     builder = _Builder(table, root, prune)
     builder.build()
-    if builder.problems:
-        raise SheetError(builder.problems)
     out = io.StringIO()
     rt.dump(root, out)
     text = out.getvalue()
+    problems = [str(p) for p in builder.problems]
     try:
         inventory = parse_inventory(text, file, resolve=resolve)
     except InventoryError as exc:
-        raise SheetError(builder.translate(exc, file)) from None
+        # the loader's view too, so every problem shows at once; a cell already named once
+        # (an unknown parent, say) is not named again in the loader's words
+        named = {p.where for p in builder.problems}
+        problems += [p for p in builder.translate(exc, file) if p.split(": ", 1)[0] not in named]
+    if problems:
+        problems.sort(key=_reading_order)
+        raise SheetError(problems)
     if existing is not None and text != existing:
         try:
             before = parse_inventory(existing, file, resolve=resolve)
@@ -642,6 +688,15 @@ def import_table(
         if before is not None and same_inventory(before, inventory):
             return Imported(existing, before, changed=False)
     return Imported(text, inventory, changed=text != existing)
+
+
+def _reading_order(problem: str) -> tuple[int, str, int]:
+    """Problems sheet by sheet, row by row; those of the file itself last."""
+    match = re.match(r"(.*?), row (\d+)", problem)
+    if match:
+        return (0, match.group(1), int(match.group(2)))
+    line = re.match(r"(.*?):(\d+)[: ]", problem)
+    return (1, line.group(1), int(line.group(2))) if line else (2, problem, 0)
 
 
 def same_inventory(a: Inventory, b: Inventory) -> bool:

@@ -70,6 +70,8 @@ def _records(
     fields: dict[int, Column] = {}
     headers: dict[str, str] = {}
     records: list[Record] = []
+    named: dict[str, str] = {c.field: c.header for c in columns}
+    """Headers as the sheet writes them; the template's for a column it lacks."""
     header_seen = False
     for number, row in enumerate(rows, start=1):
         texts = [cell_text(v) for v in row]
@@ -100,7 +102,7 @@ def _records(
                     )
                 else:
                     fields[position] = column
-                    headers[column.field] = text
+                    headers[column.field] = named[column.field] = text
             missing = [c.header for c in columns if c.field in required and c.field not in headers]
             if missing:
                 problems.append(
@@ -113,7 +115,7 @@ def _records(
                 )
             continue
         cells = {fields[i].field: text for i, text in enumerate(texts) if text and i in fields}
-        records.append(Record(Where(source, f"row {number}"), cells, headers))
+        records.append(Record(Where(source, f"row {number}"), cells, named))
     if not header_seen and required:
         problems.append(RowProblem(source, "is empty; expected a header row and one row per node"))
     return records, frozenset(headers), problems
