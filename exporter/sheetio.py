@@ -254,7 +254,7 @@ def workbook(table: Table) -> Workbook:
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
     for sheet, columns in ((DEVICES_SHEET, DEVICE_COLUMNS), (HOURS_SHEET, HOURS_COLUMNS)):
         for column in columns:
-            guide.append([sheet, column.header, column.field, column.guide, column.example])
+            guide.append([sheet, column.header, column.field, column.guide, column.example or None])
     guide.append([])
     guide.append(["", GUIDE_NOTE])
     for letter, width in zip("ABCDE", (14, 16, 20, 80, 40), strict=True):
