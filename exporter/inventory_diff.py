@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from exporter.inventory import CORE, Inventory, Node, Skpd
+from exporter.inventory import CORE, WEEKDAYS, Inventory, Node, OfficeHours, Skpd
 
 Kind = Literal["added", "removed", "reparented", "readdressed", "renamed", "moved", "changed"]
 SUMMARY_ORDER: tuple[Kind, ...] = (
@@ -45,13 +45,23 @@ def _skpd_fields(skpd: Skpd) -> dict[str, str | None]:
     return {
         "location": skpd.location,
         "position": f"{skpd.position[0]}, {skpd.position[1]}" if skpd.position else None,
-        "office_hours": skpd.office_hours.name if skpd.office_hours else None,
+        "office_hours": _hours(skpd.office_hours) if skpd.office_hours else None,
         "contacts": "; ".join(
             ", ".join(v for v in (c.name, c.role, c.phone, c.email) if v) for c in skpd.contacts
         )
         or None,
         "labels": _labels(skpd.labels),
     }
+
+
+def _hours(hours: OfficeHours) -> str:
+    """The hours and what they mean, so that editing a definition shows on each SKPD using it."""
+    days = ",".join(WEEKDAYS[d] for d in sorted(hours.days))
+    text = (
+        f"{hours.name}: {days} {hours.start // 60:02d}:{hours.start % 60:02d}-"
+        f"{hours.end // 60:02d}:{hours.end % 60:02d} {hours.timezone}"
+    )
+    return text + (f", {len(hours.holidays)} holidays" if hours.holidays else "")
 
 
 def _labels(labels: Any) -> str | None:

@@ -64,7 +64,8 @@ def _records(
     source: str,
     required: Sequence[str],
 ) -> tuple[list[Record], frozenset[str], list[RowProblem]]:
-    """The rows under the header row (the first non-empty one); blank rows skipped."""
+    """The rows under the header row (the first naming two columns or more: a title may stand
+    above it); blank rows skipped."""
     index = header_index(columns)
     problems: list[RowProblem] = []
     fields: dict[int, Column] = {}
@@ -73,11 +74,15 @@ def _records(
     named: dict[str, str] = {c.field: c.header for c in columns}
     """Headers as the sheet writes them; the template's for a column it lacks."""
     header_seen = False
+    skipped = 0
     for number, row in enumerate(rows, start=1):
         texts = [cell_text(v) for v in row]
         if not any(texts):
             continue
         if not header_seen:
+            if sum(header_key(t) in index for t in texts if t) < 2:
+                skipped = skipped or number  # a title above the table
+                continue
             header_seen = True
             for position, text in enumerate(texts):
                 if not text or header_key(text) in IGNORED_HEADERS:
@@ -116,8 +121,17 @@ def _records(
             continue
         cells = {fields[i].field: text for i, text in enumerate(texts) if text and i in fields}
         records.append(Record(Where(source, f"row {number}"), cells, named))
-    if not header_seen and required:
-        problems.append(RowProblem(source, "is empty; expected a header row and one row per node"))
+    if not header_seen and (required or skipped):
+        problems.append(
+            RowProblem(
+                source,
+                f"no header row (row {skipped} has none of the column names); expected a row "
+                f"naming the columns, e.g. {', '.join(c.header for c in columns[:4])} (see "
+                "deploy/inventory-template.xlsx)"
+                if skipped
+                else "is empty; expected a header row and one row per node",
+            )
+        )
     return records, frozenset(headers), problems
 
 

@@ -240,3 +240,11 @@ def test_skpd_columns_contacts_location_and_hours(tmp_path: Path) -> None:
     assert skpd.office_hours.start == 7 * 60 + 30 and skpd.office_hours.days == set(range(5))
     # the times are quoted for the loader (YAML 1.1 reads 07:30 as a number)
     assert re.search(r'start: "07:30"', out.read_text())
+
+
+def test_a_title_above_the_table_is_read_past(tmp_path: Path) -> None:
+    rows = [["Daftar perangkat jaringan Dinas Kesehatan"], [], HEADER, *CORE_ROWS, *DINKES_ROWS]
+    sheet = write_xlsx(tmp_path / "n.xlsx", rows, header=["SIGAP"])
+    out = tmp_path / "inventory.yml"
+    assert run("import", sheet, "--output", out) == 0
+    assert len(load_inventory(out, resolve=None).nodes) == 4

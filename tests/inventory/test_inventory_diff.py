@@ -102,7 +102,18 @@ def test_a_comment_or_layout_change_is_no_difference(tmp_path: Path) -> None:
                     "    contacts:\n      - {name: Rahmat",
                 )
             ],
-            ["~ skpd setda: office_hours 'jam-kantor' → (none)"],
+            [
+                "~ skpd setda: office_hours 'jam-kantor: mon,tue,wed,thu,fri 07:30-16:00 "
+                "Asia/Makassar, 3 holidays' → (none)"
+            ],
+        ),
+        (
+            [('start: "07:30"', 'start: "08:00"')],
+            [
+                "~ skpd setda: office_hours 'jam-kantor: mon,tue,wed,thu,fri 07:30-16:00",
+                "→ 'jam-kantor: mon,tue,wed,thu,fri 08:00-16:00",
+                "~ skpd disdukcapil: office_hours",
+            ],
         ),
     ],
 )
