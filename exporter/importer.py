@@ -527,14 +527,15 @@ class _Builder:
                 seq = old.get("nodes")
                 if isinstance(seq, CommentedSeq):
                     _sync(seq, [n for n in seq if str(n.get("id")) not in claimed])
+        # new nodes written as the file writes its nodes: the first whose style is known
         flow_default = True
         for group in groups.values():
             target = self.root.get("core") if group.id == CORE else self.old_skpds.get(group.id)
             seq = target.get("nodes") if isinstance(target, CommentedMap) else None
-            if isinstance(seq, CommentedSeq) and len(seq):
-                flow_default = (
-                    bool(seq[0].fa.flow_style()) if isinstance(seq[0], CommentedMap) else True
-                )
+            styles = [n.fa.flow_style() for n in _maps(seq)]
+            known = [style for style in styles if style is not None]
+            if known:
+                flow_default = bool(known[0])
                 break
         skpd_list: list[CommentedMap] = []
         for group in groups.values():
@@ -643,6 +644,23 @@ def import_table(
 ) -> Imported:
     """The inventory `table` makes of `existing` (the output file's text, or None for a new
     one). Raises SheetError with every problem at once; nothing is written here."""
+    if existing is not None:
+        quick = _quick(table, existing, file, prune=prune, resolve=resolve)
+        if quick is not None:
+            return quick
+    return import_by_round_trip(table, existing, file, prune=prune, resolve=resolve)
+
+
+def import_by_round_trip(
+    table: Table,
+    existing: str | None,
+    file: str,
+    *,
+    prune: bool = False,
+    resolve: Resolver | None = resolve_host,
+) -> Imported:
+    """`import_table` the whole way: every part of the file round-tripped, every problem
+    found and named. Also the reference its quick way is tested against."""
     rt = round_trip_yaml()
     if existing is not None:
         try:
@@ -688,6 +706,124 @@ def import_table(
         if before is not None and same_inventory(before, inventory):
             return Imported(existing, before, changed=False)
     return Imported(text, inventory, changed=text != existing)
+
+
+def _commented(data: Any) -> Any:
+    """Plain loaded data as ruamel's containers, for `_Builder` to work on."""
+    if isinstance(data, dict):
+        made = CommentedMap()
+        for key, value in data.items():
+            made[key] = _commented(value)
+        return made
+    if isinstance(data, list):
+        return CommentedSeq(_commented(v) for v in data)
+    return data
+
+
+def _quick(
+    table: Table, existing: str, file: str, *, prune: bool, resolve: Resolver | None
+) -> Imported | None:
+    """The import done without the round trip of the whole file, which costs seconds at 2,000
+    nodes: the table is applied to the plain data PyYAML's C loader reads; if nothing changes,
+    the file stays as it is; if only SKPD entries change, only those are round-tripped and
+    spliced between the untouched text of the others. None: anything else (the core or the
+    office hours change, a problem to report, an unusual layout): take the whole round trip."""
+    try:
+        data = yaml.load(existing, Loader=yaml.CSafeLoader)
+        tree = yaml.compose(existing, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict) or not isinstance(tree, yaml.MappingNode):
+        return None
+    plain = _commented(data)
+    builder = _Builder(table, plain, prune)
+    builder.build()
+    if builder.problems:
+        return None
+    if plain == data:
+        text = existing
+    elif any(plain.get(k) != data.get(k) for k in {*plain, *data} - {"skpd"}):
+        return None
+    else:
+        spliced = _splice(table, existing, tree, data, plain, prune)
+        if spliced is None:
+            return None
+        text = spliced
+    try:
+        inventory = parse_inventory(text, file, resolve=resolve)
+    except InventoryError:
+        return None
+    return Imported(text, inventory, changed=text != existing)
+
+
+def _splice(
+    table: Table,
+    existing: str,
+    tree: yaml.MappingNode,
+    data: dict[str, Any],
+    plain: CommentedMap,
+    prune: bool,
+) -> str | None:
+    """`existing` with the SKPD entries the table changes (`plain`: the data with the table
+    applied) round-tripped, comments kept, and the others as they are written."""
+    lines = existing.splitlines(keepends=True)
+    keys = [k for k, _ in tree.value]
+    found = [i for i, k in enumerate(keys) if isinstance(k, yaml.ScalarNode) and k.value == "skpd"]
+    if not found or not isinstance(tree.value[found[0]][1], yaml.SequenceNode):
+        return None
+    seq: yaml.SequenceNode = tree.value[found[0]][1]
+    starts = [item.start_mark.line for item in seq.value]
+    after = tree.value[found[0] + 1][0].start_mark.line if found[0] + 1 < len(keys) else len(lines)
+    ends = [*starts[1:], after]
+    items = data.get("skpd")
+    if (
+        not isinstance(items, list)
+        or len(items) != len(starts)
+        or any(
+            b <= a for a, b in zip([keys[found[0]].start_mark.line, *starts], starts, strict=False)
+        )
+        or any(
+            not lines[n].startswith("  - ") or item.start_mark.column != 4
+            for n, item in zip(starts, seq.value, strict=True)
+        )
+    ):
+        return None  # a flow list, or items not indented as the dump writes them
+    rt = round_trip_yaml()
+    root = _commented(data)
+    blocks: dict[int, int] = {}  # id() of an entry kept as written -> its index in the file
+    before = {str(s.get("id")): s for s in items if isinstance(s, dict)}
+    changed = {
+        str(s.get("id")) for s in _maps(plain.get("skpd")) if before.get(str(s.get("id"))) != s
+    }
+    for index, original in enumerate(items):
+        if isinstance(original, dict) and str(original.get("id")) in changed:
+            try:
+                loaded = rt.load("skpd:\n" + "".join(lines[starts[index] : ends[index]]))
+            except YAMLError:
+                return None  # e.g. an alias to an anchor outside the entry
+            _keep_anchors(loaded)
+            root["skpd"][index] = loaded["skpd"][0]
+        else:
+            blocks[id(root["skpd"][index])] = index
+    builder = _Builder(table, root, prune)
+    builder.build()
+    if builder.problems:
+        return None
+    out = ["".join(lines[: starts[0]])]
+    for entry in root["skpd"]:
+        at = blocks.get(id(entry))
+        if at is not None:
+            if entry != items[at]:
+                return None  # an entry thought unchanged was changed after all
+            out.append("".join(lines[starts[at] : ends[at]]))
+        else:
+            holder = CommentedMap()
+            holder["skpd"] = CommentedSeq([entry])
+            dumped = io.StringIO()
+            rt.dump(holder, dumped)
+            out.append(dumped.getvalue().split("\n", 1)[1])
+    out.append("".join(lines[after:]))
+    return "".join(out)
 
 
 def _reading_order(problem: str) -> tuple[int, str, int]:
