@@ -9,7 +9,8 @@ the export writes it. Timed, each the best of --runs, in this process through th
 entry point: the import of the .xlsx and of the .csv into a new file, the .xlsx over the file
 it wrote (nothing changes: the file is left alone) and over it with one access point renamed
 (written again, comments kept). Beside them, as reference, the exporter's plain YAML loader
-reading the same inventory.
+reading the same inventory. Wall and CPU seconds are printed: the import is one thread, so on
+a quiet machine they agree, and on a shared one the CPU figure is the one that holds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -119,7 +121,7 @@ def main() -> None:
             return run
 
         figures = {"import .xlsx → new file": best(args.runs, fresh(xlsx))}
-        figures["import .csv → new file (office hours from an existing file)"] = best(
+        figures["import .csv over it (its office hours come from the file), unchanged"] = best(
             args.runs,
             lambda: quiet(["inventory", "import", str(csv), "--output", str(out)]),
         )
@@ -139,8 +141,14 @@ def main() -> None:
         print("   wall     CPU")
         for name, (wall, cpu) in figures.items():
             print(f"{wall:6.2f} s {cpu:6.2f} s  {name}")
-        goal = figures["import .xlsx → new file"][0]
-        print(f"goal < 5 s for {len(inventory.nodes)} nodes: {'met' if goal < 5 else 'MISSED'}")
+        # One thread: on a quiet machine the wall time is the CPU time; on a shared one the
+        # CPU time is the figure that says what the import costs.
+        slowest = max(cpu for name, (_, cpu) in figures.items() if name.startswith("import"))
+        print(
+            f"goal < 5 s for {len(inventory.nodes)} nodes: {'met' if slowest < 5 else 'MISSED'} "
+            f"(slowest import {slowest:.2f} s CPU; load average {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} CPUs)"
+        )
 
 
 if __name__ == "__main__":
