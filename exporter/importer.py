@@ -16,6 +16,7 @@ import io
 import os
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,6 +200,19 @@ class _Builder:
             str(n.get("address", "")).strip().casefold(): node_id
             for node_id, (n, _) in self.old_nodes.items()
         }
+        names = [
+            (skpd_id, str(n.get("name", "")).casefold(), node_id)
+            for node_id, (n, skpd_id) in self.old_nodes.items()
+            if n.get("name")
+        ]
+        once = Counter((skpd_id, name) for skpd_id, name, _ in names)
+        self.id_named = {
+            (skpd_id, name): node_id
+            for skpd_id, name, node_id in names
+            if once[(skpd_id, name)] == 1
+        }
+        """A node by its SKPD and name, when that name is not used twice there (a readdressed
+        node found again)."""
         hours = root.get("office_hours")
         self.hour_names = set(hours) if isinstance(hours, dict) else set()
         self.origin: dict[str, tuple[Record, Mapping[str, str]]] = {}
@@ -290,8 +304,10 @@ class _Builder:
                     continue
                 record = node.record
                 old = self.id_at_address.get(record.get("address").casefold())
+                if old is None or old in taken:
+                    old = self.id_named.get((node.skpd, record.get("name").casefold()))
                 if old is not None and old not in taken:
-                    node.id = old
+                    node.id = old  # the node already there: at that address, else of that name
                 else:
                     base = record.id_hint or slug(record.get("name") or record.get("address"))
                     if not record.id_hint and not base.startswith(node.skpd):
@@ -544,8 +560,8 @@ class _Builder:
                 if not isinstance(core, CommentedMap):
                     core = CommentedMap()
                     self._insert_before(core, "core", ("skpd",))
-                if "skpd_name" in self.table.fields:
-                    _set(core, "name", group.own.get("skpd_name", ("", None))[0])
+                if "skpd_name" in group.own:  # the core keeps its name unless a row gives one
+                    _set(core, "name", group.own["skpd_name"][0])
                 target = core
             else:
                 target = self.skpd_map(group)

@@ -95,9 +95,19 @@ def main(argv: list[str]) -> int:
         return _export(args)
     if args.word == "diff":
         return _diff(args)
-    write_table(template_table(), args.file)
+    if not _written(template_table(), args.file):
+        return 1
     print(f"{args.file}: template written")
     return 0
+
+
+def _written(table: Table, path: Path) -> bool:
+    try:
+        write_table(table, path)
+    except OSError as exc:
+        print(f"{path}: cannot write it: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _token(parser: argparse.ArgumentParser, given: str | None) -> str:
@@ -153,7 +163,11 @@ def _import(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             f"{args.output}: {'unchanged' if not imported.changed else 'not written (--dry-run)'}"
         )
         return 0
-    write_atomically(args.output, imported.text)
+    try:
+        write_atomically(args.output, imported.text)
+    except OSError as exc:
+        print(f"{args.output}: cannot write it: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     inv = imported.inventory
     print(f"{args.output}: written: {len(inv.nodes)} nodes, {len(inv.skpds)} SKPDs")
     return 0
@@ -179,7 +193,8 @@ def _export(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     table = inventory_table(inventory)
-    write_table(table, args.file)
+    if not _written(table, args.file):
+        return 1
     print(f"{args.file}: {len(table.devices)} rows ({len(inventory.nodes)} nodes)")
     return 0
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from exporter.inventory import CORE
 from exporter.sheet import Record, SheetError, Table, Where, slug
 
 PAGE_SIZE = 1000
@@ -59,9 +60,13 @@ def device_record(device: Mapping[str, Any], source: str) -> Record | None:
     primary = device.get("primary_ip") or device.get("primary_ip4") or device.get("primary_ip6")
     address = _text(primary.get("address")).split("/")[0] if isinstance(primary, dict) else ""
     name = _text(device.get("name"))
-    cells = {
+    cells: dict[str, str] = {
         "skpd": _text(fields.get("sigap_skpd")) or _slug_of(owner_of),
         "skpd_name": _text(owner_of.get("name")) if isinstance(owner_of, dict) else "",
+    }
+    if cells["skpd"].casefold() == CORE:
+        cells["skpd_name"] = ""  # the core's name is the inventory's, not a site's
+    cells |= {
         "id": _text(fields.get("sigap_id")),
         "name": _text(device.get("description")) or name,
         "address": address,

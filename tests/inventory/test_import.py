@@ -249,3 +249,36 @@ def test_a_title_above_the_table_is_read_past(tmp_path: Path) -> None:
     out = tmp_path / "inventory.yml"
     assert run("import", sheet, "--output", out) == 0
     assert len(load_inventory(out, resolve=None).nodes) == 4
+
+
+def test_a_readdressed_node_without_an_id_keeps_its_id_by_name(
+    tmp_path: Path, current: Path
+) -> None:
+    rows = [
+        [
+            "dinkes",
+            "",
+            "",
+            "Router gateway Diskominfo di DINKES",
+            "198.18.5.3",
+            "gateway",
+            "diskominfo",
+            "uplink-dinkes",
+        ],
+        ["dinkes", "", "uplink-dinkes", "", "198.18.5.1", "uplink", "diskominfo", "dist-batulicin"],
+    ]
+    assert run("import", write_xlsx(tmp_path / "d.xlsx", rows), "--output", current) == 0
+    after = load_inventory(current, resolve=None)
+    assert after.skpds["dinkes"].node_ids == ("gw-dinkes", "uplink-dinkes")
+    assert after.nodes["gw-dinkes"].address == "198.18.5.3"
+
+
+def test_an_output_that_cannot_be_written_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = write_xlsx(tmp_path / "n.xlsx", [*CORE_ROWS, *DINKES_ROWS])
+    assert run("import", sheet, "--output", tmp_path / "no" / "inventory.yml") == 1
+    assert "no/inventory.yml: cannot write it: No such file or directory" in (
+        capsys.readouterr().err
+    )
+    assert run("export", tmp_path / "no" / "n.xlsx", "--config.file", EXAMPLE) == 1

@@ -138,6 +138,19 @@ async def test_over_the_running_inventory_ids_and_the_rest_are_kept(
     current = tmp_path / "inventory.yml"
     shutil.copy(EXAMPLE, current)
     devices = [
+        # the core as NetBox holds it: a site's name is not the core's
+        device(
+            1,
+            "CORE-RTR-01",
+            "198.18.0.1",
+            "core",
+            site=("NOC", "noc"),
+            custom_fields={
+                "sigap_skpd": "core",
+                "sigap_id": "core-router",
+                "sigap_owner": "diskominfo",
+            },
+        ),
         device(
             3,
             "GW-DKS-01",
@@ -165,6 +178,7 @@ async def test_over_the_running_inventory_ids_and_the_rest_are_kept(
     assert after.skpds["dinkes"].contacts == before.skpds["dinkes"].contacts
     assert after.skpds["dinkes"].location == before.skpds["dinkes"].location
     assert after.skpds["rsud"] == before.skpds["rsud"]
+    assert after.core_name == before.core_name
     assert "# SIGAP example inventory" in current.read_text()
 
 
