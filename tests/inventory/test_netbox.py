@@ -116,6 +116,7 @@ async def test_devices_page_by_page_become_the_inventory(
     ]  # the planned access point is not there yet
     assert inventory.skpds["dinkes"].name == "Dinas Kesehatan"
     assert inventory.nodes["core-rtr-01"].skpd == CORE
+    assert inventory.core_name == "Diskominfo (core)"  # not the name of the router's site
     gw = inventory.nodes["gw-dinkes"]
     assert (gw.address, gw.role, gw.owner, gw.parent) == (
         "198.18.5.2",
@@ -138,19 +139,6 @@ async def test_over_the_running_inventory_ids_and_the_rest_are_kept(
     current = tmp_path / "inventory.yml"
     shutil.copy(EXAMPLE, current)
     devices = [
-        # the core as NetBox holds it: a site's name is not the core's
-        device(
-            1,
-            "CORE-RTR-01",
-            "198.18.0.1",
-            "core",
-            site=("NOC", "noc"),
-            custom_fields={
-                "sigap_skpd": "core",
-                "sigap_id": "core-router",
-                "sigap_owner": "diskominfo",
-            },
-        ),
         device(
             3,
             "GW-DKS-01",
