@@ -52,6 +52,7 @@ from exporter.sheet import (
     parse_days,
     parse_parents,
     slug,
+    split_hours_cell,
 )
 
 OWNERS = ("diskominfo", "skpd")
@@ -217,6 +218,8 @@ class _Builder:
         self.hour_names = set(hours) if isinstance(hours, dict) else set()
         self.origin: dict[str, tuple[Record, Mapping[str, str]]] = {}
         self.removed: dict[str, str] = {}
+        self.inline_hours: list[Record] = []
+        """Office hours defined in a Jam kantor cell (a CSV's way)."""
         """Nodes of the SKPDs the table lists that its rows leave out: id → SKPD."""
 
     def problem(self, record: Record, column: str | None, message: str) -> None:
@@ -260,6 +263,17 @@ class _Builder:
                 value = record.get(name)
                 if not value:
                     continue
+                if name == "office_hours":
+                    try:
+                        value, inline = split_hours_cell(value)
+                    except ValueError as exc:
+                        self.problem(record, name, str(exc))
+                        continue
+                    if inline is not None:
+                        column = record.column(name)
+                        self.inline_hours.append(
+                            Record(record.where, inline, dict.fromkeys(inline, column))
+                        )
                 if name in group.own and group.own[name][0] != value:
                     first = group.own[name][1]
                     self.problem(
@@ -478,19 +492,31 @@ class _Builder:
         target["contacts"] = CommentedSeq(_flow_map(c) for c in contacts)
 
     def hours(self) -> None:
-        if not self.table.hours:
+        if not self.table.hours and not self.inline_hours:
             return
+        defined: dict[str, Record] = {}
         section = self.root.get("office_hours")
         if not isinstance(section, CommentedMap):
             section = CommentedMap()
             self._insert_before(section, "office_hours", ("core", "skpd"))
-        for record in self.table.hours:
+        for record in (*self.table.hours, *self.inline_hours):
             name = record.get("name")
             if not name:
                 self.problem(
                     record, "name", "is empty; expected the name the Jam kantor column uses"
                 )
                 continue
+            if name in defined:
+                first = defined[name]
+                if dict(first.cells) != dict(record.cells):
+                    self.problem(
+                        record,
+                        "name",
+                        f"office hours {name!r} are defined differently at {first.where.at()}; "
+                        "expected one definition (name them alone elsewhere)",
+                    )
+                continue
+            defined[name] = record
             self.hour_names.add(name)  # a row with a mistake is named once, not by each SKPD
             wanted: dict[str, Any] = {}
             try:
@@ -527,8 +553,8 @@ class _Builder:
         self.root.insert(position, key, value)
 
     def build(self) -> None:
-        self.hours()
         groups = self.groups()
+        self.hours()
         nodes = self.nodes(groups)
         self.check_nodes(groups, nodes)
         claimed = {n.id for ns in nodes.values() for n in ns}

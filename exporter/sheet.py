@@ -338,6 +338,51 @@ def parse_days(cell: str) -> list[str]:
     return days
 
 
+_INLINE_HOURS = re.compile(r"^([^\s:]+)\s*:\s+(.+)$", re.S)
+_TIME_RANGE = re.compile(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})")
+_HOLIDAY_WORDS = ("libur", "holidays")
+
+
+def split_hours_cell(cell: str) -> tuple[str, dict[str, str] | None]:
+    """The Jam kantor column: a name (``jam-kantor``), or a name with its definition, as a CSV
+    (which has no Jam kantor sheet) writes it: ``jam-kantor: senin-jumat 07:30-16:00
+    Asia/Makassar; libur 2026-12-25, 2027-01-01``. (name, the definition's cells or None);
+    ValueError with the fix."""
+    match = _INLINE_HOURS.match(cell.strip())
+    if match is None:
+        return cell.strip(), None
+    name, rest = match.groups()
+    first, *others = (part.strip() for part in rest.split(";"))
+    times = _TIME_RANGE.search(first)
+    if times is None:
+        raise ValueError(
+            f"{cell!r} has no hours; expected e.g. 'jam-kantor: senin-jumat 07:30-16:00' "
+            "(or the name alone, defined in the Jam kantor sheet)"
+        )
+    cells = {
+        "name": name,
+        "days": first[: times.start()].strip(),
+        "start": times.group(1),
+        "end": times.group(2),
+        "timezone": first[times.end() :].strip(),
+    }
+    for part in others:
+        word, _, dates = part.partition(" ")
+        if word.casefold() not in _HOLIDAY_WORDS:
+            raise ValueError(
+                f"{part!r} in {cell!r}; expected 'libur' and dates, e.g. 'libur 2026-12-25'"
+            )
+        cells["holidays"] = dates.strip()
+    return name, {k: v for k, v in cells.items() if v}
+
+
+def hours_cell(hours: Record) -> str:
+    """A row of the Jam kantor sheet as the one cell `split_hours_cell` reads."""
+    text = f"{hours.get('name')}: {hours.get('days')} {hours.get('start')}-{hours.get('end')}"
+    text += f" {hours.get('timezone')}" if hours.get("timezone") else ""
+    return text + (f"; libur {hours.get('holidays')}" if hours.get("holidays") else "")
+
+
 def parse_dates(cell: str) -> list[date]:
     try:
         return [date.fromisoformat(p.strip()) for p in _LIST_SEPARATOR.split(cell) if p.strip()]

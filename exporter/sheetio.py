@@ -37,6 +37,7 @@ from exporter.sheet import (
     Where,
     header_index,
     header_key,
+    hours_cell,
 )
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".csv")
@@ -227,8 +228,13 @@ def _write_csv(table: Table, path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
         writer.writerow([c.header for c in DEVICE_COLUMNS])
+        # no second sheet: each office hours' definition goes in the first cell that names it
+        inline = {h.get("name"): hours_cell(h) for h in table.hours}
         for record in table.devices:
-            writer.writerow([record.get(c.field) for c in DEVICE_COLUMNS])
+            cells = dict(record.cells)
+            if cells.get("office_hours") in inline:
+                cells["office_hours"] = inline.pop(cells["office_hours"])
+            writer.writerow([cells.get(c.field, "") for c in DEVICE_COLUMNS])
 
 
 _HEADER_FONT = Font(bold=True)

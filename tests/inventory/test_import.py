@@ -45,15 +45,11 @@ def test_example_exported_and_imported_back_is_the_same_inventory(
     assert run("import", sheet, "--output", current) == 0
     assert current.read_bytes() == before
     assert (current.stat().st_ino, current.stat().st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
-    # into a new file: an xlsx carries the office hours, so it alone gives the same inventory
+    # into a new file: the spreadsheet alone gives the same inventory (a CSV carries the
+    # office hours' definitions in the Jam kantor cell of the first SKPD naming them)
     fresh = tmp_path / "new.yml"
-    if suffix == ".xlsx":
-        assert run("import", sheet, "--output", fresh) == 0
-        assert same_inventory(example, load_inventory(fresh, resolve=None))
-    else:
-        # a CSV has one sheet: its SKPDs' office hours come from an existing inventory
-        assert run("import", sheet, "--output", fresh) == 1
-        assert not fresh.exists()
+    assert run("import", sheet, "--output", fresh) == 0
+    assert same_inventory(example, load_inventory(fresh, resolve=None))
 
 
 def test_csv_is_written_for_indonesian_excel(tmp_path: Path) -> None:
@@ -282,3 +278,16 @@ def test_an_output_that_cannot_be_written_is_said(
         capsys.readouterr().err
     )
     assert run("export", tmp_path / "no" / "n.xlsx", "--config.file", EXAMPLE) == 1
+
+
+def test_office_hours_defined_in_a_cell_of_a_csv(tmp_path: Path) -> None:
+    header = [*HEADER, "Jam kantor"]
+    rows = [[*r, ""] for r in [*CORE_ROWS, *DINKES_ROWS]]
+    rows[1][8] = "pagi: senin-kamis 07:30-12:00 Asia/Jakarta; libur 2026-12-25, 2027-01-01"
+    rows[2][8] = "pagi"
+    out = tmp_path / "inventory.yml"
+    assert run("import", write_csv(tmp_path / "n.csv", rows, header=header), "--output", out) == 0
+    hours = load_inventory(out, resolve=None).skpds["dinkes"].office_hours
+    assert hours is not None and hours.name == "pagi"
+    assert (hours.days, hours.start, hours.end) == ({0, 1, 2, 3}, 450, 720)
+    assert str(hours.timezone) == "Asia/Jakarta" and len(hours.holidays) == 2

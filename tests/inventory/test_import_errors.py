@@ -241,3 +241,27 @@ def test_a_file_that_is_no_spreadsheet(
         code = int(exit_.code or 0)
     assert code in (1, 2) and not output.exists()
     assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["pagi: senin-jumat", ""], "row 3, column Jam kantor: 'pagi: senin-jumat' has no hours"),
+        (["pagi: senin-jumat 07:30-12:00; cuti 2026-12-25", ""], "expected 'libur' and dates"),
+        (
+            ["pagi: senin-jumat 07:30-12:00", "pagi: senin-kamis 07:30-12:00"],
+            "row 4, column Jam kantor: office hours 'pagi' are defined differently at n.csv, row 3",
+        ),
+        (["pagi: senin-jumat 07:30-25:00", ""], "row 3, column Jam kantor: bad time '25:00'"),
+    ],
+)
+def test_office_hours_in_a_cell_that_cannot_be_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cells: list[str], expected: str
+) -> None:
+    header = [*HEADER, "Jam kantor"]
+    rows = [[*r, ""] for r in GOOD]
+    rows[1][8], rows[2][8] = cells
+    problems = refused(
+        write_csv(tmp_path / "n.csv", rows, header=header), tmp_path / "i.yml", capsys
+    )
+    assert any(expected in p for p in problems), problems
