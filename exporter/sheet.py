@@ -125,8 +125,10 @@ DEVICE_COLUMNS: tuple[Column, ...] = (
         "office_hours",
         "Jam kantor",
         ("office hours", "office_hours"),
-        "Nama jam kantor dari lembar 'Jam kantor' (atau inventaris yang ada); kosong: perangkat "
-        "SKPD diharapkan menyala sepanjang waktu. Cukup di satu baris.",
+        "Nama jam kantor dari lembar 'Jam kantor' (atau inventaris yang ada), atau nama beserta "
+        "isinya (untuk CSV), mis. 'jam-kantor: senin-jumat 07:30-16:00 Asia/Makassar; libur "
+        "2026-12-25'; kosong: perangkat SKPD diharapkan menyala sepanjang waktu. Cukup di satu "
+        "baris.",
         "jam-kantor",
     ),
 )
