@@ -121,7 +121,7 @@ def main() -> None:
             return run
 
         figures = {"import .xlsx → new file": best(args.runs, fresh(xlsx))}
-        figures["import .csv over it (its office hours come from the file), unchanged"] = best(
+        figures["import .csv over it, unchanged"] = best(
             args.runs,
             lambda: quiet(["inventory", "import", str(csv), "--output", str(out)]),
         )
