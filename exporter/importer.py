@@ -857,7 +857,8 @@ def _splice(
         if at is not None:
             if entry != items[at]:
                 return None  # an entry thought unchanged was changed after all
-            out.append("".join(lines[starts[at] : ends[at]]))
+            block = "".join(lines[starts[at] : ends[at]])
+            out.append(block if block.endswith("\n") else block + "\n")
         else:
             holder = CommentedMap()
             holder["skpd"] = CommentedSeq([entry])

@@ -88,7 +88,9 @@ async def fetch_table(url: str, token: str, *, seconds: float = 60.0) -> Table:
     the URL and what to do when NetBox cannot be read."""
     source = f"NetBox {url}"
     page: str | None = f"{_api_root(url)}/dcim/devices/?limit={PAGE_SIZE}"
-    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    # NetBox 4.5's v2 tokens (nbt_<key>.<secret>) are bearer tokens; the older ones "Token"
+    scheme = "Bearer" if token.startswith("nbt_") else "Token"
+    headers = {"Authorization": f"{scheme} {token}", "Accept": "application/json"}
     records: list[Record] = []
     async with aiohttp.ClientSession(
         headers=headers, timeout=aiohttp.ClientTimeout(total=seconds)

@@ -3,12 +3,12 @@ it as at a NetBox server.
 
 It speaks NetBox's documented REST API for ``GET /api/dcim/devices/``
 (https://netboxlabs.com/docs/netbox/en/stable/integrations/rest-api/): ``Authorization: Token
-<key>`` (anything else: 403 ``{"detail": "Invalid token"}``, as NetBox answers), ``limit`` and
-``offset`` with pages capped at ``max_page_size`` (NetBox's MAX_PAGE_SIZE), and the paginated
-envelope ``{"count", "next", "previous", "results"}`` whose ``next`` is an absolute URL. Devices
-are NetBox 4's JSON: nested ``role``, ``tenant``, ``site`` (id, url, display, name, slug),
-``status`` {value, label}, ``primary_ip`` {id, url, display, family, address "a.b.c.d/nn"},
-``custom_fields`` and ``tags``.
+<key>``, or ``Bearer nbt_<key>.<secret>`` for NetBox 4.5's v2 tokens (anything else: 403
+``{"detail": "Invalid token"}``, as NetBox answers), ``limit`` and ``offset`` with pages capped
+at ``max_page_size`` (NetBox's MAX_PAGE_SIZE), and the paginated envelope ``{"count", "next",
+"previous", "results"}`` whose ``next`` is an absolute URL. Devices are NetBox 4's JSON: nested
+``role``, ``tenant``, ``site`` (id, url, display, name, slug), ``status`` {value, label},
+``primary_ip`` {id, url, display, family, address "a.b.c.d/nn"}, ``custom_fields`` and ``tags``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from typing import Any
 from aiohttp import web
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
+"""A v1 token, sent as ``Token <key>``."""
+TOKEN_V2 = "nbt_k3y4bcd3f9h1.s3cr3t0123456789abcdef0123456789abcdef"
+"""A v2 token (NetBox 4.5), sent as ``Bearer nbt_<key>.<secret>``."""
 
 
 def nested(kind: str, pk: int, name: str, slug: str) -> dict[str, Any]:
@@ -103,7 +106,7 @@ class NetBox:
     async def list_devices(self, request: web.Request) -> web.Response:
         auth = request.headers.get("Authorization", "")
         self.requests.append((request.path_qs, auth))
-        if auth != f"Token {TOKEN}":
+        if auth not in (f"Token {TOKEN}", f"Bearer {TOKEN_V2}"):
             return web.json_response({"detail": "Invalid token"}, status=403)
         limit = min(int(request.query.get("limit", 50)), self.max_page_size)
         offset = int(request.query.get("offset", 0))

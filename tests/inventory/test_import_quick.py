@@ -102,3 +102,11 @@ def test_a_change_to_the_core_takes_the_whole_way() -> None:
     quick = import_table(table, existing, "inventory.yml", resolve=None)
     assert quick.text == import_by_round_trip(table, existing, "inventory.yml", resolve=None).text
     assert "name: Router inti}" in quick.text
+
+
+def test_a_file_without_a_final_newline() -> None:
+    existing = EXAMPLE.read_text().rstrip("\n")
+    table = edited("new skpd")
+    quick = import_table(table, existing, "inventory.yml", resolve=None)
+    assert "dishub" in quick.inventory.skpds and HOLIDAYS in quick.text
+    assert "Access point 2}\n  - id: dishub" in quick.text

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from exporter import cli
 from exporter.inventory import CORE, load_inventory
-from tests.inventory.netbox_standin import TOKEN, NetBox, device
+from tests.inventory.netbox_standin import TOKEN, TOKEN_V2, NetBox, device
 from tests.inventory.sheets import EXAMPLE
 
 Serve = Callable[[web.Application], Awaitable[TestServer]]
@@ -232,3 +232,10 @@ async def test_an_address_that_is_not_netbox(
     server = await aiohttp_server(app)
     assert await import_from(server, tmp_path / "inventory.yml") == 1
     assert "did not answer JSON; expected NetBox's API" in capsys.readouterr().err
+
+
+async def test_a_v2_token_is_sent_as_bearer(aiohttp_server: Serve, tmp_path: Path) -> None:
+    netbox = NetBox(network())
+    server = await aiohttp_server(netbox.app())
+    assert await import_from(server, tmp_path / "inventory.yml", token=TOKEN_V2) == 0
+    assert netbox.requests[0][1] == f"Bearer {TOKEN_V2}"
