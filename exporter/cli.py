@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from exporter import __version__
+from exporter import __version__, inventory_cli
 from exporter.flags import parse_listen_address
 from exporter.inventory import InventoryError, load_inventory
 from exporter.logfmt import setup_logging
@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sigap-exporter",
         description="Continuous ICMP probes of every node of the SIGAP inventory, for Prometheus.",
+        epilog="sigap-exporter inventory import|export|diff|template: bring a network in from a "
+        "spreadsheet or NetBox (sigap-exporter inventory --help).",
     )
     parser.add_argument(
         "--config.file",
@@ -78,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["inventory"]:
+        return inventory_cli.main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
