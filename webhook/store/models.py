@@ -450,3 +450,15 @@ class TelegramUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     received_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    """A message a person sent by WhatsApp (`channel` whatsapp: Meta's message id) or through
+    the generic gateway (its id, when it gives one) that was acted on: a redelivered one acts
+    no more. Written in the transaction of what it did."""
+
+    __tablename__ = "inbound_message"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime]
