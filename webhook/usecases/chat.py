@@ -113,7 +113,8 @@ class Pressed:
     """`Ditangani oleh Sari, 7 Desember 2026, 20.45 WITA`: appended to the edited message."""
 
 
-def _stale_reason(incident: Incident, events: list[Event], res: Resources) -> str:
+def stale_reason(incident: Incident, events: list[Event], res: Resources) -> str:
+    """Why a press changes nothing: who took the incident, and when, or what it is now."""
     lang = res.settings.notify.language
     last = next((e for e in reversed(events) if e.role != "system"), None)
     if incident.holder and last is not None:
@@ -187,7 +188,7 @@ async def press_as(
         if found is None or not actor.sees(found.skpd):
             raise NotFound(f"no incident {claim.incident_id}")
         if chat.seen(found.state, found.holder) != claim.seen:
-            raise Stale(_stale_reason(found, list(found.events), res))
+            raise Stale(stale_reason(found, list(found.events), res))
         staff = await people.network_staff(session)
     if claim.action == "dispatch" and claim.assignee_id == 0:
         lifetime = claim.expires_at - res.clock()
@@ -225,7 +226,7 @@ async def press_as(
         # the same question again inside the write: of two presses at once, one wins
         if chat.seen(incident.state, incident.holder) != claim.seen:
             events = await chat_store.timeline(session, incident.id)
-            raise Stale(_stale_reason(incident, events, res))
+            raise Stale(stale_reason(incident, events, res))
 
     try:
         incident, row = await make_move(

@@ -12,14 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from webhook.core import chat, phones
-from webhook.core.chat import Press
-from webhook.core.messages import REPLY_TO, choice_links, options
+from webhook.core.chat import Press, Stale
+from webhook.core.messages import REPLY_TO, action_name, choice_links, options
 from webhook.core.refusals import Forbidden, NotFound, Refused
 from webhook.core.whatsapp import Option, TextMove
+from webhook.core.workflow import Role
 from webhook.store import people
 from webhook.store import whatsapp as store
 from webhook.store.queries import get_incident
-from webhook.usecases.chat import Choice, Done, Pressed, Redelivered, press_as
+from webhook.usecases.chat import Choice, Done, Pressed, Redelivered, press_as, stale_reason
 from webhook.usecases.context import Actor, Resources
 
 TEXT_MOVE_LIFETIME = timedelta(minutes=1)
@@ -31,6 +32,10 @@ UNKNOWN_NUMBER = {
     "en": "This number is not known to SIGAP. Ask the network coordinator to enter your "
     "WhatsApp number on SIGAP's Users page (or in the SKPD's contacts in the inventory), then "
     "write again.",
+}
+NOT_YOURS = {
+    "id": "«{action}» bukan langkah Anda untuk insiden #{id}.",
+    "en": "«{action}» is not your move on incident #{id}.",
 }
 NO_OPTION = {
     "id": "Tidak ada pilihan {n} pada pesan terakhir SIGAP untuk Anda. Tulis misalnya: "
@@ -152,10 +157,16 @@ async def text_move(
     actor, recipient = await person_of(res, number)
     now = res.clock()
     async with res.database.read() as session:
-        found = await get_incident(session, move.incident_id, detail=False)
+        found = await get_incident(session, move.incident_id, detail=True)
         if found is None or not actor.sees(found.skpd):
             raise NotFound(f"no incident {move.incident_id}")
         staff = await people.network_staff(session)
+    if move.action not in chat.button_actions(found.state, actor.role):
+        if any(move.action in chat.button_actions(found.state, role.value) for role in Role):
+            lang = res.settings.notify.language
+            name = action_name(move.action, lang)
+            raise Forbidden(NOT_YOURS[lang].format(action=name, id=found.id))
+        raise Stale(stale_reason(found, list(found.events), res))
     assignee = 0
     if move.action == "dispatch" and move.rest:
         wanted = move.rest.lower()
