@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 FLAGS = {"name": "NAME", "role": "--role", "skpd": "--skpd", "nip": "--nip",
-         "full_name": "--full-name"}  # fmt: skip
+         "full_name": "--full-name", "phone": "--phone"}  # fmt: skip
 """A refused input's name in the use cases -> the command's word for it."""
 
 
