@@ -75,6 +75,8 @@ ENVIRONMENT = {
     "SIGAP_WHATSAPP_VERIFY_TOKEN": "whatsapp_verify_token",
     "SIGAP_WHATSAPP_API_URL": "whatsapp_api_url",
     "SIGAP_WHATSAPP_API_VERSION": "whatsapp_api_version",
+    "SIGAP_WHATSAPP_TEMPLATE": "whatsapp_template",
+    "SIGAP_WHATSAPP_TEMPLATE_LANGUAGE": "whatsapp_template_language",
     "SIGAP_GATEWAY_SECRET": "gateway_secret",
 }
 
@@ -157,6 +159,8 @@ class _Spec(BaseModel):
     whatsapp_verify_token: str | None = Field(default=None, min_length=8)
     whatsapp_api_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = Field(default="v23.0", pattern=r"^v\d+\.\d+$")
+    whatsapp_template: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,512}$")
+    whatsapp_template_language: str = Field(default="id", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     gateway_secret: str | None = Field(default=None, min_length=16)
 
     @model_validator(mode="after")
@@ -329,6 +333,10 @@ class WhatsAppSettings:
     """What SIGAP expects in `hub.verify_token` when Meta checks the webhook's URL."""
     api_url: str = "https://graph.facebook.com"
     api_version: str = "v23.0"
+    template: str | None = None
+    """An approved utility template (one body variable) for messages outside WhatsApp's
+    24-hour window; None: such a message fails, as Meta refuses it."""
+    template_language: str = "id"
 
 
 def database_url(url: str) -> str:
@@ -518,5 +526,6 @@ def _whatsapp(spec: _Spec) -> WhatsAppSettings | None:
     if not (token and number and secret and verify):
         return None  # all or none, as the spec checked
     return WhatsAppSettings(
-        token, number, secret, verify, spec.whatsapp_api_url, spec.whatsapp_api_version
-    )
+        token, number, secret, verify, spec.whatsapp_api_url, spec.whatsapp_api_version,
+        spec.whatsapp_template, spec.whatsapp_template_language,
+    )  # fmt: skip

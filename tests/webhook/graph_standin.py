@@ -55,6 +55,21 @@ def check_message(body: Any) -> None:
         if not isinstance(text, str) or not 0 < len(text) <= 4096:
             raise Invalid(100, "Invalid parameter", "text.body: 1 to 4096 characters")
         return
+    if kind == "template":
+        template = body.get("template", {})
+        if not template.get("name") or not template.get("language", {}).get("code"):
+            raise Invalid(100, "Invalid parameter", "template.name and language.code needed")
+        for component in template.get("components", []):
+            for parameter in component.get("parameters", []):
+                text = parameter.get("text", "")
+                if "\n" in text or "\t" in text or "     " in text or len(text) > 1024:
+                    raise Invalid(
+                        132018,
+                        "There was an issue with the parameters in your template.",
+                        "Param text cannot have new-line/tab characters or more than 4 "
+                        "consecutive spaces",
+                    )
+        return
     if kind != "interactive":
         raise Invalid(100, "Invalid parameter", f"type {kind!r} not supported here")
     interactive = body.get("interactive", {})
@@ -101,6 +116,8 @@ class Sent:
 
     @property
     def text(self) -> str:
+        if self.body.get("type") == "template":
+            return str(self.body["template"]["components"][0]["parameters"][0]["text"])
         if self.body.get("type") == "interactive":
             return str(self.body["interactive"]["body"]["text"])
         return str(self.body["text"]["body"])
@@ -132,6 +149,11 @@ class GraphStandIn:
     failures: list[tuple[int, int, str]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     """Bodies answered with an error, and why."""
+    templates: dict[str, int] = field(default_factory=dict)
+    """Approved templates: name -> how many body variables."""
+    windows: set[str] | None = None
+    """None: every number may be sent anything. A set: only these numbers (who wrote within
+    the last 24 hours) may be sent free-form messages; the others only a template."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -197,6 +219,11 @@ class GraphStandIn:
         """Post `payload` to SIGAP's webhook as Meta would (`signature`: good, None for none, or
         the header's literal value); SIGAP's status."""
         raw = json.dumps(payload).encode()
+        if self.windows is not None:  # whoever writes opens their 24-hour window
+            for entry in payload.get("entry", []):
+                for change in entry.get("changes", []):
+                    for message in change.get("value", {}).get("messages", []):
+                        self.windows.add(str(message.get("from")))
         headers = {"Content-Type": "application/json"}
         if signature == "good":
             mac = hmac.new((secret or self.app_secret).encode(), raw, hashlib.sha256)
@@ -240,11 +267,24 @@ class GraphStandIn:
         if self.failures:
             status, code, message = self.failures.pop(0)
             return self._error(status, code, message)
+        to = str(body["to"]).lstrip("+")
+        if body.get("type") == "template":
+            name = body["template"]["name"]
+            given = sum(
+                len(c.get("parameters", [])) for c in body["template"].get("components", [])
+            )
+            if self.templates.get(name) != given:
+                return self._error(404, 132001, "Template name does not exist in the translation")
+        elif self.windows is not None and to not in self.windows:
+            return self._error(
+                400, 131047, "Re-engagement message",
+                "Message failed to send because more than 24 hours have passed since the "
+                "customer last replied to this number.",
+            )  # fmt: skip
         message_id = f"wamid.OUT{next(self._ids):06d}"
         async with self._arrived:
             self.sent.append(Sent(body, time.monotonic(), message_id))
             self._arrived.notify_all()
-        to = str(body["to"]).lstrip("+")
         return web.json_response({
             "messaging_product": "whatsapp",
             "contacts": [{"input": body["to"], "wa_id": to}],

@@ -307,6 +307,34 @@ async def test_a_send_the_graph_api_refuses_for_good_fails_on_the_incident(tmp_p
         assert not wa.graph.sent
 
 
+async def test_outside_the_24_hour_window_the_template_goes_and_1_answers_it(
+    tmp_path: Path,
+) -> None:
+    async with phones(tmp_path, SIGAP_WHATSAPP_TEMPLATE="sigap_pemberitahuan") as wa:
+        wa.graph.windows, wa.graph.templates = set(), {"sigap_pemberitahuan": 1}
+        incident_id = await wa.open_outage()
+        page = (await wa.graph.wait_for(1, to=SARI))[0]
+        assert page.body["type"] == "template"
+        assert page.body["template"]["language"] == {"code": "id"}
+        assert page.text.startswith(f"[SIGAP #{incident_id}] ") and page.text.endswith(
+            " · 1 = Tangani"
+        )
+        rows = await wa.rows(incident_id, until=lambda r: r.status == "sent")
+        assert [r.attempts for r in rows] == [1]  # the template in the same attempt
+        answer = await wa.answer_after(SARI, wa.graph.text_of(SARI, "1"))  # opens the window
+        assert answer.body["type"] == "text" and "✅ Tangani oleh sari" in answer.text
+        assert (await wa.incident(incident_id)).holder == "sari"
+
+
+async def test_outside_the_window_without_a_template_the_refusal_shows(tmp_path: Path) -> None:
+    async with phones(tmp_path) as wa:
+        wa.graph.windows = set()
+        incident_id = await wa.open_outage()
+        rows = await wa.rows(incident_id, until=lambda r: r.last_error is not None)
+        assert "(131047) Re-engagement message" in (rows[0].last_error or "")
+        assert not wa.graph.sent
+
+
 def test_settings_need_all_four_credentials() -> None:
     try:
         load_settings(env={"SIGAP_WHATSAPP_TOKEN": TOKEN})

@@ -122,6 +122,46 @@ def body(
     return message
 
 
+OUTSIDE_WINDOW = 131047
+"""The Graph API's error for a free-form message more than 24 hours after the person last
+wrote: only a template may be sent."""
+TEMPLATE_PARAMETER = 1024
+
+
+def template_body(
+    to: str,
+    name: str,
+    language: str,
+    subject: str,
+    labels: Sequence[str],
+    *,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """The message as the approved template `name` with one body variable: the subject and the
+    numbered options on one line (a template's variable may hold no line break), which the
+    person answers by typing the number."""
+    summary = " · ".join([subject, *(f"{n} = {label}" for n, label in enumerate(labels, 1))])
+    flat = " ".join(summary.split())  # nor tabs, nor more than four spaces in a row
+    message: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": {
+            "name": name,
+            "language": {"code": language},
+            "components": [
+                {"type": "body", "parameters": [
+                    {"type": "text", "text": _cut(flat, TEMPLATE_PARAMETER)}
+                ]}
+            ],
+        },
+    }  # fmt: skip
+    if key is not None:
+        message["biz_opaque_callback_data"] = key
+    return message
+
+
 def signed(secret: str, raw: bytes, header: str | None) -> bool:
     """Whether `X-Hub-Signature-256` is `sha256=` + HMAC-SHA256 of the raw body with the app
     secret, as Meta signs every webhook."""

@@ -21,7 +21,12 @@ from webhook.settings import WhatsAppSettings
 
 
 class WhatsAppError(Exception):
-    """The Graph API refused a message (its error's code and message), or answered nonsense."""
+    """The Graph API refused a message (its error's `code` and message), or answered
+    nonsense (code None)."""
+
+    def __init__(self, text: str, code: int | None = None) -> None:
+        self.code = code
+        super().__init__(text)
 
 
 class WhatsApp:
@@ -45,8 +50,10 @@ class WhatsApp:
                 raise WhatsAppError(f"HTTP {r.status}: not the Graph API's JSON")
             if r.status >= 400 or "error" in answer:
                 error = answer.get("error") or {}
+                code = error.get("code")
                 raise WhatsAppError(
-                    f"HTTP {r.status}: ({error.get('code')}) {error.get('message', 'refused')}"
+                    f"HTTP {r.status}: ({code}) {error.get('message', 'refused')}",
+                    code if isinstance(code, int) else None,
                 )
             try:
                 return str(answer["messages"][0]["id"])
@@ -62,12 +69,24 @@ class WhatsApp:
         key: str,
     ) -> str:
         """One outbox message of incident `incident_id` (its options as reply buttons, a list
-        or numbered; a press's answer as a reply to the message pressed on)."""
+        or numbered; a press's answer as a reply to the message pressed on). Refused for the
+        24-hour rule, it goes as the template, if one is set."""
+        offered = options(message.links, lang)
+        to = wa_id(message.recipient)
         body = whatsapp.body(
-            wa_id(message.recipient), message.subject, message.text, options(message.links, lang),
+            to, message.subject, message.text, offered,
             incident_id=incident_id, lang=lang, reply_to=message.links.get(REPLY_TO), key=key,
         )  # fmt: skip
-        return await self.post(client, body)
+        try:
+            return await self.post(client, body)
+        except WhatsAppError as error:
+            template = self.settings.template
+            if error.code != whatsapp.OUTSIDE_WINDOW or template is None:
+                raise
+        labels = [label for label, _ in offered]
+        language = self.settings.template_language
+        fallback = whatsapp.template_body(to, template, language, message.subject, labels, key=key)
+        return await self.post(client, fallback)
 
     async def say(
         self, client: aiohttp.ClientSession, to: str, text: str, reply_to: str | None
