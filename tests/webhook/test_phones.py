@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.webhook.access_app import csrf_of, login, running
+from exporter.inventory import load_inventory
+from tests.webhook.access_app import INVENTORY, csrf_of, login, running
 from tests.webhook.test_access_sessions import cli
-from webhook.core.phones import e164, phones_of
+from webhook.core.phones import e164, phones_of, unreadable
 from webhook.usecases import users as user_uses
 from webhook.usecases.context import Actor
 from webhook.web.keys import RESOURCES
@@ -114,3 +115,16 @@ async def test_the_users_page_and_the_cli_refuse_a_bad_number_and_keep_a_good_on
             for u in await user_uses.list_users(service.app[RESOURCES], Actor.operator())
         }
         assert stored["rina"] == "+6281250011037" and stored["andi"] == "+6281350022106"
+
+
+def test_config_check_names_the_inventory_contacts_whatsapp_cannot_reach() -> None:
+    contacts = {"dinkes": [Contact("Budi", "0852 5123 4567"), Contact("Kasubbag", "ext. 12")]}
+    assert unreadable(contacts) == [
+        "skpd dinkes: contacts[1] (Kasubbag): phone: 'ext. 12' is not a valid phone number; "
+        "expected e.g. 0812-5001-1037 or +62 812 5001 1037"
+    ]
+
+
+def test_the_example_inventorys_contacts_are_all_numbers() -> None:
+    inventory = load_inventory(INVENTORY)
+    assert unreadable({s.id: s.contacts for s in inventory.skpds.values()}) == []

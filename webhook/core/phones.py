@@ -94,3 +94,17 @@ def phones_of(
     for number in found.values():
         claimed[number] = claimed.get(number, 0) + 1
     return {name: number for name, number in found.items() if claimed[number] == 1}
+
+
+def unreadable(contacts: Mapping[str, Sequence[ContactLike]]) -> list[str]:
+    """The inventory's contact numbers that are no numbers, one line each (`--config.check`
+    warns: the inventory stays valid, but WhatsApp and the gateway cannot reach them)."""
+    problems = []
+    for skpd, people in contacts.items():
+        for n, contact in enumerate(people):
+            if contact.phone:
+                try:
+                    e164(contact.phone)
+                except ValueError as error:
+                    problems.append(f"skpd {skpd}: contacts[{n}] ({contact.name}): phone: {error}")
+    return problems
