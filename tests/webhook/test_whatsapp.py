@@ -239,6 +239,22 @@ async def test_a_stale_press_is_answered_with_the_reason(tmp_path: Path) -> None
         assert "Batalkan" in answer.text or "sudah berubah" in answer.text, answer.text
 
 
+async def test_two_people_at_once_one_wins_the_other_is_told_who(tmp_path: Path) -> None:
+    async with phones(tmp_path) as wa:
+        incident_id = await wa.open_outage()
+        await wa.page_of(SARI)
+        before = {n: len(wa.graph.to(n)) for n in (SARI, KOORD)}
+        typed = [wa.graph.text_of(n, f"tangani {incident_id}") for n in (SARI, KOORD)]
+        assert await asyncio.gather(*(wa.graph.post(t) for t in typed)) == [200, 200]
+        answers = [(await wa.graph.wait_for(before[n] + 1, to=n))[before[n]].text
+                   for n in (SARI, KOORD)]  # fmt: skip
+        shown = await wa.incident(incident_id)
+        assert [e.kind for e in shown.events].count("acknowledge") == 1
+        winner = shown.holder
+        assert any(f"✅ Tangani oleh {winner}" in a for a in answers), answers
+        assert any(a.startswith(f"Sudah ditangani oleh {winner}") for a in answers), answers
+
+
 async def test_typed_replies_and_commands(tmp_path: Path) -> None:
     async with phones(tmp_path) as wa:
         first = await wa.open_outage()
