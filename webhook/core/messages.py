@@ -277,14 +277,14 @@ def plan(
         lines.append("")
         if user.name in telegram_chats:
             messages.append(
-                _telegram(incident, user, telegram_chats[user.name], subject, lines, page,
-                          secret=secret, now=now, lifetime=lifetime, lang=lang)
+                _chat("telegram", incident, user, telegram_chats[user.name], subject, lines,
+                      page, secret=secret, now=now, lifetime=lifetime, lang=lang)
             )  # fmt: skip
         number = phone_numbers.get(user.name)
         if whatsapp_cloud and number is not None:
             messages.append(
-                _whatsapp(incident, user, number, subject, lines, page,
-                          secret=secret, now=now, lifetime=lifetime, lang=lang)
+                _chat("whatsapp", incident, user, number, subject, lines, page,
+                      secret=secret, now=now, lifetime=lifetime, lang=lang)
             )  # fmt: skip
         lines += [f"{action_name(name, lang)}: {target}" for name, target in user_links.items()]
         text = "\n".join(lines) + "\n"
@@ -314,10 +314,11 @@ EDIT = "edit"
 """A Telegram message's `links` key naming the message it replaces (an edit after a press)."""
 
 
-def _telegram(
+def _chat(
+    channel: str,
     incident: IncidentToTell,
     user: Person,
-    chat_id: str,
+    recipient: str,
     subject: str,
     lines: list[str],
     page: str,
@@ -327,31 +328,12 @@ def _telegram(
     lifetime: timedelta,
     lang: str,
 ) -> Message:
-    """The Telegram message of one recipient: the lines, the incident's page, and a signed
-    button for each move they may make now that a press can make (`webhook.core.chat`)."""
+    """The chat message (Telegram's, WhatsApp's) of one recipient: the lines, the incident's
+    page, and a signed button for each move they may make now that a press can make
+    (`webhook.core.chat`)."""
     buttons = _buttons(incident, user, secret=secret, now=now, lifetime=lifetime)
     text = "\n".join([*lines, f"{action_name('incident', lang)}: {page}"]) + "\n"
-    return Message("telegram", chat_id, user.name, subject, text, {"incident": page, **buttons})
-
-
-def _whatsapp(
-    incident: IncidentToTell,
-    user: Person,
-    number: str,
-    subject: str,
-    lines: list[str],
-    page: str,
-    *,
-    secret: str,
-    now: datetime,
-    lifetime: timedelta,
-    lang: str,
-) -> Message:
-    """The WhatsApp message of one recipient: Telegram's, with the same signed buttons (the
-    Cloud API's reply buttons, `webhook.core.whatsapp`)."""
-    buttons = _buttons(incident, user, secret=secret, now=now, lifetime=lifetime)
-    text = "\n".join([*lines, f"{action_name('incident', lang)}: {page}"]) + "\n"
-    return Message("whatsapp", number, user.name, subject, text, {"incident": page, **buttons})
+    return Message(channel, recipient, user.name, subject, text, {"incident": page, **buttons})
 
 
 def _buttons(
