@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import threading
 import time
 import urllib.request
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +27,6 @@ from tests.webhook.graph_standin import PHONE_NUMBER_ID, VERSION, GraphStandIn, 
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
-T = TypeVar("T")
 WITA = ZoneInfo("Asia/Makassar")
 TOKEN = "EAAG-e2e-stand-in-token"
 APP_SECRET = "e2e-app-secret-0123456789"
@@ -52,28 +50,6 @@ skpd:
 """
 
 
-class Phones:
-    """The Graph API stand-in on its own event loop, in a thread (the services are processes;
-    the test is synchronous)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.graph, self.runner = self.run(start(TOKEN, APP_SECRET))
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
-
-    def stop(self) -> None:
-        self.run(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-
-    def to(self, number: str) -> list[Sent]:
-        return list(self.graph.to(number))
-
-
 @pytest.fixture(scope="module")
 def inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("whatsapp") / "inventory.yml"
@@ -87,18 +63,11 @@ def lab(inventory: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
         yield built
 
 
-@pytest.fixture(scope="module")
-def phones() -> Iterator[Phones]:
-    running = Phones()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 class Stack:
-    def __init__(self, workdir: Path, inventory: Path, graph: GraphStandIn) -> None:
+    def __init__(self, workdir: Path, inventory: Path) -> None:
         self.workdir, self.token = workdir, secrets.token_urlsafe(24)
+        self.graph_port = harness.free_port()
+        """Where the Graph API stand-in will listen (the test starts it on its event loop)."""
         self.services: list[Service] = []
         try:
             port = harness.free_port()
@@ -107,7 +76,8 @@ class Stack:
                 workdir, self.token, SIGAP_INVENTORY=str(inventory), SIGAP_EXTERNAL_URL=url,
                 SIGAP_WHATSAPP_TOKEN=TOKEN, SIGAP_WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID,
                 SIGAP_WHATSAPP_APP_SECRET=APP_SECRET, SIGAP_WHATSAPP_VERIFY_TOKEN="e2e-verify",
-                SIGAP_WHATSAPP_API_URL=graph.url, SIGAP_WHATSAPP_API_VERSION=VERSION,
+                SIGAP_WHATSAPP_API_URL=f"http://127.0.0.1:{self.graph_port}",
+                SIGAP_WHATSAPP_API_VERSION=VERSION,
             )  # fmt: skip
             argv = [harness.which(harness.WEBHOOK) or harness.WEBHOOK,
                     f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
@@ -154,45 +124,43 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    lab: Any, inventory: Path, phones: Phones, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
+def stack(lab: Any, inventory: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     missing = harness.missing_binaries()
     if missing:
         pytest.skip(f"not installed: {', '.join(missing)} (bash scripts/setup.sh)")
-    running = Stack(tmp_path_factory.mktemp("stack"), inventory, phones.graph)
-    phones.graph.hook = f"{running.webhook.url}/whatsapp/webhook"
+    running = Stack(tmp_path_factory.mktemp("stack"), inventory)
     try:
         yield running
     finally:
         running.stop()
 
 
-def test_a_cut_pages_whatsapp_and_a_press_of_tangani_acknowledges(
-    lab: Any, stack: Stack, phones: Phones
-) -> None:
+def test_a_cut_pages_whatsapp_and_a_press_of_tangani_acknowledges(lab: Any, stack: Stack) -> None:
     began = (datetime.now(UTC) - timedelta(hours=1)).astimezone(WITA)
     stack.cli(
         "roster", "set", "sari", "--shift", "daily",
         "--handover", began.strftime("%H:%M"), "--from", began.date().isoformat(),
     )  # fmt: skip
     wait_for(f"all {NODES} nodes up", lambda: stack.nodes_up() == NODES, timeout=60)
+    asyncio.run(cut_page_press(lab, stack))
 
+
+async def cut_page_press(lab: Any, stack: Stack) -> None:
+    """The phones' side on this thread's event loop (the services are processes)."""
+    graph, runner = await start(TOKEN, APP_SECRET, stack.graph_port)
+    graph.hook = f"{stack.webhook.url}/whatsapp/webhook"
     cut_at = time.monotonic()
     lab.cut("uplink-dinkes")
     try:
-        page = wait_for(
-            "sari's WhatsApp page", lambda: next(iter(phones.to(SARI)), None), timeout=90
-        )
+        page = (await arrived(graph, SARI, 1, within=90))[0]
         print(f"cut -> WhatsApp page: {page.at - cut_at:.1f} s")
         assert [title for title, _ in page.options] == ["Tangani"]
         assert "Dinas Kesehatan" in page.text
         incident_id = int(page.text.split("#", 1)[1].split("]", 1)[0])
 
         pressed_at = time.monotonic()
-        status = phones.run(phones.graph.post(phones.graph.press_of(SARI, page, "Tangani")))
-        assert status == 200
-        answer = wait_for("the press's answer", lambda: phones.to(SARI)[1:], timeout=10)[0]
+        assert await graph.post(graph.press_of(SARI, page, "Tangani")) == 200
+        answer = (await arrived(graph, SARI, 2, within=10))[1]
         print(f"press -> answer: {answer.at - pressed_at:.2f} s")
         assert "✅ Tangani oleh sari" in answer.text and answer.reply_to == page.message_id
 
@@ -201,4 +169,15 @@ def test_a_cut_pages_whatsapp_and_a_press_of_tangani_acknowledges(
         kinds = [event["kind"] for event in detail["events"]]
         assert kinds.count("acknowledge") == 1, kinds
     finally:
+        await runner.cleanup()
         lab.restore()
+
+
+async def arrived(graph: GraphStandIn, number: str, count: int, within: float) -> list[Sent]:
+    """The messages to `number`, once there are `count` (AssertionError after `within` s)."""
+    deadline = time.monotonic() + within
+    while len(graph.to(number)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{count} message(s) to {number}: {graph.to(number)}")
+        await asyncio.sleep(0.1)
+    return graph.to(number)

@@ -292,13 +292,14 @@ class GraphStandIn:
         })  # fmt: skip
 
 
-async def start(token: str, app_secret: str) -> tuple[GraphStandIn, web.AppRunner]:
+async def start(token: str, app_secret: str, port: int = 0) -> tuple[GraphStandIn, web.AppRunner]:
+    """The stand-in, listening on 127.0.0.1 (`port`, or any free one)."""
     standin = GraphStandIn(token, app_secret)
     app = web.Application()
     app.router.add_post("/{version}/{phone}/messages", standin.messages)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = runner.addresses[0][1]
     standin.url = f"http://127.0.0.1:{port}"

@@ -27,7 +27,7 @@ from webhook.web.app import create_app
 from webhook.web.keys import RESOURCES
 
 GATEWAY_SECRET = "shared-secret-of-the-gateway"
-SARI = "6281250011037"
+SARI, KOORD = "6281250011037", "6281350022106"
 
 
 @dataclass
@@ -101,8 +101,10 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     try:
         await add_people(app)
         res = app[RESOURCES]
-        change = user_uses.UserChange("sari", "staff", phone="0812-5001-1037")
-        await user_uses.save_user(res, Actor.operator(), change)
+        for name, role, phone in (("sari", "staff", "0812-5001-1037"),
+                                  ("koord", "coordinator", "+62 813 5002 2106")):  # fmt: skip
+            change = user_uses.UserChange(name, role, phone=phone)
+            await user_uses.save_user(res, Actor.operator(), change)
         await roster_uses.put_rotation(res, Actor.operator(), ["sari"], "daily", "07:30", None)
         yield World(client, gateway, app)
     finally:
@@ -174,3 +176,27 @@ async def test_typed_moves_and_commands_in_the_gateways_shapes(tmp_path: Path) -
 
         status, body = await w.incoming({"from": "6281999999999", "text": "status"})
         assert status == 200 and "belum terdaftar" in body["reply"]
+
+
+async def test_tugaskan_by_number_then_whom_by_number(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        incident_id = await w.open_outage()
+        await w.gateway.wait_for(1)
+        f01 = {
+            "reporter": "budi", "contact_confirmed_with": "budi", "complaint": "mati",
+            "affected_service": "internet", "reported_at": "2026-12-07T08:00:00+08:00",
+        }  # fmt: skip
+        for action, data in (("confirm", f01), ("report", {"responsibility": "diskominfo"})):
+            await incident_uses.make_move(w.res, Actor.operator(), incident_id, action, data)
+        told = (await w.gateway.wait_for(2))[1]  # SOP 4: the coordinator is told
+        assert told["to"] == "+6281350022106"
+        assert "1 = Tangani\n2 = Tugaskan staf\n" in told["text"]
+        assert (await w.incoming({"from": KOORD, "text": "2", "id": "k-1"}))[0] == 200
+        choice = (await w.gateway.wait_for(3))[2]
+        assert "Tugaskan siapa" in choice["text"] and "2 = sari" in choice["text"], choice
+        assert (await w.incoming({"from": KOORD, "text": "2", "id": "k-2"}))[0] == 200
+        shown = await incident_uses.incident(w.res, Actor.operator(), incident_id)
+        assert (shown.state, shown.assignee) == ("dispatched", "sari")
+        said = await w.gateway.wait_for(5)
+        assert any("Tugaskan staf oleh koord" in b["text"] and b["to"] == "+6281350022106"
+                   for b in said), said  # fmt: skip

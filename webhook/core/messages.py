@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exporter.inventory import Duration
-from webhook.core import chat, links, whatsapp
+from webhook.core import chat, links
 from webhook.core.i18n import word
 from webhook.core.localtime import DEFAULT_ZONE, format_moment
 from webhook.core.workflow import FINAL_STATES, TRANSITIONS, Role
@@ -293,12 +293,10 @@ def plan(
         if config.webhook is not None and (number or user.phone or user.email):
             recipient = number or user.phone or user.name
             gateway_links = dict(user_links)
-            if gateway_replies:
-                buttons = _buttons(incident, user, secret=secret, now=now, lifetime=lifetime)
-                if buttons:
-                    labels = [label for label, _ in options(buttons, lang)]
-                    text += "\n" + whatsapp.options_text(labels, incident.id, lang)
-                    gateway_links.update(buttons)
+            if gateway_replies:  # sent as numbered options (`webhook.services.delivery`)
+                gateway_links.update(
+                    _buttons(incident, user, secret=secret, now=now, lifetime=lifetime)
+                )
             messages.append(Message("webhook", recipient, user.name, subject, text, gateway_links))
     return messages
 

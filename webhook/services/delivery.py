@@ -34,6 +34,7 @@ import aiosmtplib
 from sqlalchemy import select
 
 from exporter.clock import Clock, system_clock
+from webhook.core import whatsapp
 from webhook.core.figures import Fact, NoticeOwed
 from webhook.core.localtime import DEFAULT_ZONE
 from webhook.core.messages import (
@@ -44,6 +45,7 @@ from webhook.core.messages import (
     NotifyConfig,
     SmtpConfig,
     WebhookConfig,
+    options,
     plan,
 )
 from webhook.core.phones import ContactLike, phones_of
@@ -107,14 +109,25 @@ async def send_email(
 
 
 async def send_webhook(
-    client: aiohttp.ClientSession, config: WebhookConfig, message: Message, key: str
+    client: aiohttp.ClientSession,
+    config: WebhookConfig,
+    message: Message,
+    key: str,
+    incident_id: int = 0,
+    lang: str = "id",
 ) -> None:
+    """POST the message to the gateway; its options (the signed buttons a reply `1` answers)
+    become numbered lines of its text, their data stays in SIGAP."""
+    offered = options(message.links, lang)
+    text = message.text
+    if offered:
+        labels = [label for label, _ in offered]
+        text += "\n" + whatsapp.options_text(labels, incident_id, lang)
     body = {
         "to": message.recipient,
         "person": message.person,
         "subject": message.subject,
-        "text": message.text,
-        # the options' signed data stays here: the gateway's reply `1` finds it by number
+        "text": text,
         "links": {k: v for k, v in message.links.items() if not k.startswith((BUTTON, CHOICE))},
         "idempotency_key": key,
     }
@@ -300,7 +313,10 @@ class Delivery:
                     files = await self.attachments(claimed.incident_id)
                 await send_email(self.config.smtp, message, key, files)
             elif message.channel == "webhook" and self.config.webhook is not None:
-                await send_webhook(client, self.config.webhook, message, key)
+                await send_webhook(
+                    client, self.config.webhook, message, key, claimed.incident_id,
+                    self.config.language,
+                )  # fmt: skip
             elif message.channel == "telegram" and self.telegram is not None:
                 await self.telegram.send(message, self.config.language)
             elif message.channel == "whatsapp" and self.whatsapp is not None:

@@ -119,15 +119,18 @@ async def _press(
     result = await press_as(res, actor, claim, seen_before, record)
     if isinstance(result, Choice):
         now = res.clock()
-        async with res.database.write() as session:
-            if message_id is not None:
-                await store.mark_inbound(session, channel, message_id, now)
-            store.owe_message(
-                session, channel, result.incident_id, "dispatch", actor.name, recipient,
-                f"[SIGAP #{result.incident_id}]",
-                chat.say("choose_staff", res.settings.notify.language, id=result.incident_id),
-                choice_links(result.buttons), now,
-            )  # fmt: skip
+        try:
+            async with res.database.write() as session:
+                if message_id is not None:  # a redelivery fails here
+                    await store.mark_inbound(session, channel, message_id, now)
+                store.owe_message(
+                    session, channel, result.incident_id, "dispatch", actor.name, recipient,
+                    f"[SIGAP #{result.incident_id}]",
+                    chat.say("choose_staff", res.settings.notify.language, id=result.incident_id),
+                    choice_links(result.buttons), now,
+                )  # fmt: skip
+        except IntegrityError:
+            raise Redelivered() from None
     return result
 
 
