@@ -45,7 +45,7 @@ class Person:
     phone: str | None = None
     email: str | None = None
     full_name: str | None = None
-    skpds: list[str] = field(default_factory=list)
+    skpds: list[str] | None = field(default_factory=list)
 
 
 @dataclass
@@ -70,6 +70,7 @@ def test_a_persons_number_is_their_records_else_their_inventory_contacts() -> No
         Person("salah", full_name="Salah", skpds=["setda"]),  # the contact's number is none
         Person("tamu", skpds=["dinkes"]),  # no contact is them: not the SKPD's first one
         Person("lama", phone="bukan nomor"),  # stored before numbers were checked
+        Person("tua", skpds=None),  # a row from before SKPD lists
     ]
     assert phones_of(people, contacts) == {
         "sari": "+6281270000001",

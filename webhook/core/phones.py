@@ -37,7 +37,7 @@ class PersonLike(Protocol):
     @property
     def phone(self) -> str | None: ...
     @property
-    def skpds(self) -> Sequence[str]: ...
+    def skpds(self) -> Sequence[str] | None: ...
 
 
 def e164(text: str, region: str = DEFAULT_REGION) -> str:
@@ -82,7 +82,7 @@ def phones_of(
     found: dict[str, str] = {}
     for user in users:
         number = e164_or_none(user.phone)
-        for skpd in user.skpds if number is None else ():
+        for skpd in (user.skpds or ()) if number is None else ():  # NULL in older rows
             for contact in contacts.get(skpd, ()):
                 same = (user.email and contact.email == user.email) or (
                     user.full_name and contact.name == user.full_name
