@@ -37,6 +37,10 @@ NOT_YOURS = {
     "id": "«{action}» bukan langkah Anda untuk insiden #{id}.",
     "en": "«{action}» is not your move on incident #{id}.",
 }
+NO_INCIDENT = {
+    "id": "Insiden #{id} tidak ada (atau bukan untuk Anda). Tulis: status",
+    "en": "There is no incident #{id} (or it is not yours to see). Write: status",
+}
 NO_OPTION = {
     "id": "Tidak ada pilihan {n} pada pesan terakhir SIGAP untuk Anda. Tulis misalnya: "
     "tangani 12, status, piket, insiden 12.",
@@ -162,7 +166,8 @@ async def text_move(
     async with res.database.read() as session:
         found = await get_incident(session, move.incident_id, detail=True)
         if found is None or not actor.sees(found.skpd):
-            raise NotFound(f"no incident {move.incident_id}")
+            lang = res.settings.notify.language
+            raise NotFound(NO_INCIDENT[lang].format(id=move.incident_id))
         staff = await people.network_staff(session)
     if move.action not in chat.button_actions(found.state, actor.role):
         if any(move.action in chat.button_actions(found.state, role.value) for role in Role):
