@@ -20,6 +20,7 @@ from exporter.flags import parse_listen_address
 from exporter.inventory import Inventory, InventoryError, load_inventory
 from exporter.logfmt import setup_logging
 from webhook import __version__
+from webhook.core import phones
 from webhook.core.refusals import Refused
 from webhook.core.roster import REASONS, SHIFT_DAYS, shift_name
 from webhook.services.silences import Silences
@@ -351,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 FLAGS = {"name": "NAME", "role": "--role", "skpd": "--skpd", "nip": "--nip",
-         "full_name": "--full-name"}  # fmt: skip
+         "full_name": "--full-name", "phone": "--phone"}  # fmt: skip
 """A refused input's name in the use cases -> the command's word for it."""
 
 
@@ -375,6 +376,11 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     where = args.config_file or "the environment"
+    contacts = {s.id: s.contacts for s in inventory.skpds.values()} if inventory else {}
+    for problem in phones.unreadable(contacts):
+        print(
+            f"warning: {settings.inventory}: {problem}; WhatsApp cannot reach it", file=sys.stderr
+        )
     found = f"; inventory {settings.inventory}: {len(inventory.skpds)} SKPDs" if inventory else ""
     print(f"{where}: valid{found}")
     return 0

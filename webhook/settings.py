@@ -15,13 +15,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -68,6 +75,15 @@ ENVIRONMENT = {
     "SIGAP_TELEGRAM_BOT_TOKEN": "telegram_bot_token",
     "SIGAP_TELEGRAM_API_URL": "telegram_api_url",
     "SIGAP_TELEGRAM_WEBHOOK_SECRET": "telegram_webhook_secret",
+    "SIGAP_WHATSAPP_TOKEN": "whatsapp_token",
+    "SIGAP_WHATSAPP_PHONE_NUMBER_ID": "whatsapp_phone_number_id",
+    "SIGAP_WHATSAPP_APP_SECRET": "whatsapp_app_secret",
+    "SIGAP_WHATSAPP_VERIFY_TOKEN": "whatsapp_verify_token",
+    "SIGAP_WHATSAPP_API_URL": "whatsapp_api_url",
+    "SIGAP_WHATSAPP_API_VERSION": "whatsapp_api_version",
+    "SIGAP_WHATSAPP_TEMPLATE": "whatsapp_template",
+    "SIGAP_WHATSAPP_TEMPLATE_LANGUAGE": "whatsapp_template_language",
+    "SIGAP_GATEWAY_SECRET": "gateway_secret",
 }
 
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -146,6 +162,35 @@ class _Spec(BaseModel):
     telegram_api_url: str | None = None
     telegram_webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,256}$")
 
+    whatsapp_token: str | None = None
+    whatsapp_phone_number_id: str | None = Field(default=None, pattern=r"^\d{5,20}$")
+    whatsapp_app_secret: str | None = Field(default=None, min_length=16)
+    whatsapp_verify_token: str | None = Field(default=None, min_length=8)
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = Field(default="v23.0", pattern=r"^v\d+\.\d+$")
+    whatsapp_template: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,512}$")
+    whatsapp_template_language: str = Field(default="id", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    gateway_secret: str | None = Field(default=None, min_length=16)
+
+    @model_validator(mode="after")
+    def _whatsapp_complete(self) -> Self:
+        """The Cloud API needs all four: a token without the app secret would take webhooks
+        nobody can tell from forged ones."""
+        parts = {
+            "whatsapp_token": self.whatsapp_token,
+            "whatsapp_phone_number_id": self.whatsapp_phone_number_id,
+            "whatsapp_app_secret": self.whatsapp_app_secret,
+            "whatsapp_verify_token": self.whatsapp_verify_token,
+        }
+        missing = [key for key, value in parts.items() if not value]
+        if missing and len(missing) < len(parts):
+            names = {key: name for name, key in ENVIRONMENT.items()}
+            raise ValueError(
+                "WhatsApp's Cloud API needs all of SIGAP_WHATSAPP_TOKEN, _PHONE_NUMBER_ID, "
+                f"_APP_SECRET and _VERIFY_TOKEN; missing: {', '.join(names[k] for k in missing)}"
+            )
+        return self
+
     @field_validator("telegram_bot_token")
     @classmethod
     def _bot_token(cls, value: str | None) -> str | None:
@@ -200,7 +245,7 @@ class _Spec(BaseModel):
             raise ValueError(f"{value!r} names an Alertmanager twice")
         return urls
 
-    @field_validator("prometheus_url", "external_url", "telegram_api_url")
+    @field_validator("prometheus_url", "external_url", "telegram_api_url", "whatsapp_api_url")
     @classmethod
     def _one_http_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value is not None else None
@@ -282,6 +327,29 @@ class Settings:
     """The office's letterhead on every page, PDF and workbook that carries one."""
     photos: PhotoConfig = field(default_factory=PhotoConfig)
     """How many photos an F-04 may carry, and how big (`webhook.core.photos`)."""
+    whatsapp: WhatsAppSettings | None = None
+    """WhatsApp's Cloud API (`webhook.services.whatsapp`); None: not set up."""
+    gateway_secret: str | None = None
+    """Set: the generic gateway's replies come to `POST /gateway/incoming` with this secret;
+    messages to the gateway then carry numbered options. None: no replies by the gateway."""
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppSettings:
+    """The Cloud API's four credentials (Meta's app dashboard) and where the Graph API is."""
+
+    token: str
+    phone_number_id: str
+    app_secret: str
+    """Signs every webhook Meta posts (`X-Hub-Signature-256`)."""
+    verify_token: str
+    """What SIGAP expects in `hub.verify_token` when Meta checks the webhook's URL."""
+    api_url: str = "https://graph.facebook.com"
+    api_version: str = "v23.0"
+    template: str | None = None
+    """An approved utility template (one body variable) for messages outside WhatsApp's
+    24-hour window; None: such a message fails, as Meta refuses it."""
+    template_language: str = "id"
 
 
 def database_url(url: str) -> str:
@@ -328,6 +396,10 @@ SECRETS = (
     ("telegram_bot_token",),
     ("telegram_webhook_secret",),
     ("notify", "smtp", "password"),
+    ("whatsapp_token",),
+    ("whatsapp_app_secret",),
+    ("whatsapp_verify_token",),
+    ("gateway_secret",),
 )
 """Settings that may come from a file instead (`SIGAP_SECRET_KEY_FILE`, `secret_key_file:`,
 `notify.smtp.password_file:`), as compose and Kubernetes secrets mount them."""
@@ -507,7 +579,20 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         telegram_webhook_secret=spec.telegram_webhook_secret,
         letterhead=_letterhead(spec.letterhead, config_file, lines),
         photos=spec.photos,
+        whatsapp=_whatsapp(spec),
+        gateway_secret=spec.gateway_secret,
     )
+
+
+def _whatsapp(spec: _Spec) -> WhatsAppSettings | None:
+    token, number = spec.whatsapp_token, spec.whatsapp_phone_number_id
+    secret, verify = spec.whatsapp_app_secret, spec.whatsapp_verify_token
+    if not (token and number and secret and verify):
+        return None  # all or none, as the spec checked
+    return WhatsAppSettings(
+        token, number, secret, verify, spec.whatsapp_api_url, spec.whatsapp_api_version,
+        spec.whatsapp_template, spec.whatsapp_template_language,
+    )  # fmt: skip
 
 
 def _letterhead(config: LetterheadConfig, config_file: str | None, lines: YamlLines) -> Letterhead:

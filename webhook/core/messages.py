@@ -184,7 +184,7 @@ class Person(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    channel: str  # 'email' or 'webhook'
+    channel: str  # 'email', 'webhook', 'telegram' or 'whatsapp'
     recipient: str  # an address or a user name/phone
     person: str
     subject: str
@@ -234,11 +234,18 @@ def plan(
     zone: str = DEFAULT_ZONE,
     skpd_name: str = "",
     telegram_chats: Mapping[str, str] = {},
+    phone_numbers: Mapping[str, str] = {},
+    whatsapp_cloud: bool = False,
+    gateway_replies: bool = False,
 ) -> list[Message]:
     """The messages a committed `move` sends: one per recipient and configured channel, times
     on the regency's clock (`zone`). `on_duty`: who the roster has on duty now; `paged`: whom
     the paging step named; `skpd_name`: the SKPD's name in the inventory (if any);
-    `telegram_chats`: the Telegram chat of each person who linked one (when the bot is set up).
+    `telegram_chats`: the Telegram chat of each person who linked one (when the bot is set up);
+    `phone_numbers`: each person's number (E.164: `webhook.core.phones.phones_of`), which
+    `whatsapp_cloud` (the Cloud API is set up) and the gateway send to;
+    `gateway_replies`: the gateway's messages carry numbered options people answer by text.
+
     Without `external_url` (SIGAP_EXTERNAL_URL unset) the messages carry no links: a link to a
     host nobody can reach (localhost) would be worse than none; chat buttons still work."""
     if move in (OPENED, "page") and incident.state in FINAL_STATES:
@@ -273,29 +280,46 @@ def plan(
         lines.append("")
         if user.name in telegram_chats:
             messages.append(
-                _telegram(incident, user, telegram_chats[user.name], subject, lines, page,
-                          secret=secret, now=now, lifetime=lifetime, lang=lang)
+                _chat("telegram", incident, user, telegram_chats[user.name], subject, lines,
+                      page, secret=secret, now=now, lifetime=lifetime, lang=lang)
+            )  # fmt: skip
+        number = phone_numbers.get(user.name)
+        if whatsapp_cloud and number is not None:
+            messages.append(
+                _chat("whatsapp", incident, user, number, subject, lines, page,
+                      secret=secret, now=now, lifetime=lifetime, lang=lang)
             )  # fmt: skip
         lines += [f"{action_name(name, lang)}: {target}" for name, target in user_links.items()]
         text = "\n".join(lines) + "\n"
         if config.smtp is not None and user.email:
             messages.append(Message("email", user.email, user.name, subject, text, user_links))
-        if config.webhook is not None and (user.phone or user.email):
-            recipient = user.phone or user.name
-            messages.append(Message("webhook", recipient, user.name, subject, text, user_links))
+        if config.webhook is not None and (number or user.phone or user.email):
+            recipient = number or user.phone or user.name
+            gateway_links = dict(user_links)
+            if gateway_replies:  # sent as numbered options (`webhook.services.delivery`)
+                gateway_links.update(
+                    _buttons(incident, user, secret=secret, now=now, lifetime=lifetime)
+                )
+            messages.append(Message("webhook", recipient, user.name, subject, text, gateway_links))
     return messages
 
 
 BUTTON = "button:"
-"""A Telegram message's `links` key of a button: `button:acknowledge` -> its callback data."""
+"""A chat message's `links` key of a button: `button:acknowledge` -> its signed data."""
+CHOICE = "choice:"
+"""A chat message's `links` key of a chosen option: `choice:01:Sari Wulandari` -> its signed
+data (the staff a dispatch may send)."""
+REPLY_TO = "reply_to"
+"""A WhatsApp message's `links` key naming the message it answers (what a press did)."""
 EDIT = "edit"
 """A Telegram message's `links` key naming the message it replaces (an edit after a press)."""
 
 
-def _telegram(
+def _chat(
+    channel: str,
     incident: IncidentToTell,
     user: Person,
-    chat_id: str,
+    recipient: str,
     subject: str,
     lines: list[str],
     page: str | None,
@@ -305,19 +329,56 @@ def _telegram(
     lifetime: timedelta,
     lang: str,
 ) -> Message:
-    """The Telegram message of one recipient: the lines, the incident's page, and a signed
-    button for each move they may make now that a press can make (`webhook.core.chat`)."""
+    """The chat message (Telegram's, WhatsApp's) of one recipient: the lines, the incident's
+    page, and a signed button for each move they may make now that a press can make
+    (`webhook.core.chat`)."""
+    buttons = _buttons(incident, user, secret=secret, now=now, lifetime=lifetime)
+    if page is None:
+        return Message(channel, recipient, user.name, subject, "\n".join(lines) + "\n", buttons)
+    text = "\n".join([*lines, f"{action_name('incident', lang)}: {page}"]) + "\n"
+    return Message(channel, recipient, user.name, subject, text, {"incident": page, **buttons})
+
+
+def _buttons(
+    incident: IncidentToTell, user: Person, *, secret: str, now: datetime, lifetime: timedelta
+) -> dict[str, str]:
+    """A signed button (`button:acknowledge` -> its data) for each move `user` may make now
+    that a press can make (`webhook.core.chat`)."""
     holder = getattr(incident, "holder", None)
-    buttons = {
+    return {
         f"{BUTTON}{action}": chat.sign_button(
             secret, incident.id, action, incident.state, holder, now, lifetime
         )
         for action in chat.button_actions(incident.state, user.role)
     }
-    if page is None:
-        return Message("telegram", chat_id, user.name, subject, "\n".join(lines) + "\n", buttons)
-    text = "\n".join([*lines, f"{action_name('incident', lang)}: {page}"]) + "\n"
-    return Message("telegram", chat_id, user.name, subject, text, {"incident": page, **buttons})
+
+
+def options(links: Mapping[str, str], lang: str) -> list[tuple[str, str]]:
+    """A message's options (label, signed data) in the order people see them numbered: its
+    buttons in the table's order, then its choices by number. A stored message's links may
+    come back in another order (PostgreSQL's JSONB), its numbers may not."""
+    buttons = [
+        (chat.BUTTON_ACTIONS.index(action), action_name(action, lang), data)
+        for key, data in links.items()
+        if key.startswith(BUTTON)
+        for action in [key.removeprefix(BUTTON)]
+        if action in chat.BUTTON_ACTIONS
+    ]
+    choices = [
+        (int(number), label, data)
+        for key, data in links.items()
+        if key.startswith(CHOICE)
+        for number, _, label in [key.removeprefix(CHOICE).partition(":")]
+        if number.isdigit()
+    ]
+    return [(label, data) for _, label, data in sorted(buttons)] + [
+        (label, data) for _, label, data in sorted(choices)
+    ]
+
+
+def choice_links(choices: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """`links` of a message offering `choices` (label, signed data), numbered in order."""
+    return {f"{CHOICE}{n:02d}:{label}": data for n, (label, data) in enumerate(choices, 1)}
 
 
 def action_name(action: str, lang: str) -> str:

@@ -107,18 +107,18 @@ def _sheet(sheet: Worksheet, table: Table, letterhead: Letterhead, lang: str) ->
         row += 1
         filled = [x for c, v in zip(table.columns, values, strict=True) for x in _cells(c, v, lang)]
         for index, (value, number_format) in enumerate(filled, start=1):
-            cell = sheet.cell(row, index)
-            cell.value = value  # type: ignore[assignment]
+            data = sheet.cell(row, index)
+            data.value = value  # type: ignore[assignment]
             if isinstance(value, str):
                 longest[index - 1] = max(longest[index - 1], len(value))
-                if cell.data_type == "f":
-                    cell.data_type = "s"  # text a person typed, never run as a formula
+                if data.data_type == "f":
+                    data.data_type = "s"  # text a person typed, never run as a formula
             if number_format:
-                cell.number_format = number_format
+                data.number_format = number_format
     for index, (_, kind) in enumerate(headers, start=1):
         width = max(WIDTHS[kind], longest[index - 1] + 2, 10)
         sheet.column_dimensions[get_column_letter(index)].width = min(60, width)
-    sheet.freeze_panes = sheet.cell(header_row + 1, 1)
+    sheet.freeze_panes = f"A{header_row + 1}"
     last = get_column_letter(len(headers))
     sheet.auto_filter.ref = f"A{header_row}:{last}{max(row, header_row)}"
 

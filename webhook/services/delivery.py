@@ -1,6 +1,8 @@
-"""Delivery of notifications from the outbox, by email (SMTP), a generic JSON webhook and
+"""Delivery of notifications from the outbox, by email (SMTP), a generic JSON webhook,
 Telegram (`webhook.services.telegram`: people who linked their chat; Telegram's 429
-`retry_after` puts the next attempt no earlier than it asks).
+`retry_after` puts the next attempt no earlier than it asks) and WhatsApp's Cloud API
+(`webhook.services.whatsapp`: people with a phone number, from their record or the
+inventory's contacts).
 
 A move's transaction owes its notices (`webhook.store.outbox.owe`); `Delivery`, a worker in every
 replica, plans them into messages (`webhook.core.messages.plan`, the incident as it is then) and
@@ -21,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -32,12 +34,26 @@ import aiosmtplib
 from sqlalchemy import select
 
 from exporter.clock import Clock, system_clock
+from webhook.core import whatsapp
 from webhook.core.figures import Fact, NoticeOwed
 from webhook.core.localtime import DEFAULT_ZONE
-from webhook.core.messages import OPENED, Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
+from webhook.core.messages import (
+    BUTTON,
+    CHOICE,
+    OPENED,
+    Message,
+    NotifyConfig,
+    SmtpConfig,
+    WebhookConfig,
+    options,
+    plan,
+)
+from webhook.core.phones import ContactLike, phones_of
 from webhook.services.paging import duty_at, paged_people
 from webhook.services.telegram import SEND_ERRORS as TELEGRAM_ERRORS
 from webhook.services.telegram import Telegram, TelegramDeferred
+from webhook.services.whatsapp import SEND_ERRORS as WHATSAPP_ERRORS
+from webhook.services.whatsapp import WhatsApp
 from webhook.store.chat import chats_by_person
 from webhook.store.database import DATABASE_ERRORS, Database
 from webhook.store.models import Incident, User
@@ -95,14 +111,26 @@ async def send_email(
 
 
 async def send_webhook(
-    client: aiohttp.ClientSession, config: WebhookConfig, message: Message, key: str
+    client: aiohttp.ClientSession,
+    config: WebhookConfig,
+    message: Message,
+    key: str,
+    incident_id: int = 0,
+    lang: str = "id",
 ) -> None:
+    """POST the message to the gateway; its options (the signed buttons a reply `1` answers)
+    become numbered lines of its text, their data stays in SIGAP."""
+    offered = options(message.links, lang)
+    text = message.text
+    if offered:
+        labels = [label for label, _ in offered]
+        text += "\n" + whatsapp.options_text(labels, incident_id, lang)
     body = {
         "to": message.recipient,
         "person": message.person,
         "subject": message.subject,
-        "text": message.text,
-        "links": message.links,
+        "text": text,
+        "links": {k: v for k, v in message.links.items() if not k.startswith((BUTTON, CHOICE))},
         "idempotency_key": key,
     }
     async with client.post(
@@ -130,9 +158,16 @@ class Delivery:
         zone: str = DEFAULT_ZONE,
         skpd_name: Callable[[str], str] = str,
         telegram: Telegram | None = None,
+        whatsapp: WhatsApp | None = None,
+        contacts: Mapping[str, Sequence[ContactLike]] | None = None,
+        gateway_replies: bool = False,
     ) -> None:
         self.database, self.config = database, config
         self.telegram = telegram
+        self.whatsapp = whatsapp
+        self.contacts = contacts or {}
+        """The inventory's contacts by SKPD: a person's number when their record has none."""
+        self.gateway_replies = gateway_replies
         self.skpd_name = skpd_name
         """An SKPD's name by its id (the inventory's), for the messages."""
         self.secret, self.external_url = secret, external_url
@@ -215,6 +250,7 @@ class Delivery:
             )
             paged = await paged_people(session, ids) if "page" in kinds else {}
             chats = await chats_by_person(session) if self.telegram is not None else {}
+            numbers = phones_of(users, self.contacts)
             for notice in notices:
                 try:
                     detail = notice.detail
@@ -236,6 +272,9 @@ class Delivery:
                         zone=self.zone,
                         skpd_name=self.skpd_name(by_id[notice.incident_id].skpd),
                         telegram_chats=chats,
+                        phone_numbers=numbers,
+                        whatsapp_cloud=self.whatsapp is not None,
+                        gateway_replies=self.gateway_replies,
                     )
                 except Exception as error:  # one notice's bug must not hold up the others
                     log.exception(
@@ -283,12 +322,19 @@ class Delivery:
                     files = await self.attachments(claimed.incident_id)
                 await send_email(self.config.smtp, message, key, files)
             elif message.channel == "webhook" and self.config.webhook is not None:
-                await send_webhook(client, self.config.webhook, message, key)
+                await send_webhook(
+                    client, self.config.webhook, message, key, claimed.incident_id,
+                    self.config.language,
+                )  # fmt: skip
             elif message.channel == "telegram" and self.telegram is not None:
                 await self.telegram.send(message, self.config.language)
+            elif message.channel == "whatsapp" and self.whatsapp is not None:
+                await self.whatsapp.send(
+                    client, message, claimed.incident_id, self.config.language, key
+                )
             else:
                 return f"channel {message.channel} is no longer configured"
-        except (*SEND_ERRORS, *TELEGRAM_ERRORS) as exc:
+        except (*SEND_ERRORS, *TELEGRAM_ERRORS, *WHATSAPP_ERRORS) as exc:
             if isinstance(exc, TelegramDeferred):
                 deferred[claimed.id] = exc.retry_after
             error = f"{type(exc).__name__}: {exc}"

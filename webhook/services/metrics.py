@@ -50,7 +50,7 @@ TIME_TO_ACKNOWLEDGE_BUCKETS = (30, *(MINUTE * m for m in (1, 2, 5, 10, 15, 20, 3
 _ERROR_STEPS = (5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 12 * HOUR, DAY)
 ESTIMATE_ERROR_BUCKETS = (*(-s for s in reversed(_ERROR_STEPS)), 0, *_ERROR_STEPS)
 """Symmetric: negative bounds hold the recoveries earlier than promised."""
-CHANNELS = ("email", "webhook")
+CHANNELS = ("email", "webhook", "telegram", "whatsapp")
 DELIVERY_STATUSES = ("sent", "failed")
 SOURCES = ("alert", "report")
 SILENCE_OPERATIONS = ("create", "expire")

@@ -469,3 +469,15 @@ class RepairPhoto(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class InboundMessage(Base):
+    """A message a person sent by WhatsApp (`channel` whatsapp: Meta's message id) or through
+    the generic gateway (its id, when it gives one) that was acted on: a redelivered one acts
+    no more. Written in the transaction of what it did."""
+
+    __tablename__ = "inbound_message"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime]

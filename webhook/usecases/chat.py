@@ -1,11 +1,13 @@
 """Chat (Telegram) as a door's use cases: linking a person's chat, who a chat is, a button's
-press (a move through `webhook.usecases.incidents.make_move`, as the person who pressed), and
-the updates already acted on. The chat door (`webhook.web.telegram`) translates updates into
-these calls and their results into answers; the rules are the workflow's own.
+press (a move through `webhook.usecases.incidents.make_move`, as the person who pressed; every
+chat's press goes through `press_as`, WhatsApp's too), and the updates already acted on. The
+chat door (`webhook.web.telegram`) translates updates into these calls and their results into
+answers; the rules are the workflow's own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,7 +113,8 @@ class Pressed:
     """`Ditangani oleh Sari, 7 Desember 2026, 20.45 WITA`: appended to the edited message."""
 
 
-def _stale_reason(incident: Incident, events: list[Event], res: Resources) -> str:
+def stale_reason(incident: Incident, events: list[Event], res: Resources) -> str:
+    """Why a press changes nothing: who took the incident, and when, or what it is now."""
     lang = res.settings.notify.language
     last = next((e for e in reversed(events) if e.role != "system"), None)
     if incident.holder and last is not None:
@@ -134,21 +137,58 @@ async def press(
     res: Resources, person_id: int, data: str, update_id: int, message: Shown | None
 ) -> Pressed | Choice:
     """A press of a button of a SIGAP message by the Telegram user `person_id` (in their own
-    chat or a group): the move, as the person linked to them, if the incident is still as the
-    message showed it (Stale otherwise, saying who did what); the message is then edited
-    through the outbox to say who did what and when. A dispatch button that asks whom answers
-    with a Choice."""
-    lang = res.settings.notify.language
+    chat or a group): the move, as the person linked to them (`press_as`); the message is then
+    edited through the outbox to say who did what and when."""
     claim: Press = chat.verify_button(res.settings.secret_key, data, res.clock())
     actor = await chat_user(res, person_id)
+
+    async def seen_before(session: AsyncSession) -> bool:
+        return await chat_store.seen_update(session, update_id)
+
+    async def record(session: AsyncSession, done: Done) -> None:
+        await chat_store.mark_update(session, update_id, done.at)  # a redelivery fails here
+        if message is not None:
+            chat_store.owe_edit(
+                session, done.incident_id, done.action, actor.name, message.chat_id,
+                message.message_id, message.subject,
+                f"{message.text.rstrip()}\n\n✅ {done.note}\n", done.at,
+            )  # fmt: skip
+
+    return await press_as(res, actor, claim, seen_before, record)
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What a press is making, inside its write: for the chat's record of it."""
+
+    incident_id: int
+    action: str
+    note: str
+    at: datetime
+
+
+SeenBefore = Callable[[AsyncSession], Awaitable[bool]]
+"""Whether the chat's update (message) was acted on before (a redelivery)."""
+Record = Callable[[AsyncSession, Done], Awaitable[None]]
+"""Inside the move's write: mark the update acted on (IntegrityError on a redelivery) and owe
+the chat's answer (Telegram's edit, WhatsApp's reply)."""
+
+
+async def press_as(
+    res: Resources, actor: Actor, claim: Press, seen_before: SeenBefore, record: Record
+) -> Pressed | Choice:
+    """A press of a genuine button by `actor`, whatever the chat: the move, if the incident is
+    still as the message showed it (Stale otherwise, saying who did what). A dispatch button
+    that asks whom answers with a Choice."""
+    lang = res.settings.notify.language
     async with res.database.read() as session:
-        if await chat_store.seen_update(session, update_id):
+        if await seen_before(session):
             raise Redelivered()
         found = await get_incident(session, claim.incident_id, detail=True)
         if found is None or not actor.sees(found.skpd):
             raise NotFound(f"no incident {claim.incident_id}")
         if chat.seen(found.state, found.holder) != claim.seen:
-            raise Stale(_stale_reason(found, list(found.events), res))
+            raise Stale(stale_reason(found, list(found.events), res))
         staff = await people.network_staff(session)
     if claim.action == "dispatch" and claim.assignee_id == 0:
         lifetime = claim.expires_at - res.clock()
@@ -180,19 +220,13 @@ async def press(
         note += f" → {move_data['assignee']}"
 
     async def guarded(session: AsyncSession) -> None:
-        await chat_store.mark_update(session, update_id, now)  # a redelivery fails here
-        if message is not None:
-            chat_store.owe_edit(
-                session, found.id, claim.action, actor.name, message.chat_id,
-                message.message_id, message.subject, f"{message.text.rstrip()}\n\n✅ {note}\n",
-                now,
-            )  # fmt: skip
+        await record(session, Done(found.id, claim.action, note, now))
 
     async def unchanged(session: AsyncSession, incident: Incident) -> None:
         # the same question again inside the write: of two presses at once, one wins
         if chat.seen(incident.state, incident.holder) != claim.seen:
             events = await chat_store.timeline(session, incident.id)
-            raise Stale(_stale_reason(incident, events, res))
+            raise Stale(stale_reason(incident, events, res))
 
     try:
         incident, row = await make_move(

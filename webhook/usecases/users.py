@@ -10,6 +10,7 @@ from typing import Literal, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from webhook.core import phones
 from webhook.core.credentials import hash_token, new_api_token
 from webhook.core.documents import checked_nip
 from webhook.core.inventory_check import check_skpd
@@ -53,8 +54,18 @@ def _coordinator(by: Actor) -> None:
         raise Forbidden("only a coordinator manages users")
 
 
-def _checked(res: Resources, change: UserChange) -> tuple[list[str], str | None, str | None]:
-    """The SKPDs, NIP and full name of a change, checked (Refused naming the field)."""
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    skpds: list[str]
+    nip: str | None
+    full_name: str | None
+    phone: str | None
+    """E.164 (`+6281250011037`), however it was written."""
+
+
+def _checked(res: Resources, change: UserChange) -> _Checked:
+    """The SKPDs, NIP, full name and phone number of a change, checked (Refused naming the
+    field)."""
     if change.role not in PERSON_ROLES:
         raise Refused(f"expected one of {', '.join(PERSON_ROLES)}", "role")
     if not change.name or change.name != change.name.strip() or len(change.name) > 100:
@@ -69,13 +80,17 @@ def _checked(res: Resources, change: UserChange) -> tuple[list[str], str | None,
     full_name = change.full_name.strip() if change.full_name else None
     if full_name is not None and not 0 < len(full_name) <= 200:
         raise Refused("1 to 200 characters", "full_name")
-    return skpds, nip, full_name or None
+    try:
+        phone = phones.e164(change.phone) if change.phone and change.phone.strip() else None
+    except ValueError as error:
+        raise Refused(str(error), "phone") from None
+    return _Checked(skpds, nip, full_name or None, phone)
 
 
 async def save_user(res: Resources, by: Actor, change: UserChange) -> UserSaved:
     """Add the user, or change the one of that name (a new password ends its web sessions)."""
     _coordinator(by)
-    skpds, nip, full_name = _checked(res, change)
+    checked = _checked(res, change)
     password_hash = await hash_password_async(change.password) if change.password else None
     now = res.clock()
     async with res.database.write() as session:
@@ -88,11 +103,11 @@ async def save_user(res: Resources, by: Actor, change: UserChange) -> UserSaved:
         if user is None:
             user = User(name=change.name, created_at=now)
             session.add(user)
-        user.role, user.skpds, user.active = change.role, skpds, True
+        user.role, user.skpds, user.active = change.role, checked.skpds, True
         user.email = change.email or user.email
-        user.phone = change.phone or user.phone
-        user.full_name = full_name or user.full_name
-        user.nip = nip or user.nip
+        user.phone = checked.phone or user.phone
+        user.full_name = checked.full_name or user.full_name
+        user.nip = checked.nip or user.nip
         if password_hash is not None:
             user.password_hash = password_hash
             if not added:

@@ -49,6 +49,7 @@ from webhook.services.reconcile import reconcile_forever
 from webhook.services.retention import Pruner, measure, measure_forever
 from webhook.services.silences import SYNC_INTERVAL, Silences
 from webhook.services.telegram import Telegram
+from webhook.services.whatsapp import WhatsApp
 from webhook.settings import Settings
 from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
 from webhook.usecases.context import Resources
@@ -68,6 +69,7 @@ from webhook.web.keys import (
     RESOURCES,
     SETTINGS,
     TELEGRAM,
+    WHATSAPP,
 )
 from webhook.web.links import setup_links
 from webhook.web.maintenance import setup_maintenance
@@ -81,6 +83,7 @@ from webhook.web.ui.photos import setup_photos
 from webhook.web.ui.rendering import setup_rendering
 from webhook.web.ui.roster import setup_roster
 from webhook.web.ui.users import setup_users
+from webhook.web.whatsapp import setup_whatsapp
 
 ESCALATION_INTERVAL = 60.0
 log = logging.getLogger("sigap.webhook")
@@ -247,6 +250,10 @@ def create_app(
     if settings.telegram_bot_token:
         telegram = Telegram(settings.telegram_bot_token, settings.telegram_api_url)
         app[TELEGRAM] = telegram
+    cloud = None
+    if settings.whatsapp is not None:
+        cloud = WhatsApp(settings.whatsapp)
+        app[WHATSAPP] = cloud
     delivery = Delivery(
         database,
         settings.notify,
@@ -258,6 +265,9 @@ def create_app(
         zone=settings.timezone,
         skpd_name=inventory.skpd_name if inventory is not None else str,
         telegram=telegram,
+        whatsapp=cloud,
+        contacts={s.id: s.contacts for s in inventory.skpds.values()} if inventory else None,
+        gateway_replies=settings.gateway_secret is not None,
     )
     app[DELIVERY] = delivery
     database.subscribe(delivery.committed)
@@ -294,6 +304,7 @@ def create_app(
 
     leadership = app[LEADERSHIP]
     setup_telegram(app)  # the bot starts before delivery sends with it
+    setup_whatsapp(app)
     app.cleanup_ctx.append(delivery_ctx)
     app.cleanup_ctx.append(measuring_ctx)
     app.cleanup_ctx.append(

@@ -12,6 +12,7 @@ from webhook.services.leadership import Leadership
 from webhook.services.metrics import WebhookMetrics
 from webhook.services.pingcheck import PingChecker
 from webhook.services.telegram import Telegram
+from webhook.services.whatsapp import WhatsApp
 from webhook.settings import Settings
 from webhook.store.database import Database
 from webhook.usecases.context import Resources
@@ -34,3 +35,5 @@ RESOURCES = web.AppKey("resources", Resources)
 """What the use cases (`webhook.usecases`) run against: every handler calls them with it."""
 TELEGRAM = web.AppKey("telegram", Telegram)
 """The installation's Telegram bot; present only when `SIGAP_TELEGRAM_BOT_TOKEN` is set."""
+WHATSAPP = web.AppKey("whatsapp", WhatsApp)
+"""WhatsApp's Cloud API; present only when `SIGAP_WHATSAPP_*` are set."""

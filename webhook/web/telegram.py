@@ -29,16 +29,13 @@ from telegram.error import RetryAfter, TelegramError
 
 from webhook.core import chat
 from webhook.core.chat import say
-from webhook.core.i18n import word
-from webhook.core.localtime import format_moment
 from webhook.core.refusals import Refused
 from webhook.services.leadership import Leadership
 from webhook.services.telegram import Telegram, keyboard, retry_after_seconds
 from webhook.store.database import DATABASE_ERRORS
 from webhook.usecases import chat as chat_uses
-from webhook.usecases import incidents as incident_uses
-from webhook.usecases import roster as roster_uses
 from webhook.usecases.context import Actor, Resources
+from webhook.web import chat_commands as commands
 from webhook.web.keys import LEADERSHIP, RESOURCES, TELEGRAM
 from webhook.web.ui.login import current_user, posted
 from webhook.web.ui.rendering import refusal, render
@@ -123,65 +120,10 @@ class Door:
             else:
                 actor = await chat_uses.chat_user(self.res, person)
                 await chat_uses.first_time(self.res, update_id)
-                answer = await self.command(actor, command, rest)
+                answer = await commands.answer(self.res, actor, command, rest)
         except Refused as refused:
             answer = refused.reason
         await message.reply_text(answer[: chat.TEXT_LIMIT])
-
-    async def command(self, actor: Actor, command: str, rest: str) -> str:
-        res, lang = self.res, self.lang
-        inventory = res.inventory
-        name = inventory.skpd_name if inventory is not None else str
-        if command == "/status":
-            found = await incident_uses.incidents(res, actor, is_open=True)
-            return "\n".join(
-                f"#{i.id} {name(i.skpd)} · {word(f'state_{i.state}', lang)}"
-                + (f" · {i.holder}" if i.holder else "")
-                for i in found
-            ) or say("no_open", lang)
-        if command == "/piket":
-            duty = await roster_uses.on_duty(res)
-            lines = [say("on_duty", lang, now=", ".join(duty.now) or say("nobody", lang))]
-            if duty.next and duty.next_from is not None:
-                at = format_moment(duty.next_from, res.settings.timezone, lang)
-                lines.append(say("next_duty", lang, at=at, next=", ".join(duty.next)))
-            return "\n".join(lines)
-        if command == "/insiden":
-            if not rest.lstrip("#").isdigit():
-                return say("insiden_usage", lang)
-            incident = await incident_uses.incident(res, actor, int(rest.lstrip("#")))
-            lines = [
-                f"#{incident.id} {name(incident.skpd)}",
-                f"{word('state', lang)}: {word(f'state_{incident.state}', lang)}",
-                f"{say('holder', lang)}: {incident.holder or '-'}",
-            ]
-            if incident.estimated_recovery_at is not None:
-                estimate = format_moment(
-                    incident.estimated_recovery_at, res.settings.timezone, lang
-                )
-                lines.append(f"{word('estimated_recovery_at', lang)}: {estimate}")
-            return "\n".join(lines)
-        if command == "/lapor":
-            return await self.report(actor, rest)
-        return say("unknown_command", lang)
-
-    async def report(self, actor: Actor, rest: str) -> str:
-        """`/lapor TEXT` for an SKPD admin of one SKPD; `/lapor SKPD TEXT` otherwise."""
-        lang = self.lang
-        if not rest:
-            return say("lapor_usage", lang)
-        skpds = incident_uses.reportable_skpds(self.res, actor)
-        first, _, after = rest.partition(" ")
-        if len(skpds) == 1 and actor.skpds is not None:
-            skpd, description = skpds[0], rest
-        elif first in skpds and after.strip():
-            skpd, description = first, after.strip()
-        else:
-            return say("lapor_which", lang, skpds=", ".join(skpds))
-        incident, _ = await incident_uses.report(
-            self.res, actor, {"skpd": skpd, "description": description}
-        )
-        return say("reported", lang, id=incident.id)
 
 
 async def poll(door: Door, res: Resources, leadership: Leadership) -> None:
