@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from tests.webhook.access_app import PASSWORD, running
-from tests.webhook.status_world import World, placed_inventory, world
+from tests.webhook.status_world import World, world
 
 __all__ = ["world"]
 CHROMIUM = "/usr/bin/chromium"
@@ -29,10 +29,7 @@ async def test_the_page_fits_the_screen(
     world: World, tmp_path: Path, width: int, height: int
 ) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    inventory = str(placed_inventory(tmp_path))
-    async with running(
-        tmp_path, SIGAP_PROMETHEUS_URL=world.url, SIGAP_INVENTORY=inventory
-    ) as service:
+    async with running(tmp_path, SIGAP_PROMETHEUS_URL=world.url) as service:
         base = str(service.client.make_url("/")).rstrip("/")
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM)

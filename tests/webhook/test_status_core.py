@@ -114,25 +114,28 @@ def test_status_settings_from_the_environment_and_the_file(tmp_path: Path) -> No
 
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "deploy" / "inventory.example.yml").read_text()
-SETDA_ADDRESS = "    location: Jl. Dharma Praja No. 1, Gunung Tinggi, Batulicin"
+SETDA_PLACED = (
+    '    location: {address: "Jl. Dharma Praja No. 1, Gunung Tinggi, Batulicin", '
+    "lat: -3.4105, lon: 115.964}"
+)
 
 
 def test_an_office_may_be_placed_with_lat_and_lon_and_errors_name_line_and_path() -> None:
-    placed = EXAMPLE.replace(
-        SETDA_ADDRESS,
-        "    location: {address: Jl. Dharma Praja No. 1, lat: -3.45, lon: 115.95}",
-    )
-    setda = parse_inventory(placed, resolve=None).skpds["setda"]
-    assert (setda.location, setda.position) == ("Jl. Dharma Praja No. 1", (-3.45, 115.95))
-    assert parse_inventory(EXAMPLE, resolve=None).skpds["setda"].position is None
-    line = EXAMPLE.splitlines().index(SETDA_ADDRESS) + 1
+    setda = parse_inventory(EXAMPLE, resolve=None).skpds["setda"]
+    assert setda.location == "Jl. Dharma Praja No. 1, Gunung Tinggi, Batulicin"
+    assert setda.position == (-3.4105, 115.964)
+    # the address alone, the form of before, stays valid: no place, no dot on the map
+    address_only = EXAMPLE.replace(SETDA_PLACED, "    location: Jl. Dharma Praja No. 1")
+    setda = parse_inventory(address_only, resolve=None).skpds["setda"]
+    assert (setda.location, setda.position) == ("Jl. Dharma Praja No. 1", None)
+    line = EXAMPLE.splitlines().index(SETDA_PLACED) + 1
     for wrong, message in [
         ("{lat: -93, lon: 115.9}", "location.lat: bad value -93"),
         ("{lat: -3.4}", "location: expected both lat and lon"),
         ("{lat: -3.4, lon: 115.9, alt: 3}", "location.alt"),
     ]:
         with pytest.raises(InventoryError) as caught:
-            parse_inventory(EXAMPLE.replace(SETDA_ADDRESS, f"    location: {wrong}"), "i.yml")
+            parse_inventory(EXAMPLE.replace(SETDA_PLACED, f"    location: {wrong}"), "i.yml")
         assert f"i.yml:{line}: skpd[0].{message}" in str(caught.value)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from exporter.inventory import load_inventory
 from tests.webhook.access_app import csrf_of, login, running
-from tests.webhook.status_world import INVENTORY, World, placed_inventory, world
+from tests.webhook.status_world import INVENTORY, World, world
 from webhook.store.models import StatusNotice
 from webhook.web.keys import DATABASE
 from webhook.web.status import STATUS_CACHE
@@ -140,13 +140,10 @@ def secrets_of_the_inventory() -> list[str]:
 
 
 async def test_nothing_internal_leaks(world: World, tmp_path: Path) -> None:
-    placed = placed_inventory(tmp_path)
-    async with running(
-        tmp_path, SIGAP_PROMETHEUS_URL=world.url, SIGAP_INVENTORY=str(placed)
-    ) as service:
+    async with running(tmp_path, SIGAP_PROMETHEUS_URL=world.url) as service:
         client = service.client
-        inventory = load_inventory(placed, resolve=None)
-        assert all(s.position for s in inventory.skpds.values())
+        inventory = load_inventory(INVENTORY, resolve=None)
+        assert all(s.position for s in inventory.skpds.values())  # the offices map is drawn
         assert 'data-office="dinkes"' in await (await client.get("/status")).text()
         paths = ["/status", "/status?lang=en", "/status.json", "/status.atom"]
         for skpd in inventory.skpds:
