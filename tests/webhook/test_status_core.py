@@ -160,7 +160,8 @@ PHONE = 350
 
 
 def every_node(down: str) -> list[PublicNode]:
-    up = {**ALL_UP, down: False}
+    """Every node, `down` and all behind it not answering (as on a real cut)."""
+    up = {**ALL_UP, down: False, **{n.id: False for n in INVENTORY.descendants(down)}}
     return [
         PublicNode(n.id, n.parent, n.role, n.skpd, up[n.id])
         for n in (INVENTORY.nodes[i] for i in INVENTORY.topology_order())
@@ -176,6 +177,7 @@ def test_the_network_is_drawn_in_branches_each_as_narrow_as_a_phone(public: bool
     if public:
         nodes = list(public_nodes(INVENTORY, {n.id: bool(n.up) for n in nodes}))
     drawing = topology_svg(nodes)
+    assert any(n.up is False for n in nodes if n.id == "gw-dinkes")  # down, yet not the failure
     svgs = re.findall(r'<svg class="map" viewBox="0 0 (\d+) (\d+)" width="\1" height="\2"', drawing)
     assert len(svgs) == 4, svgs
     assert all(int(width) <= PHONE for width, _ in svgs), svgs

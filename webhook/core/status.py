@@ -332,10 +332,12 @@ ROW, INDENT, GLYPH = 20, 16, 6.5
 
 
 def _fill(node: PublicNode, dark: set[str]) -> str:
+    """Red for the failure, pale red behind it (down too, as a rule: it cannot be reached),
+    grey without a reading, else green."""
+    if node.parent in dark:
+        return "#ef9a9a"
     if node.up is False:
         return "#c62828"
-    if node.id in dark:
-        return "#ef9a9a"
     return "#9e9e9e" if node.up is None else "#2e7d32"
 
 
@@ -363,9 +365,10 @@ def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = 
     """The tree as an outline, one node a row indented below its parent, in one SVG per branch
     (`_branches`) that the page's CSS sets side by side on a wall and one under another on a
     phone: each keeps its natural size (11 px labels), so no screen scrolls sideways. A down
-    node is red and every node behind it pale red, so the failed branch shows at a glance; a
-    branch starts with the node it hangs from, in grey. Nodes are labelled by id (unique and
-    short: `gw-dinkes`); `names` adds each one's name to its tooltip (the NOC wall)."""
+    node below one that is up is red, every node behind it pale red: the failed branch shows at
+    a glance from its root (the nodes behind a cut do not answer either). A branch starts
+    with the node it hangs from, in grey. Nodes are labelled by id (unique and short:
+    `gw-dinkes`); `names` adds each one's name to its tooltip (the NOC wall)."""
     by_id = {n.id: n for n in nodes}
     dark: set[str] = set()
     for n in nodes:  # parents first
