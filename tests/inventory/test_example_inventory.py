@@ -158,3 +158,15 @@ def test_each_bad_inventory_names_line_path_and_value(
     message = str(caught.value)
     assert re.search(rf"{re.escape(str(file))}:\d+: {path}: ", message), message
     assert expected in message
+
+
+def test_an_skpd_may_be_marked_internal_and_a_wrong_value_names_its_line() -> None:
+    marked = BASE.replace(
+        "    name: Dinas Kesehatan\n", "    name: Dinas Kesehatan\n    internal: true\n"
+    )
+    assert parse_inventory(marked, "i.yml", resolve=None).skpds["dinkes"].internal
+    assert not parse_inventory(BASE, "i.yml", resolve=None).skpds["dinkes"].internal
+    wrong = marked.replace("internal: true", "internal: perhaps")
+    line = wrong.splitlines().index("    internal: perhaps") + 1
+    with pytest.raises(InventoryError, match=rf"i\.yml:{line}: skpd\[0\]\.internal: "):
+        parse_inventory(wrong, "i.yml", resolve=None)

@@ -315,3 +315,34 @@ async def test_every_status_answer_carries_the_security_headers(
         assert 'lang="id"' in await (await client.get("/status?lang=xx")).text()
         again = await client.get("/status", headers={"If-None-Match": etag})
         assert again.status == 304 and again.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_an_skpd_marked_internal_stays_off_the_public_pages(
+    world: World, tmp_path: Path
+) -> None:
+    """`internal: true` on an SKPD: not its card, page, badge, feed entry, office or links on
+    the public map; the NOC's /peta still draws it."""
+    text = INVENTORY.read_text().replace(
+        "  - id: dinkes\n    name: Dinas Kesehatan\n",
+        "  - id: dinkes\n    name: Dinas Kesehatan\n    internal: true\n",
+    )
+    assert "internal: true" in text
+    marked = tmp_path / "inventory.yml"
+    marked.write_text(text)
+    inventory = load_inventory(marked, resolve=None)
+    assert inventory.skpds["dinkes"].internal and not inventory.skpds["setda"].internal
+    secret = ["dinkes", "Dinas Kesehatan", *(n.id for n in inventory.nodes_of("dinkes"))]
+    async with running(
+        tmp_path, SIGAP_PROMETHEUS_URL=world.url, SIGAP_INVENTORY=str(marked)
+    ) as service:
+        client = service.client
+        for path in ["/status", "/status?lang=en", "/status.json", "/status.atom"]:
+            response = await client.get(path)
+            assert response.status == 200, path
+            body = await response.text()
+            assert not [s for s in secret if s in body], path
+        assert 'data-testid="skpd-setda"' in await (await client.get("/status")).text()
+        assert (await client.get("/status/dinkes")).status == 404
+        assert (await client.get("/status/dinkes/badge.svg")).status == 404
+        assert await login(client, "sari") == 303
+        assert 'data-node="gw-dinkes"' in await (await client.get("/peta")).text()

@@ -317,12 +317,19 @@ def badge_svg(skpd: PublicSkpd, lang: str) -> str:
     )
 
 
+def public_skpds(inventory: Inventory) -> list[str]:
+    """The SKPDs the public page lists: all but those marked `internal`."""
+    return [s.id for s in inventory.skpds.values() if not s.internal]
+
+
 def public_nodes(inventory: Inventory, node_up: Mapping[str, bool]) -> tuple[PublicNode, ...]:
-    """Diskominfo's nodes only (core, distribution, uplinks, gateways), in topology order."""
+    """Diskominfo's nodes only (core, distribution, uplinks, gateways), in topology order;
+    none of an SKPD marked internal."""
+    hidden = {s.id for s in inventory.skpds.values() if s.internal}
     return tuple(
         PublicNode(n.id, n.parent, n.role, n.skpd, node_up.get(n.id))
         for i in inventory.topology_order()
-        if (n := inventory.nodes[i]).owner == "diskominfo"
+        if (n := inventory.nodes[i]).owner == "diskominfo" and n.skpd not in hidden
     )
 
 
