@@ -226,7 +226,7 @@ def plan(
     config: NotifyConfig,
     *,
     secret: str,
-    external_url: str,
+    external_url: str | None,
     now: datetime,
     detail: str = "",
     on_duty: Sequence[str] = (),
@@ -238,7 +238,9 @@ def plan(
     """The messages a committed `move` sends: one per recipient and configured channel, times
     on the regency's clock (`zone`). `on_duty`: who the roster has on duty now; `paged`: whom
     the paging step named; `skpd_name`: the SKPD's name in the inventory (if any);
-    `telegram_chats`: the Telegram chat of each person who linked one (when the bot is set up)."""
+    `telegram_chats`: the Telegram chat of each person who linked one (when the bot is set up).
+    Without `external_url` (SIGAP_EXTERNAL_URL unset) the messages carry no links: a link to a
+    host nobody can reach (localhost) would be worse than none; chat buttons still work."""
     if move in (OPENED, "page") and incident.state in FINAL_STATES:
         return []  # the outage ended before the page went out: nobody to wake
     messages = []
@@ -247,13 +249,13 @@ def plan(
     name = skpd_name or incident.skpd
     subject = f"[SIGAP #{incident.id}] {word(f'subject_{move}', lang)}: {name}"
     skpd = name if name == incident.skpd else f"{name} ({incident.skpd})"
-    page = f"{external_url.rstrip('/')}/incidents/{incident.id}"
+    page = f"{external_url.rstrip('/')}/incidents/{incident.id}" if external_url else None
     state = word(f"state_{incident.state}", lang)
     responsibility = word(f"responsibility_{incident.responsibility or 'unknown'}", lang)
     for user in recipients(config.rules.get(move, []), incident, users, on_duty, paged):
-        user_links = {"incident": page}
+        user_links = {"incident": page} if page else {}
         link_action = LINK_ACTIONS.get((move, user.role))
-        if link_action:
+        if link_action and external_url:
             token = links.sign(secret, incident.id, link_action, user.name, now, lifetime)
             user_links[link_action] = links.url(external_url, token)
         lines = [
@@ -296,7 +298,7 @@ def _telegram(
     chat_id: str,
     subject: str,
     lines: list[str],
-    page: str,
+    page: str | None,
     *,
     secret: str,
     now: datetime,
@@ -312,6 +314,8 @@ def _telegram(
         )
         for action in chat.button_actions(incident.state, user.role)
     }
+    if page is None:
+        return Message("telegram", chat_id, user.name, subject, "\n".join(lines) + "\n", buttons)
     text = "\n".join([*lines, f"{action_name('incident', lang)}: {page}"]) + "\n"
     return Message("telegram", chat_id, user.name, subject, text, {"incident": page, **buttons})
 
