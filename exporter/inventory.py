@@ -190,6 +190,9 @@ class _SkpdSpec(_Strict):
     """The office's address, or `{address, lat, lon}`: where the map draws it."""
     office_hours: str | None = None
     """The name of one of the inventory's `office_hours`; none: always expected."""
+    internal: bool = False
+    """The SKPD asked to stay off the public status page (its card, feed, badge, its links on
+    the public map); the NOC sees it as any other."""
     contacts: list[_ContactSpec] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     nodes: list[_NodeSpec] = Field(default_factory=list)
@@ -292,6 +295,8 @@ class Skpd:
     office_hours: OfficeHours | None = None
     position: tuple[float, float] | None = None
     """(lat, lon) of the office in degrees, when the inventory gives them."""
+    internal: bool = False
+    """Never on the public status page (`internal: true` in the inventory)."""
 
 
 @dataclass(frozen=True)
@@ -701,6 +706,7 @@ def _build(
             labels=dict(s.labels),
             node_ids=tuple(n.id for n in s.nodes),
             office_hours=skpd_hours.get(s.id),
+            internal=s.internal,
         )
         for s in spec.skpd
     }

@@ -233,6 +233,82 @@ DOWNTIME_BY_CAUSE = "sigap_incident_downtime_by_cause_seconds_total"
 OPENED = "sigap_incidents_opened_total"
 NOTIFICATIONS = "sigap_notifications_total"
 
+# The network drawn by Grafana's built-in node graph panel (no plugin): one instant query in
+# table format per frame, its columns the labels the panel reads by name (id, title, subtitle,
+# mainstat, color, detail__*; id, source, target, color for the edges). The node graph has no
+# field config, so a colour is a string label and no transformation is needed.
+NODE_UP = "max by (node) (sigap_node_up)"
+NODE_UPSTREAM = "max by (node) (sigap_node_upstream_up)"
+NODE_EXPECTED = "max by (node) (sigap_node_expected_up)"
+NODE_KNOWN = "max by (node) (sigap_node_info)"
+NODE_STATES: tuple[tuple[str, str, float, str], ...] = (
+    # (the state shown in the circle, its colour, its code, which nodes are in it): the first
+    # that takes a node keeps it. The colours are the status page's map (webhook.core.status).
+    ("Di luar jam", "#607d8b", 0.25, f"({NODE_UP} == 0) and on(node) ({NODE_EXPECTED} == 0)"),
+    ("Hidup", "#2e7d32", 0, f"{NODE_UP} == 1"),
+    ("Mati", "#c62828", 1, f"({NODE_UP} == 0) unless on(node) ({NODE_UPSTREAM} == 0)"),
+    ("Hulu putus", "#ef9a9a", 0.75, f"{NODE_UP} == 0"),
+    ("Tanpa data", "#9e9e9e", 0.5, f"{NODE_KNOWN} unless on(node) {NODE_UP}"),
+)
+"""A down node whose upstream is up is the failure ("Mati", red); the nodes behind it are
+unreachable ("Hulu putus"): the failed branch reads from its root. An SKPD's own equipment off
+outside office hours is no failure."""
+LINK_DOWN = f"({NODE_UP} == 0) unless on(node) ({NODE_EXPECTED} == 0)"
+"""The nodes whose link from their parent is drawn red: down while expected up."""
+
+
+def relabel(expr: str, *moves: tuple[str, str]) -> str:
+    """`expr` with each (new, old) label set to a copy of the old one's value."""
+    for new, old in moves:
+        expr = f'label_replace({expr}, "{new}", "$1", "{old}", "(.*)")'
+    return expr
+
+
+def with_labels(expr: str, **labels: str) -> str:
+    """`expr` with constant labels."""
+    for name, value in labels.items():
+        expr = f'label_replace({expr}, "{name}", "{value}", "", "")'
+    return expr
+
+
+def graph_nodes() -> str:
+    """One row per node of the exporters' inventory: id, title (the node id), subtitle (its name,
+    else its role), its state in `mainstat` and `color`, and details for the node's menu; the
+    value is the state's code (0 up ... 1 the failure)."""
+    states = " or on(node) ".join(
+        with_labels(f"0 * ({which}) + {code}", mainstat=text, color=colour)
+        for text, colour, code, which in NODE_STATES
+    )
+    info = "max by (node, name, skpd, role, owner, address) (sigap_node_info)"
+    joined = f"{info} * on(node) group_left(mainstat, color) ({states})"
+    moved = relabel(
+        joined,
+        ("id", "node"),
+        ("title", "node"),
+        ("subtitle", "role"),
+        ("detail__skpd", "skpd"),
+        ("detail__peran", "role"),
+        ("detail__pemilik", "owner"),
+        ("detail__alamat", "address"),
+    )
+    named = f'label_replace({moved}, "subtitle", "$1", "name", "(.+)")'
+    details = "detail__skpd, detail__peran, detail__pemilik, detail__alamat"
+    return f"max by (id, title, subtitle, mainstat, color, {details}) ({named})"
+
+
+def graph_edges() -> str:
+    """One row per link from a node's parent to it (both known, so the panel never meets an
+    edge to a node it lacks), red when the node behind it is down."""
+    links = 'max by (node, parent) (sigap_node_info{parent!=""})'
+    parents = relabel(NODE_KNOWN, ("parent", "node"))
+    known = f"{links} and on(parent) {parents}"
+    coloured = (
+        f"{with_labels(f'({known}) and on(node) ({LINK_DOWN})', color='#c62828')}"
+        f" or on(node) {with_labels(known, color='#90a4ae')}"
+    )
+    moved = relabel(f'label_join({coloured}, "id", "--", "parent", "node")', ("source", "parent"))
+    return f"max by (id, source, target, color) ({relabel(moved, ('target', 'node'))})"
+
 
 # --- panels ---------------------------------------------------------------------------------------
 
@@ -493,6 +569,16 @@ def heatmap(title: str, queries: Query | Sequence[Query], *, unit: str, **kwargs
         "yAxis": {"axisPlacement": "left", "reverse": False, "unit": unit},
     }
     return panel("heatmap", title, queries, instant=False, fmt="heatmap", options=options, **kwargs)
+
+
+def node_graph(title: str, nodes: str, edges: str, **kwargs: Any) -> Json:
+    """Grafana's node graph: a frame of nodes and one of edges (instant queries in table format;
+    the frame with a `source` column is the edges), laid out in layers from the roots."""
+    options = {"nodes": {}, "edges": {}, "zoomMode": "cooperative", "layoutAlgorithm": "layered"}
+    frames = [target(q, instant=True, fmt="table") for q in (nodes, edges)]
+    drawn = panel("nodeGraph", title, frames, instant=True, options=options, **kwargs)
+    drawn["fieldConfig"] = {"defaults": {}, "overrides": []}  # it reads none: colours are labels
+    return drawn
 
 
 COLORED_CELLS = {"type": "color-background", "mode": "basic"}
@@ -763,6 +849,19 @@ def noc() -> Json:
             thresholds=STATUS_STEPS,
             description=STATUS_HELP,
             overrides=[CORE_NAME],
+        ),
+    )
+    layout.add(
+        24,
+        20,
+        node_graph(
+            "Peta jaringan",
+            graph_nodes(),
+            graph_edges(),
+            description="Topologi dari inventaris (sigap_node_info): inti, distribusi, uplink, "
+            "gateway, lalu perangkat SKPD. Merah: node mati, titik gangguannya; merah muda: di "
+            "belakang node yang mati (hulu putus); abu-abu: tanpa data; biru keabuan: perangkat "
+            "SKPD di luar jam kantor. Klik node untuk SKPD, pemilik dan alamatnya.",
         ),
     )
     return dashboard(

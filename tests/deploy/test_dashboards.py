@@ -10,6 +10,7 @@ That every query also returns data is tests/e2e/test_panels.py, on a live stack.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from exporter.inventory import load_inventory
 from tests.dashboard_queries import (
     DASHBOARDS,
     DATASOURCES,
@@ -190,7 +192,9 @@ def test_every_variable_a_query_uses_is_defined() -> None:
     for name, dashboard in DASHBOARD_FILES.items():
         defined = {v["name"]: ".*" for v in dashboard["templating"]["list"]}
         for query in panel_queries(dashboard):
-            assert "$" not in render(query, defined, 600, 2), f"{name}: {query.where()}"
+            # label_replace's "$1" is a regex group, which Grafana leaves as it is
+            rendered = re.sub(r'"\$\d"', "", render(query, defined, 600, 2))
+            assert "$" not in rendered, f"{name}: {query.where()}"
 
 
 def test_every_query_parses(tmp_path: Path) -> None:
@@ -368,3 +372,117 @@ def test_open_and_overdue_incidents_are_listed_by_stage_or_none(tmp_path: Path) 
             (expr_of("sigap-sop", "Daftar tahap terlambat"), {'{tahap="Tidak ada"}': 0}),
         ],
     )
+
+
+# --- the network drawn: the node graph of the NOC wall --------------------------------------------
+
+EXAMPLE = ROOT / "deploy" / "inventory.example.yml"
+GRAPH = "Peta jaringan"
+
+
+def labelled(metric: str, labels: dict[str, str]) -> str:
+    return metric + "{" + ", ".join(f"{k}={json.dumps(v)}" for k, v in labels.items()) + "}"
+
+
+def graph_world(
+    cut: str, unknown: str, after_hours: str
+) -> tuple[dict[str, str], dict[str, Json], dict[str, Json]]:
+    """The example inventory as two exporters publish it (each core node by both), with `cut`
+    and its subtree down, `unknown` not probed yet and `after_hours` an SKPD's own node switched
+    off outside office hours; and the node graph's rows the panel must get: (series, nodes,
+    edges)."""
+    inventory = load_inventory(EXAMPLE, resolve=None)
+    behind = {n.id for n in inventory.descendants(cut)}
+    series: dict[str, str] = {}
+    nodes: dict[str, Json] = {}
+    edges: dict[str, Json] = {}
+    for node in inventory.nodes.values():
+        base = {
+            "skpd": node.skpd, "node": node.id, "role": node.role, "owner": node.owner,
+            "address": node.address,
+        }  # fmt: skip
+        down = node.id == cut or node.id in behind or node.id == after_hours
+        exporters = (
+            ["exporter-0:9427", "exporter-1:9427"] if node.skpd == "core" else ["exporter-1:9427"]
+        )
+        for instance in exporters:
+            labels = {**base, "instance": instance, "job": "sigap-exporter"}
+            info = {**labels, "parent": node.parent or "", "name": node.name or ""}
+            series[labelled("sigap_node_info", info)] = "1x40"
+            if node.id == unknown:
+                continue
+            series[labelled("sigap_node_up", labels)] = "0x40" if down else "1x40"
+            series[labelled("sigap_node_upstream_up", labels)] = (
+                "0x40" if node.id in behind else "1x40"
+            )
+            expected = "0x40" if node.id == after_hours else "1x40"
+            series[labelled("sigap_node_expected_up", labels)] = expected
+        if node.id == unknown:
+            state = ("Tanpa data", "#9e9e9e", 0.5)
+        elif node.id == after_hours:
+            state = ("Di luar jam", "#607d8b", 0.25)
+        elif node.id == cut:
+            state = ("Mati", "#c62828", 1.0)
+        elif node.id in behind:
+            state = ("Hulu putus", "#ef9a9a", 0.75)
+        else:
+            state = ("Hidup", "#2e7d32", 0.0)
+        row = {
+            "id": node.id, "title": node.id, "subtitle": node.name or node.role,
+            "mainstat": state[0], "color": state[1], "detail__skpd": node.skpd,
+            "detail__peran": node.role, "detail__pemilik": node.owner,
+            "detail__alamat": node.address,
+        }  # fmt: skip
+        nodes[labelled("", row)] = state[2]
+        if node.parent is not None:
+            red = node.id == cut or node.id in behind
+            link = {
+                "id": f"{node.parent}--{node.id}", "source": node.parent, "target": node.id,
+                "color": "#c62828" if red else "#90a4ae",
+            }  # fmt: skip
+            edges[labelled("", link)] = 1
+    return series, nodes, edges
+
+
+def test_the_node_graph_draws_the_inventory_and_the_cut_branch(tmp_path: Path) -> None:
+    """Every node of the example once (two exporters publish the core), every link from a
+    parent, the cut uplink red ("Mati"), its subtree behind it pale ("Hulu putus"), a node not
+    yet probed grey, an SKPD's access point off after hours neither: exactly these rows."""
+    series, nodes, edges = graph_world("uplink-dinkes", "srv-rsud-pacs", "ap-setda-1")
+    assert len(nodes) == 91 and len(edges) == 90
+    promtool_eval(
+        tmp_path,
+        series,
+        [(expr_of("sigap-noc", GRAPH, "A"), nodes), (expr_of("sigap-noc", GRAPH, "B"), edges)],
+    )
+
+
+def test_the_node_graph_has_no_edge_to_a_node_it_lacks(tmp_path: Path) -> None:
+    """A link whose parent publishes nothing (the exporter of the core down) is left out: the
+    panel fails on an edge to an unknown node."""
+    series, nodes, edges = graph_world("uplink-dinkes", "srv-rsud-pacs", "ap-setda-1")
+    gone = {k: v for k, v in series.items() if '"core-router"' not in k.split("parent=")[0]}
+    nodes = {k: v for k, v in nodes.items() if 'id="core-router"' not in k}
+    edges = {k: v for k, v in edges.items() if 'source="core-router"' not in k}
+    assert len(nodes) == 90 and len(edges) == 85
+    promtool_eval(
+        tmp_path,
+        gone,
+        [(expr_of("sigap-noc", GRAPH, "A"), nodes), (expr_of("sigap-noc", GRAPH, "B"), edges)],
+    )
+
+
+def test_the_node_graph_is_a_built_in_panel_fed_as_it_reads_frames() -> None:
+    """Grafana's own nodeGraph (no plugin to install): two instant table queries, the nodes
+    frame with an `id` column and no `source`, the edges frame with `source`; the panel reads
+    no field config, so none is given."""
+    graph = next(p for p in DASHBOARD_FILES["sigap-noc.json"]["panels"] if p["title"] == GRAPH)
+    assert graph["type"] == "nodeGraph"
+    assert [(t["format"], t["instant"]) for t in graph["targets"]] == [("table", True)] * 2
+    nodes, edges = (t["expr"] for t in graph["targets"])
+    assert (
+        nodes.startswith("max by (id, title, subtitle, mainstat, color,") and "source" not in nodes
+    )
+    assert edges.startswith("max by (id, source, target, color)")
+    assert graph["fieldConfig"] == {"defaults": {}, "overrides": []}
+    assert graph["options"]["layoutAlgorithm"] == "layered"

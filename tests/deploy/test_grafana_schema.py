@@ -190,7 +190,7 @@ def test_datasource_uids_resolve(name: str) -> None:
 
 def used_variables(text: str) -> set[str]:
     names = set(re.findall(r"\$\{(\w+)(?:[:.][^}]*)?\}", text))
-    names |= set(re.findall(r"\$(\w+)", text))
+    names |= set(re.findall(r"\$([A-Za-z_]\w*)", text))  # $1: a regex group, kept as is
     names |= set(re.findall(r"\[\[(\w+)\]\]", text))
     return {n for n in names if not BUILTIN_VARIABLES.match(n)}
 

@@ -189,9 +189,14 @@ def _hostport(target: str) -> str:
 
 
 def start_prometheus(
-    workdir: Path, *, exporter: str, alertmanager: str, webhook: str | None = None
+    workdir: Path,
+    *,
+    exporter: str,
+    alertmanager: str,
+    webhook: str | None = None,
+    port: int | None = None,
 ) -> Service:
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     config = workdir / "prometheus.yml"
     config.write_text(
@@ -344,16 +349,26 @@ class Stack:
         workdir: Path,
         inventory: Path = INVENTORY,
         webhook_config: dict[str, Any] | None = None,
+        webhook_reads_prometheus: bool = False,
     ) -> None:
         self.workdir = workdir
         self.inventory = inventory
         self.webhook_config = webhook_config
+        self.webhook_reads_prometheus = webhook_reads_prometheus
+        """Tell the webhook where Prometheus will listen (the status page, the report)."""
         self.token = secrets.token_urlsafe(24)
         self.services: list[Service] = []
 
     def start(self) -> None:
+        port = free_port()
+        env = {"SIGAP_PROMETHEUS_URL": f"http://127.0.0.1:{port}"}
         self.webhook = self._add(
-            start_webhook(self.workdir, token=self.token, config=self.webhook_config)
+            start_webhook(
+                self.workdir,
+                token=self.token,
+                config=self.webhook_config,
+                **(env if self.webhook_reads_prometheus else {}),
+            )
         )
         self.alertmanager = self._add(
             start_alertmanager(self.workdir, webhook_url=self.webhook.url, token=self.token)
@@ -365,6 +380,7 @@ class Stack:
                 exporter=self.exporter.url,
                 alertmanager=self.alertmanager.url,
                 webhook=self.webhook.url,
+                port=port,
             )
         )
         self.api_token = create_api_token(self.workdir, token=self.token)

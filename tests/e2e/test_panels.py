@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from exporter.inventory import load_inventory
 from tests.dashboard_queries import (
     PanelQuery,
     load_dashboards,
@@ -250,6 +251,21 @@ def test_an_outage_walks_the_whole_sop(
     lab.cut(CUT_NODE)
     # The NOC tile of the SKPD turns red, "Putus · tanggung jawab Diskominfo", within seconds.
     wait_for(f"the {CUT_SKPD} tile at 3", lambda: _tile_of(prometheus, status, CUT_SKPD) == 3, 20)
+    # The node graph: the inventory's nodes and links, the cut uplink the failure, its branch
+    # behind it unreachable, every other node up.
+    cut, seen = _graph_of_the_cut(), []
+    try:
+        wait_for(
+            "the node graph of the cut",
+            lambda: seen.append(_graph(prometheus)) or seen[-1] == cut,
+            20,
+        )
+    except AssertionError:
+        nodes = {k: v for k, v in seen[-1][0].items() if cut[0].get(k) != v}
+        raise AssertionError(
+            f"the node graph differs: {nodes}, links {seen[-1][1] ^ cut[1]}"
+        ) from None
+    assert len(cut[0]) == 91 and len(cut[1]) == 90
     opened = wait_for(f"an incident for {CUT_SKPD}", lambda: webhook.incidents(CUT_SKPD), 75)[0]
     incident = opened["id"]
     now = datetime.now(UTC)
@@ -319,6 +335,43 @@ def _tile_of(prometheus: Prometheus, status: str, skpd: str) -> float | None:
     result = prometheus.get("/api/v1/query", query=status)["result"]
     values = {s["metric"].get("skpd"): float(s["value"][1]) for s in result}
     return values.get(skpd)
+
+
+Graph = tuple[dict[str, tuple[str, str]], set[tuple[str, str, str]]]
+
+
+def _graph(prometheus: Prometheus) -> Graph:
+    """The NOC's node graph as its two queries return it: node -> (state, colour), and the
+    links (source, target, colour)."""
+    now, scrape = time.time(), scrape_interval()
+    frames = [run(prometheus, find("sigap-noc", "Peta jaringan", ref), now, scrape) for ref in "AB"]
+    assert all(isinstance(f, list) for f in frames), frames
+    nodes, edges = ([s["metric"] for s in f] for f in frames)
+    return (
+        {m["id"]: (m["mainstat"], m["color"]) for m in nodes},
+        {(m["source"], m["target"], m["color"]) for m in edges},
+    )
+
+
+def _graph_of_the_cut() -> Graph:
+    """What the inventory says the graph is while CUT_NODE is cut."""
+    inventory = load_inventory(harness.INVENTORY, resolve=None)
+    behind = {n.id for n in inventory.descendants(CUT_NODE)}
+
+    def state(node: str) -> tuple[str, str]:
+        if node == CUT_NODE:
+            return "Mati", "#c62828"
+        return ("Hulu putus", "#ef9a9a") if node in behind else ("Hidup", "#2e7d32")
+
+    dark = behind | {CUT_NODE}
+    return (
+        {n: state(n) for n in inventory.nodes},
+        {
+            (n.parent, n.id, "#c62828" if n.id in dark else "#90a4ae")
+            for n in inventory.nodes.values()
+            if n.parent is not None
+        },
+    )
 
 
 def test_every_panel_query_returns_data(

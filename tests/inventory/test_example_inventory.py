@@ -48,6 +48,27 @@ def test_example_uses_only_the_lab_range(inventory: Inventory) -> None:
         assert ipaddress.ip_address(node.ip) in lab, node.id
 
 
+TANAH_BUMBU = ((-4.0, -2.9), (115.4, 116.4))
+"""The regency's bounding box in degrees (lat, lon): Batulicin, Simpang Empat, Pagatan within."""
+
+
+def test_every_office_is_placed_in_the_regency_apart_from_the_others(
+    inventory: Inventory,
+) -> None:
+    """The example draws the offices map: every SKPD at a place in Tanah Bumbu, no two on the
+    same spot (the map would hide one), each keeping its street address."""
+    (south, north), (west, east) = TANAH_BUMBU
+    spots = []
+    for skpd in inventory.skpds.values():
+        assert skpd.position is not None and skpd.location, skpd.id
+        lat, lon = skpd.position
+        assert south < lat < north and west < lon < east, (skpd.id, skpd.position)
+        spots.append(skpd.position)
+    for i, (lat, lon) in enumerate(spots):
+        for other_lat, other_lon in spots[i + 1 :]:
+            assert max(abs(lat - other_lat), abs(lon - other_lon)) >= 0.004, (lat, lon)
+
+
 def test_parents_come_before_children(inventory: Inventory) -> None:
     seen: set[str] = set()
     for node in inventory.nodes.values():
@@ -137,3 +158,15 @@ def test_each_bad_inventory_names_line_path_and_value(
     message = str(caught.value)
     assert re.search(rf"{re.escape(str(file))}:\d+: {path}: ", message), message
     assert expected in message
+
+
+def test_an_skpd_may_be_marked_internal_and_a_wrong_value_names_its_line() -> None:
+    marked = BASE.replace(
+        "    name: Dinas Kesehatan\n", "    name: Dinas Kesehatan\n    internal: true\n"
+    )
+    assert parse_inventory(marked, "i.yml", resolve=None).skpds["dinkes"].internal
+    assert not parse_inventory(BASE, "i.yml", resolve=None).skpds["dinkes"].internal
+    wrong = marked.replace("internal: true", "internal: perhaps")
+    line = wrong.splitlines().index("    internal: perhaps") + 1
+    with pytest.raises(InventoryError, match=rf"i\.yml:{line}: skpd\[0\]\.internal: "):
+        parse_inventory(wrong, "i.yml", resolve=None)

@@ -5,7 +5,6 @@ the example inventory, pointed at it."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -36,20 +35,6 @@ class World:
 def outage_start(now: datetime) -> datetime:
     day = now.astimezone(WITA).date() - timedelta(days=3)
     return datetime.combine(day, time(10), WITA)
-
-
-def placed_inventory(folder: Path) -> Path:
-    """The example inventory with every office placed (`location: {address, lat, lon}`)."""
-    count = iter(range(100))
-
-    def place(found: re.Match[str]) -> str:
-        i = next(count)
-        return f'    location: {{address: "{found.group(1)}", lat: {-3.3 - i * 0.03}, lon: 115.9}}'
-
-    text = re.sub(r"^    location: (.+)$", place, INVENTORY.read_text(), flags=re.M)
-    path = folder / "inventory.yml"
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture(scope="module")

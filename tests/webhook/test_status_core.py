@@ -16,11 +16,14 @@ from webhook.core.status import (
     Condition,
     Day,
     OpenIncident,
+    PublicNode,
     PublicSkpd,
     bars_svg,
     condition_of,
     offices_svg,
+    public_nodes,
     stage_text,
+    topology_svg,
 )
 from webhook.settings import SettingsError, load_settings
 
@@ -114,25 +117,28 @@ def test_status_settings_from_the_environment_and_the_file(tmp_path: Path) -> No
 
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "deploy" / "inventory.example.yml").read_text()
-SETDA_ADDRESS = "    location: Jl. Dharma Praja No. 1, Gunung Tinggi, Batulicin"
+SETDA_PLACED = (
+    '    location: {address: "Jl. Dharma Praja No. 1, Gunung Tinggi, Batulicin", '
+    "lat: -3.4105, lon: 115.964}"
+)
 
 
 def test_an_office_may_be_placed_with_lat_and_lon_and_errors_name_line_and_path() -> None:
-    placed = EXAMPLE.replace(
-        SETDA_ADDRESS,
-        "    location: {address: Jl. Dharma Praja No. 1, lat: -3.45, lon: 115.95}",
-    )
-    setda = parse_inventory(placed, resolve=None).skpds["setda"]
-    assert (setda.location, setda.position) == ("Jl. Dharma Praja No. 1", (-3.45, 115.95))
-    assert parse_inventory(EXAMPLE, resolve=None).skpds["setda"].position is None
-    line = EXAMPLE.splitlines().index(SETDA_ADDRESS) + 1
+    setda = parse_inventory(EXAMPLE, resolve=None).skpds["setda"]
+    assert setda.location == "Jl. Dharma Praja No. 1, Gunung Tinggi, Batulicin"
+    assert setda.position == (-3.4105, 115.964)
+    # the address alone, the form of before, stays valid: no place, no dot on the map
+    address_only = EXAMPLE.replace(SETDA_PLACED, "    location: Jl. Dharma Praja No. 1")
+    setda = parse_inventory(address_only, resolve=None).skpds["setda"]
+    assert (setda.location, setda.position) == ("Jl. Dharma Praja No. 1", None)
+    line = EXAMPLE.splitlines().index(SETDA_PLACED) + 1
     for wrong, message in [
         ("{lat: -93, lon: 115.9}", "location.lat: bad value -93"),
         ("{lat: -3.4}", "location: expected both lat and lon"),
         ("{lat: -3.4, lon: 115.9, alt: 3}", "location.alt"),
     ]:
         with pytest.raises(InventoryError) as caught:
-            parse_inventory(EXAMPLE.replace(SETDA_ADDRESS, f"    location: {wrong}"), "i.yml")
+            parse_inventory(EXAMPLE.replace(SETDA_PLACED, f"    location: {wrong}"), "i.yml")
         assert f"i.yml:{line}: skpd[0].{message}" in str(caught.value)
 
 
@@ -147,3 +153,65 @@ def test_offices_are_drawn_at_their_places() -> None:
     assert a and b and 'data-office="c"' not in svg
     assert float(a.group(1)) < float(b.group(1)) and float(a.group(2)) < float(b.group(2))
     assert offices_svg(skpds, {}, "id") == ""
+
+
+PHONE = 350
+"""The width a 390 px phone leaves the map (the page's padding and the card's)."""
+
+
+def every_node(down: str) -> list[PublicNode]:
+    """Every node, `down` and all behind it not answering (as on a real cut)."""
+    up = {**ALL_UP, down: False, **{n.id: False for n in INVENTORY.descendants(down)}}
+    return [
+        PublicNode(n.id, n.parent, n.role, n.skpd, up[n.id])
+        for n in (INVENTORY.nodes[i] for i in INVENTORY.topology_order())
+    ]
+
+
+@pytest.mark.parametrize("public", [True, False], ids=["public", "noc"])
+def test_the_network_is_drawn_in_branches_each_as_narrow_as_a_phone(public: bool) -> None:
+    """One SVG per branch (the core with its upstreams, then each distribution router with all
+    behind it), each drawn 1:1 no wider than a phone: every node once, the failed one red and
+    its branch pale red with red links, the rest green."""
+    nodes = every_node("uplink-dinkes")
+    if public:
+        nodes = list(public_nodes(INVENTORY, {n.id: bool(n.up) for n in nodes}))
+    drawing = topology_svg(nodes)
+    assert any(n.up is False for n in nodes if n.id == "gw-dinkes")  # down, yet not the failure
+    svgs = re.findall(r'<svg class="map" viewBox="0 0 (\d+) (\d+)" width="\1" height="\2"', drawing)
+    assert len(svgs) == 4, svgs
+    assert all(int(width) <= PHONE for width, _ in svgs), svgs
+    drawn = dict(re.findall(r'data-node="([^"]+)"><circle [^>]*fill="([^"]+)"', drawing))
+    assert sorted(drawn) == sorted(n.id for n in nodes)
+    behind = {n.id for n in INVENTORY.descendants("uplink-dinkes")} & set(drawn)
+    assert drawn["uplink-dinkes"] == "#c62828" and behind
+    assert all(drawn[n] == "#ef9a9a" for n in behind)
+    assert all(c == "#2e7d32" for n, c in drawn.items() if n not in behind | {"uplink-dinkes"})
+    assert drawing.count('stroke="#c62828"') == len(behind) + 1  # each link into the branch
+    assert drawing.count('<g class="via">') == 3  # each branch names the node it hangs from
+
+
+def test_the_offices_labels_do_not_cover_one_another() -> None:
+    """The example's offices on Gunung Tinggi are a few hundred metres apart: drawn, no label
+    covers another label or a dot, and the map is no wider than a phone."""
+    skpds = [PublicSkpd(s, s, Condition.NORMAL, None, (), (), ()) for s in INVENTORY.skpds]
+    positions = {s.id: s.position for s in INVENTORY.skpds.values() if s.position is not None}
+    svg = offices_svg(skpds, positions, "id")
+    width = float(re.search(r'viewBox="0 0 ([\d.]+)', svg).group(1))  # type: ignore[union-attr]
+    assert width <= PHONE
+    dots = [
+        (float(x), float(y)) for x, y in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"', svg)
+    ]
+    labels = [
+        (float(x), float(y) - 9, float(x) + 6.5 * len(t), float(y) + 3)
+        for x, y, t in re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]+)</text>', svg)
+    ]
+    assert len(dots) == len(labels) == 11
+    boxes = labels + [(x - 7, y - 7, x + 7, y + 7) for x, y in dots]
+    for i, label in enumerate(labels):
+        for j, other in enumerate(boxes):
+            if j in (i, len(labels) + i):  # itself, its own dot
+                continue
+            apart = label[2] <= other[0] or other[2] <= label[0]
+            apart = apart or label[3] <= other[1] or other[3] <= label[1]
+            assert apart, (label, other)

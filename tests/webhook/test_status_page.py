@@ -6,6 +6,7 @@ coordinator's settings turn it off or keep it inside the intranet."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy import select
 
 from exporter.inventory import load_inventory
 from tests.webhook.access_app import csrf_of, login, running
-from tests.webhook.status_world import INVENTORY, World, placed_inventory, world
+from tests.webhook.status_world import INVENTORY, World, world
 from webhook.store.models import StatusNotice
 from webhook.web.keys import DATABASE
 from webhook.web.status import STATUS_CACHE
@@ -140,13 +141,10 @@ def secrets_of_the_inventory() -> list[str]:
 
 
 async def test_nothing_internal_leaks(world: World, tmp_path: Path) -> None:
-    placed = placed_inventory(tmp_path)
-    async with running(
-        tmp_path, SIGAP_PROMETHEUS_URL=world.url, SIGAP_INVENTORY=str(placed)
-    ) as service:
+    async with running(tmp_path, SIGAP_PROMETHEUS_URL=world.url) as service:
         client = service.client
-        inventory = load_inventory(placed, resolve=None)
-        assert all(s.position for s in inventory.skpds.values())
+        inventory = load_inventory(INVENTORY, resolve=None)
+        assert all(s.position for s in inventory.skpds.values())  # the offices map is drawn
         assert 'data-office="dinkes"' in await (await client.get("/status")).text()
         paths = ["/status", "/status?lang=en", "/status.json", "/status.atom"]
         for skpd in inventory.skpds:
@@ -208,8 +206,9 @@ async def test_the_noc_map_needs_a_login_and_shows_every_node(world: World, tmp_
 
 
 async def test_a_coordinator_posts_a_notice_escaped_short_and_on_the_record(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="sigap.webhook")
     async with running(tmp_path) as service:
         client = service.client
         assert await login(client, "sari") == 303
@@ -236,6 +235,8 @@ async def test_a_coordinator_posts_a_notice_escaped_short_and_on_the_record(
         async with service.app[DATABASE].read() as session:
             rows = (await session.execute(select(StatusNotice))).scalars().all()
         assert [(r.posted_by, r.text[:5]) for r in rows] == [("koord", "Fiber")]
+        logged = [r for r in caplog.records if r.getMessage() == "status page notice"]
+        assert [(r.__dict__["by"], r.__dict__["characters"]) for r in logged] == [("koord", 76)]
         await client.post("/pengumuman", data={"csrf": csrf, "text": "  "})
         assert 'data-testid="notice"' not in await (await client.get("/status")).text()
 
@@ -279,3 +280,69 @@ async def test_maintenance_ahead_and_the_skpd_s_outages_without_their_words(
         assert row is not None
         assert "belum pulih" in row.group(1) and "Belum diisi" in row.group(1)
         assert "gw-dinkes of dinkes is down" not in skpd  # the alert's words stay inside
+
+
+async def test_every_status_answer_carries_the_security_headers(
+    world: World, tmp_path: Path
+) -> None:
+    """The pages, the feeds, the badge, a 304, the 404 of an unknown SKPD and the 400 of an
+    overlong query: each with the headers of the rest of the site; an unknown `lang` is Bahasa
+    Indonesia, not an error."""
+    async with running(tmp_path, SIGAP_PROMETHEUS_URL=world.url) as service:
+        client = service.client
+        etag = (await client.get("/status")).headers["ETag"]
+        answers = {
+            "/status": 200,
+            "/status?lang=en": 200,
+            "/status?lang=xx": 200,
+            "/status.json": 200,
+            "/status.atom": 200,
+            "/status/dinkes": 200,
+            "/status/dinkes/badge.svg": 200,
+            "/status/tidak-ada": 404,
+            "/status/tidak-ada/badge.svg": 404,
+            "/status?lang=id&" + "x" * 80: 400,
+            "/status.json?" + "x=1&" * 20: 400,
+        }
+        for path, status in answers.items():
+            response = await client.get(path)
+            assert response.status == status, path
+            headers = response.headers
+            assert headers["Content-Security-Policy"].startswith("default-src"), path
+            assert headers["X-Content-Type-Options"] == "nosniff", path
+            assert headers["X-Frame-Options"] == "DENY", path
+            assert headers["Referrer-Policy"] == "same-origin", path
+        assert 'lang="id"' in await (await client.get("/status?lang=xx")).text()
+        again = await client.get("/status", headers={"If-None-Match": etag})
+        assert again.status == 304 and again.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_an_skpd_marked_internal_stays_off_the_public_pages(
+    world: World, tmp_path: Path
+) -> None:
+    """`internal: true` on an SKPD: not its card, page, badge, feed entry, office or links on
+    the public map; the NOC's /peta still draws it."""
+    text = INVENTORY.read_text().replace(
+        "  - id: dinkes\n    name: Dinas Kesehatan\n",
+        "  - id: dinkes\n    name: Dinas Kesehatan\n    internal: true\n",
+    )
+    assert "internal: true" in text
+    marked = tmp_path / "inventory.yml"
+    marked.write_text(text)
+    inventory = load_inventory(marked, resolve=None)
+    assert inventory.skpds["dinkes"].internal and not inventory.skpds["setda"].internal
+    secret = ["dinkes", "Dinas Kesehatan", *(n.id for n in inventory.nodes_of("dinkes"))]
+    async with running(
+        tmp_path, SIGAP_PROMETHEUS_URL=world.url, SIGAP_INVENTORY=str(marked)
+    ) as service:
+        client = service.client
+        for path in ["/status", "/status?lang=en", "/status.json", "/status.atom"]:
+            response = await client.get(path)
+            assert response.status == 200, path
+            body = await response.text()
+            assert not [s for s in secret if s in body], path
+        assert 'data-testid="skpd-setda"' in await (await client.get("/status")).text()
+        assert (await client.get("/status/dinkes")).status == 404
+        assert (await client.get("/status/dinkes/badge.svg")).status == 404
+        assert await login(client, "sari") == 303
+        assert 'data-node="gw-dinkes"' in await (await client.get("/peta")).text()

@@ -317,116 +317,201 @@ def badge_svg(skpd: PublicSkpd, lang: str) -> str:
     )
 
 
+def public_skpds(inventory: Inventory) -> list[str]:
+    """The SKPDs the public page lists: all but those marked `internal`."""
+    return [s.id for s in inventory.skpds.values() if not s.internal]
+
+
 def public_nodes(inventory: Inventory, node_up: Mapping[str, bool]) -> tuple[PublicNode, ...]:
-    """Diskominfo's nodes only (core, distribution, uplinks, gateways), in topology order."""
+    """Diskominfo's nodes only (core, distribution, uplinks, gateways), in topology order;
+    none of an SKPD marked internal."""
+    hidden = {s.id for s in inventory.skpds.values() if s.internal}
     return tuple(
         PublicNode(n.id, n.parent, n.role, n.skpd, node_up.get(n.id))
         for i in inventory.topology_order()
-        if (n := inventory.nodes[i]).owner == "diskominfo"
+        if (n := inventory.nodes[i]).owner == "diskominfo" and n.skpd not in hidden
     )
 
 
-def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = None) -> str:
-    """The tree drawn left to right by depth, one row per leaf: a down node red and every
-    node below it grey-red, so the failed branch shows at a glance. Nodes are labelled by id
-    (unique and short: `gw-dinkes`); `names` adds each one's name to its tooltip (the NOC
-    wall); the public map has none."""
-    depth: dict[str, int] = {}
-    for n in nodes:
-        depth[n.id] = depth[n.parent] + 1 if n.parent in depth else 0
-    row: dict[str, float] = {}
-    leaves = 0
+ROW, INDENT, GLYPH = 20, 16, 6.5
+"""The outline's row height and indent per level, and the width of a label's character
+(11 px DejaVu Sans), in SVG units drawn 1:1 in CSS pixels: legible at a phone's size."""
+
+
+def _fill(node: PublicNode, dark: set[str]) -> str:
+    """Red for the failure, pale red behind it (down too, as a rule: it cannot be reached),
+    grey without a reading, else green."""
+    if node.parent in dark:
+        return "#ef9a9a"
+    if node.up is False:
+        return "#c62828"
+    return "#9e9e9e" if node.up is None else "#2e7d32"
+
+
+def _branches(nodes: Sequence[PublicNode]) -> list[tuple[str | None, list[str]]]:
+    """The tree cut where it is widest: each root with its leaf children, then each child of a
+    root that has children of its own (a distribution router) with its whole subtree, in
+    topology order; each with the node it hangs from (None for a root's own)."""
+    ids = {n.id for n in nodes}
     children: dict[str | None, list[str]] = {}
     for n in nodes:
-        children.setdefault(n.parent if n.parent in depth else None, []).append(n.id)
+        children.setdefault(n.parent if n.parent in ids else None, []).append(n.id)
 
-    def place(node: str) -> float:
-        nonlocal leaves
-        below = children.get(node, [])
-        if not below:
-            row[node] = leaves
-            leaves += 1
-        else:
-            rows = [place(c) for c in below]
-            row[node] = (rows[0] + rows[-1]) / 2
-        return row[node]
+    def subtree(node: str) -> list[str]:
+        return [node, *(d for c in children.get(node, []) for d in subtree(c))]
 
+    out: list[tuple[str | None, list[str]]] = []
     for root in children.get(None, []):
-        place(root)
+        below = children.get(root, [])
+        out.append((None, [root, *(c for c in below if c not in children)]))
+        out += [(root, subtree(c)) for c in below if c in children]
+    return out
+
+
+def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = None) -> str:
+    """The tree as an outline, one node a row indented below its parent, in one SVG per branch
+    (`_branches`) that the page's CSS sets side by side on a wall and one under another on a
+    phone: each keeps its natural size (11 px labels), so no screen scrolls sideways. A down
+    node below one that is up is red, every node behind it pale red: the failed branch shows at
+    a glance from its root (the nodes behind a cut do not answer either). A branch starts
+    with the node it hangs from, in grey. Nodes are labelled by id (unique and short:
+    `gw-dinkes`); `names` adds each one's name to its tooltip (the NOC wall)."""
     by_id = {n.id: n for n in nodes}
     dark: set[str] = set()
     for n in nodes:  # parents first
-        if n.up is False or (n.parent in dark):
+        if n.up is False or n.parent in dark:
             dark.add(n.id)
+    depth: dict[str, int] = {}
+    for n in nodes:
+        depth[n.id] = depth[n.parent] + 1 if n.parent in depth else 0
     tips = {n.id: f"{n.id}: {name}" if (name := (names or {}).get(n.id)) else n.id for n in nodes}
-    col, line = 30 + round(6.5 * max((len(n.id) for n in nodes), default=8)), 22
-    width = (max(depth.values(), default=0) + 1) * col + 10
-    height = max(leaves, 1) * line + 10
-    parts = [
-        f'<svg class="map" viewBox="0 0 {width} {height}" role="img" '
-        'xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for n in nodes:
-        if n.parent in by_id:
-            x1, y1 = depth[n.parent] * col + 14, row[n.parent] * line + 16
-            x2, y2 = depth[n.id] * col + 6, row[n.id] * line + 16
-            stroke = "#c62828" if n.id in dark else "#90a4ae"
+    drawn = []
+    for via, members in _branches(nodes):
+        rows = ([via] if via is not None else []) + members
+        base = depth[rows[0]]
+        place = {
+            node: (10 + (depth[node] - base) * INDENT, 14 + i * ROW) for i, node in enumerate(rows)
+        }
+        width = max(x + 12 + GLYPH * len(node) for node, (x, _) in place.items())
+        parts = [
+            f'<svg class="map" viewBox="0 0 {width:.0f} {len(rows) * ROW}" '
+            f'width="{width:.0f}" height="{len(rows) * ROW}" role="img" '
+            'xmlns="http://www.w3.org/2000/svg">'
+        ]
+        for node in members:
+            parent = by_id[node].parent
+            if parent in place:
+                (px, py), (x, y) = place[parent], place[node]
+                stroke = "#c62828" if node in dark else "#90a4ae"
+                parts.append(
+                    f'<path d="M{px} {py + 6}V{y}H{x - 6}" fill="none" stroke="{stroke}" '
+                    'stroke-width="1.5"/>'
+                )
+        if via is not None:
+            x, y = place[via]
             parts.append(
-                f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{stroke}" '
-                'stroke-width="1.5"/>'
+                f'<g class="via"><circle cx="{x}" cy="{y}" r="4" fill="none" '
+                f'stroke="{_fill(by_id[via], dark)}" stroke-width="1.5"/>'
+                f'<text x="{x + 10}" y="{y + 4}" font-size="11" fill="#607d8b" '
+                f'font-family="DejaVu Sans,sans-serif">{html.escape(via)}</text></g>'
             )
-    for n in nodes:
-        x, y = depth[n.id] * col + 10, row[n.id] * line + 16
-        if n.up is False:
-            fill = "#c62828"
-        elif n.id in dark:
-            fill = "#ef9a9a"
-        elif n.up is None:
-            fill = "#9e9e9e"
-        else:
-            fill = "#2e7d32"
-        parts.append(
-            f'<g data-node="{html.escape(n.id)}"><circle cx="{x}" cy="{y}" r="6" fill="{fill}">'
-            f"<title>{html.escape(tips[n.id])}</title></circle>"
-            f'<text x="{x + 10}" y="{y + 4}" font-size="11" '
-            f'font-family="DejaVu Sans,sans-serif">{html.escape(n.id)}</text></g>'
+        for node in members:
+            x, y = place[node]
+            parts.append(
+                f'<g data-node="{html.escape(node)}"><circle cx="{x}" cy="{y}" r="6" '
+                f'fill="{_fill(by_id[node], dark)}"><title>{html.escape(tips[node])}</title>'
+                f'</circle><text x="{x + 10}" y="{y + 4}" font-size="11" '
+                f'font-family="DejaVu Sans,sans-serif">{html.escape(node)}</text></g>'
+            )
+        parts.append("</svg>")
+        drawn.append("".join(parts))
+    return f'<div class="branches">{"".join(drawn)}</div>' if drawn else ""
+
+
+LABEL_HEIGHT = 12
+
+
+def _labels(dots: Sequence[tuple[float, float, str]]) -> list[tuple[float, float]]:
+    """Where each dot's label starts (x, baseline), top to bottom: beside its dot, right or
+    left, level, above or below, wherever it covers no dot and no label placed before; else
+    pushed down on the right (drawn with a line to its dot). Offices close together stay
+    readable."""
+    boxes = [(x - 7, y - 7, x + 7, y + 7) for x, y, _ in dots]
+    placed: list[tuple[float, float]] = [(0.0, 0.0)] * len(dots)
+
+    def free(box: tuple[float, float, float, float], own: int) -> bool:
+        return box[0] >= 2 and not any(
+            box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+            for j, b in enumerate(boxes)
+            if j != own
         )
-    parts.append("</svg>")
-    return "".join(parts)
+
+    for i in sorted(range(len(dots)), key=lambda k: (dots[k][1], dots[k][0])):
+        x, y, text = dots[i]
+        width = GLYPH * len(text)
+        beside = [
+            (left, y - 5 + dy)
+            for dy in (0, -LABEL_HEIGHT, LABEL_HEIGHT)
+            for left in (x + 9, x - 9 - width)
+        ]
+        box = next(
+            (
+                b
+                for left, top in beside
+                if free(b := (left, top, left + width, top + LABEL_HEIGHT), i)
+            ),
+            None,
+        )
+        top = y - 5
+        while box is None:
+            top += 2
+            candidate = (x + 9, top, x + 9 + width, top + LABEL_HEIGHT)
+            box = candidate if free(candidate, i) else None
+        boxes.append(box)
+        placed[i] = (box[0], box[1] + 9)
+    return placed
 
 
 def offices_svg(
     skpds: Sequence[PublicSkpd], positions: Mapping[str, tuple[float, float]], lang: str
 ) -> str:
     """The SKPD offices the inventory places (`location: {lat, lon}`) as dots at their places,
-    coloured by condition: plain SVG, longitude to x and latitude to y over the offices' own
-    bounding box (a regency is small enough for that to be true to the eye); no tiles."""
+    coloured by condition: plain SVG, longitude to x and latitude to y at one scale over the
+    offices' own bounding box (a regency is small enough for that to be true to the eye); no
+    tiles. Labels of offices close together are moved apart, each with a line to its dot."""
     placed = [(s, positions[s.id]) for s in skpds if s.id in positions]
     if not placed:
         return ""
     lats = [p[0] for _, p in placed]
     lons = [p[1] for _, p in placed]
-    span = max(max(lats) - min(lats), max(lons) - min(lons), 0.01)
-    size, pad = 400, 30
-
-    def xy(lat: float, lon: float) -> tuple[float, float]:
-        return (
-            pad + (lon - min(lons)) / span * (size - 2 * pad),
-            pad + (max(lats) - lat) / span * (size - 2 * pad),
-        )
-
-    parts = [
-        f'<svg class="offices" viewBox="0 0 {size} {size}" role="img" '
-        'xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" fill="#eef3f7"/>'
+    inner, pad = 340, 20
+    scale = inner / max(max(lats) - min(lats), max(lons) - min(lons), 0.01)
+    dots = [
+        (pad + (lon - min(lons)) * scale, pad + (max(lats) - lat) * scale, skpd.id)
+        for skpd, (lat, lon) in placed
     ]
-    for skpd, (lat, lon) in placed:
-        x, y = xy(lat, lon)
+    labels = _labels(dots)
+    width = max(lx + GLYPH * len(t) for (lx, _), (_, _, t) in zip(labels, dots, strict=True))
+    height = max(ly for _, ly in labels) + pad
+    width, height = max(width + pad, 2 * pad + 60), max(height, max(y for _, y, _ in dots) + pad)
+    parts = [
+        f'<svg class="offices" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
+        f'height="{height:.0f}" role="img" xmlns="http://www.w3.org/2000/svg">'
+        '<rect width="100%" height="100%" fill="#eef3f7"/>'
+    ]
+    for (skpd, _), (x, y, _), (lx, ly) in zip(placed, dots, labels, strict=True):
         tip = html.escape(f"{skpd.name}: {say(skpd.condition, lang)}")
+        leader = (
+            f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{lx - 2:.1f}" y2="{ly - 4:.1f}" '
+            'stroke="#90a4ae" stroke-width="0.8"/>'
+            if abs(ly - (y + 4)) > LABEL_HEIGHT
+            else ""
+        )
         parts.append(
             f'<a href="/status/{html.escape(skpd.id)}"><g data-office="{html.escape(skpd.id)}">'
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{condition_colour(skpd.condition)}">'
-            f"<title>{tip}</title></circle>"
-            f'<text x="{x + 9:.1f}" y="{y + 4:.1f}" font-size="11" '
+            f"<title>{tip}</title></circle>{leader}"
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" '
             f'font-family="DejaVu Sans,sans-serif">{html.escape(skpd.id)}</text></g></a>'
         )
     parts.append("</svg>")

@@ -28,6 +28,7 @@ from webhook.core.status import (
     days_back,
     in_any,
     public_nodes,
+    public_skpds,
 )
 from webhook.core.workflow import OPEN_STATES, Role
 from webhook.services.prometheus import AvailabilityUnavailable, skpd_availability
@@ -89,7 +90,7 @@ async def gather(res: Resources) -> Board:
     zone = res.settings.timezone
     tz = zone_of(zone)
     inventory = res.inventory
-    skpds = list(inventory.skpds) if inventory is not None else []
+    skpds = public_skpds(inventory) if inventory is not None else []
     start = now - timedelta(days=DAYS)
     async with res.database.read() as session:
         incidents = await incidents_between(session, start, now, skpds)
