@@ -157,7 +157,7 @@ class _Spec(BaseModel):
     session_lifetime: Duration = 12 * 3600.0
     status_page: Literal["public", "intranet", "off"] = "public"
     status_networks: list[str] = Field(default_factory=list)
-    status_interval: Duration = 30.0
+    status_interval: Duration = 20.0
     telegram_bot_token: str | None = None
     telegram_api_url: str | None = None
     telegram_webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,256}$")
@@ -314,7 +314,7 @@ class Settings:
     """Who sees /status: anyone, only clients from `status_networks`, or no one (404)."""
     status_networks: tuple[ProxyNetwork, ...] = ()
     """The intranet's networks, for `status_page: intranet`."""
-    status_interval: float = 30.0
+    status_interval: float = 20.0
     """How old the status page's figures may get: one gathering per interval."""
     telegram_bot_token: str | None = None
     """The installation's bot (BotFather's token); None: no Telegram."""

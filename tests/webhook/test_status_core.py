@@ -95,7 +95,7 @@ def test_each_day_says_its_downtime_on_hover() -> None:
 def test_status_settings_from_the_environment_and_the_file(tmp_path: Path) -> None:
     defaults = load_settings(env={})
     assert (defaults.status_page, defaults.status_networks) == ("public", ())
-    assert defaults.status_interval == 30.0
+    assert defaults.status_interval == 20.0
     settings = load_settings(
         env={
             "SIGAP_STATUS_PAGE": "intranet",
