@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.workflow.conftest import PASSWORD, Mailbox, Service, open_by_alert
-from tests.workflow.test_service import link_in
+from tests.workflow.test_service import AHEAD, link_in
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "workflow"
@@ -83,7 +83,7 @@ async def test_one_incident_from_alert_to_f04_pdf_in_chromium(service: Service, 
                 incident,
                 "estimate",
                 findings="Kabel fiber putus di tiang depan kantor",
-                estimated_recovery_at="2026-11-24T12:00",
+                estimated_recovery_at=AHEAD,
             )
             await do(coordinator, incident, "forward")
             await do(coordinator, incident, "order_repair")

@@ -83,8 +83,9 @@ async def test_the_sop_figures_after_a_whole_workflow(
     await act(service, "koord", dinkes, "dispatch", assignee="sari")
     await act(service, "koord", dinkes, "dispatch", assignee="andi")  # re-dispatch: not again
     await act(
-        service, "andi", dinkes, "estimate", findings="x", estimated_recovery_at="2000-01-01T00:00"
-    )
+        service, "andi", dinkes, "estimate", findings="x",
+        estimated_recovery_at=(now + timedelta(minutes=30)).isoformat(),
+    )  # fmt: skip
     await act(service, "koord", dinkes, "forward")
     # a new estimate after the first (from forwarded): the stage is not timed again
     await act(
@@ -310,7 +311,8 @@ async def test_a_repair_with_a_bad_time_is_refused_and_not_counted(
     ]:
         if action == "estimate":
             await act(service, "koord", second, "dispatch", assignee="sari")
-            data = {"findings": "x", "estimated_recovery_at": now.isoformat()}
+            ahead = now + timedelta(minutes=5)  # an estimate lies ahead
+            data = {"findings": "x", "estimated_recovery_at": ahead.isoformat()}
         await act(service, "sari", second, action, **data)
     await act(service, "koord", second, "forward")
     await act(service, "koord", second, "order_repair")

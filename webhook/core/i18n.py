@@ -261,6 +261,95 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Belum ditangani, mohon ditangani",
         "en": "Not acknowledged yet, please acknowledge",
     },
+    # refusals (webhook.core.refusals.Refused.say: `refused_<key>`, filled with its params)
+    "refused_unknown_action": {
+        "id": "Tindakan ini tidak dikenal.",
+        "en": "This move is not known.",
+    },
+    "refused_wrong_state": {
+        "id": "«{move}» tidak dapat dilakukan: insiden sedang pada tahap {state}. "
+        "Muat ulang halaman untuk melihat langkah berikutnya.",
+        "en": "«{move}» is not possible: the incident is at the stage {state}. "
+        "Reload the page to see the next step.",
+    },
+    "refused_wrong_role": {
+        "id": "«{move}» bukan untuk {role}; ini untuk {roles}.",
+        "en": "«{move}» is not for a {role}; it is for {roles}.",
+    },
+    "refused_missing": {
+        "id": "«{move}» memerlukan: {fields}.",
+        "en": "«{move}» needs: {fields}.",
+    },
+    "refused_required": {"id": "{label} wajib diisi.", "en": "{label} is required."},
+    "refused_too_long": {
+        "id": "{label} terlalu panjang (paling banyak {max} karakter).",
+        "en": "{label} is too long (at most {max} characters).",
+    },
+    "refused_choose_one": {
+        "id": "Pilih salah satu pilihan {label}.",
+        "en": "Choose one of the {label} options.",
+    },
+    "refused_invalid": {"id": "Isian {label} tidak sah.", "en": "{label} is not valid."},
+    "refused_bad_time": {
+        "id": "{label}: isi tanggal dan jam yang lengkap.",
+        "en": "{label}: give a full date and time.",
+    },
+    "refused_unknown_field": {
+        "id": "Isian {label} tidak dikenal oleh formulir ini.",
+        "en": "{label} is not a field of this form.",
+    },
+    "refused_end_before_start": {
+        "id": "{label} harus sesudah {start}.",
+        "en": "{label} must be after {start}.",
+    },
+    "refused_not_ahead": {
+        "id": "{label} harus di masa depan (sesudah saat ini).",
+        "en": "{label} must lie ahead (after now).",
+    },
+    "refused_not_staff": {
+        "id": "Pilih staf jaringan yang aktif.",
+        "en": "Choose an active member of the network staff.",
+    },
+    "refused_skpd_open": {
+        "id": "SKPD {skpd} sudah punya insiden terbuka.",
+        "en": "SKPD {skpd} already has an open incident.",
+    },
+    "refused_no_incident": {
+        "id": "Insiden #{id} tidak ada, atau bukan untuk Anda.",
+        "en": "Incident #{id} does not exist, or is not yours to see.",
+    },
+    "refused_cannot_report": {
+        "id": "Peran {role} tidak dapat melaporkan gangguan.",
+        "en": "A {role} cannot report an outage.",
+    },
+    "refused_report_only_for": {
+        "id": "Anda hanya dapat melaporkan untuk SKPD {skpds}.",
+        "en": "You report only for SKPD {skpds}.",
+    },
+    "refused_unknown_skpd": {
+        "id": "SKPD yang dipilih tidak dikenal.",
+        "en": "The chosen SKPD is not known.",
+    },
+    "refused_unknown_node": {
+        "id": "{node} bukan perangkat SKPD ini.",
+        "en": "{node} is not a device of this SKPD.",
+    },
+    "refused_alert_firing": {
+        "id": "Alarm insiden ini masih aktif. Centang konfirmasi bila tetap ingin menutup.",
+        "en": "This incident's alarm is still active. Tick the confirmation to close anyway.",
+    },
+    "refused_coordinator_only": {
+        "id": "Hanya koordinator jaringan yang dapat melakukan ini.",
+        "en": "Only a network coordinator may do this.",
+    },
+    "refused_plan_over": {
+        "id": "Pemeliharaan #{id} sudah selesai atau dibatalkan.",
+        "en": "Maintenance #{id} is over or cancelled.",
+    },
+    "refused_no_plan": {
+        "id": "Pemeliharaan #{id} tidak ada.",
+        "en": "Maintenance #{id} does not exist.",
+    },
     # the roles (webhook.core.workflow.Role)
     "role_staff": {"id": "staf jaringan", "en": "network staff"},
     "role_coordinator": {"id": "koordinator jaringan", "en": "network coordinator"},
