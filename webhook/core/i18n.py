@@ -18,11 +18,11 @@ WORDS: dict[str, dict[str, str]] = {
     "no_incidents": {"id": "Tidak ada insiden terbuka", "en": "No open incidents"},
     "incident": {"id": "Insiden", "en": "Incident"},
     "state": {"id": "Tahap", "en": "Stage"},
-    "age": {"id": "Umur", "en": "Age"},
+    "age": {"id": "Terbuka sejak", "en": "Open for"},
     "responsibility": {"id": "Tanggung jawab", "en": "Responsibility"},
     "holder": {"id": "Ditangani", "en": "Held by"},
     "overdue": {"id": "TERLAMBAT", "en": "OVERDUE"},
-    "alerts": {"id": "Alert", "en": "Alerts"},
+    "alerts": {"id": "Alarm", "en": "Alarms"},
     "timeline": {"id": "Linimasa", "en": "Timeline"},
     "actions": {"id": "Tindakan", "en": "Actions"},
     "notifications": {"id": "Notifikasi", "en": "Notifications"},
@@ -123,8 +123,8 @@ WORDS: dict[str, dict[str, str]] = {
     "state_cancelled": {"id": "Dibatalkan", "en": "Cancelled"},
     # timeline entries that are not workflow moves (those use the transition's own label)
     "action_opened": {"id": "Insiden dibuka", "en": "Incident opened"},
-    "action_alert_firing": {"id": "Alert menyala", "en": "Alert firing"},
-    "action_alert_resolved": {"id": "Alert selesai", "en": "Alert resolved"},
+    "action_alert_firing": {"id": "Alarm aktif", "en": "Alarm active"},
+    "action_alert_resolved": {"id": "Alarm selesai", "en": "Alarm resolved"},
     "action_recovered": {"id": "Koneksi pulih", "en": "Connection recovered"},
     "action_report": {"id": "Laporan tambahan", "en": "Further report"},
     "action_escalate": {"id": "Terlambat: dieskalasi", "en": "Overdue: escalated"},
@@ -261,6 +261,88 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Belum ditangani, mohon ditangani",
         "en": "Not acknowledged yet, please acknowledge",
     },
+    # the incident page: the next step first, the rest folded away
+    "menu": {"id": "Menu", "en": "Menu"},
+    "your_next_step": {"id": "Langkah Anda berikutnya", "en": "Your next step"},
+    "waiting": {"id": "Menunggu pihak lain", "en": "Waiting on someone else"},
+    "waiting_on": {"id": "Insiden ini menunggu", "en": "This incident waits on"},
+    "other_moves": {"id": "Tindakan lain", "en": "Other moves"},
+    "confirm_cancel": {
+        "id": "Membatalkan insiden menutupnya tanpa perbaikan (alarm palsu atau duplikat). "
+        "Tulis alasannya, lalu tekan tombol merah.",
+        "en": "Cancelling closes the incident without a repair (a false alarm or a duplicate). "
+        "Give the reason, then press the red button.",
+    },
+    "confirm_close": {
+        "id": "Menutup insiden berarti F-04 sudah Anda terima dan perbaikan selesai.",
+        "en": "Closing means you have received F-04 and the repair is done.",
+    },
+    "close_despite_alarm": {
+        "id": "Alarm masih aktif; saya tetap menutup insiden ini",
+        "en": "The alarm is still active; I close this incident anyway",
+    },
+    "closed_despite_alarm": {
+        "id": "Ditutup saat alarm masih aktif",
+        "en": "Closed while the alarm was still active",
+    },
+    "not_blank": {"id": "Isi dengan teks, bukan hanya spasi", "en": "Type text, not only spaces"},
+    "end_after_start": {
+        "id": "Selesai perbaikan harus sesudah mulai perbaikan.",
+        "en": "The repair must end after it started.",
+    },
+    "service_internet": {"id": "Internet", "en": "Internet"},
+    "service_intranet": {"id": "Intranet", "en": "Intranet"},
+    "service_internet+intranet": {"id": "Internet dan intranet", "en": "Internet and intranet"},
+    "alert_firing": {"id": "alarm aktif", "en": "alarm active"},
+    "alert_resolved": {"id": "pulih", "en": "recovered"},
+    "since": {"id": "sejak", "en": "since"},
+    "sent_sent": {"id": "Terkirim", "en": "Sent"},
+    "sent_failed": {"id": "Gagal terkirim", "en": "Not delivered"},
+    "sent_pending": {"id": "Menunggu dikirim", "en": "Waiting to be sent"},
+    "channel_email": {"id": "email", "en": "e-mail"},
+    "channel_telegram": {"id": "Telegram", "en": "Telegram"},
+    "channel_whatsapp": {"id": "WhatsApp", "en": "WhatsApp"},
+    "delivery_error": {
+        "id": "Pengiriman gagal; detailnya ada di log SIGAP.",
+        "en": "Delivery failed; the details are in SIGAP's log.",
+    },
+    "ping_running": {
+        "id": "Cek ping sedang berjalan; halaman ini diperbarui sendiri.",
+        "en": "The ping check is running; this page updates itself.",
+    },
+    "ping_failed": {
+        "id": "Cek ping tidak dapat dijalankan.",
+        "en": "The ping check could not run.",
+    },
+    "now_state": {"id": "tahap sekarang:", "en": "now:"},
+    "form_missing": {
+        "id": "Insiden ini belum punya {kind}.",
+        "en": "This incident has no {kind} yet.",
+    },
+    # error pages (webhook.web.ui.errors)
+    "error_404": {
+        "id": "Halaman ini tidak ada, atau bukan untuk Anda.",
+        "en": "This page does not exist, or is not yours to see.",
+    },
+    "error_405": {
+        "id": "Alamat ini hanya untuk tombol di halaman SIGAP; buka halamannya lalu tekan "
+        "tombolnya.",
+        "en": "This address is for a button on a SIGAP page; open the page and press the button.",
+    },
+    "error_403": {"id": "Ini bukan untuk peran Anda.", "en": "This is not for your role."},
+    "error_409": {"id": "Tindakan ini tidak dapat dilakukan sekarang.", "en": "Not possible now."},
+    "error_422": {"id": "Isian tidak sah.", "en": "The input is not valid."},
+    "error_500": {
+        "id": "Terjadi kesalahan di SIGAP; sudah dicatat. Coba lagi sebentar lagi.",
+        "en": "SIGAP ran into an error; it has been logged. Try again in a moment.",
+    },
+    "error_other": {
+        "id": "Permintaan tidak dapat dilayani.",
+        "en": "The request cannot be served.",
+    },
+    "error_title": {"id": "Tidak dapat ditampilkan", "en": "Cannot be shown"},
+    "back_board": {"id": "Kembali ke papan insiden", "en": "Back to the incident board"},
+    "back_incident": {"id": "Kembali ke insiden", "en": "Back to the incident"},
     # refusals (webhook.core.refusals.Refused.say: `refused_<key>`, filled with its params)
     "refused_unknown_action": {
         "id": "Tindakan ini tidak dikenal.",

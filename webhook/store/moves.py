@@ -92,7 +92,12 @@ async def make_move(
 
 def _entry(event: Event) -> TimelineEntry:
     return TimelineEntry(
-        event.kind, event.actor, event.role, event.from_state, event.to_state, dict(event.data)
+        event.kind,
+        event.actor,
+        event.role,
+        event.from_state or "",
+        event.to_state,
+        dict(event.data),
     )
 
 

@@ -194,6 +194,9 @@ class IncidentView:
     unplannable: list[Notice]
     staff: list[User]
     """Who may be dispatched."""
+    names: dict[str, str]
+    """Each person's full name by user name (the timeline names people so)."""
+    alarm_firing: bool
 
 
 async def incident_view(res: Resources, actor: Actor, incident_id: int) -> IncidentView:
@@ -211,6 +214,8 @@ async def incident_view(res: Resources, actor: Actor, incident_id: int) -> Incid
             await notifications_of(session, found.id),
             await unplannable_notices(session, found.id),
             await people.network_staff(session),
+            {u.name: u.full_name or u.name for u in await people.users(session)},
+            await alarm_firing(session, found.id),
         )
 
 

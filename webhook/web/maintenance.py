@@ -161,7 +161,7 @@ async def _form_call(request: web.Request, plan_id: int | None, *, cancel: bool)
         await _change(request.app[RESOURCES], Actor.of(user), fields, plan_id, cancel)
     except Refused as refused:
         if refused.kind != "invalid":
-            raise refusal(refused) from None
+            raise refusal(refused, request) from None
         return await page(request, editing=plan_id, error=refused.reason)
     raise web.HTTPSeeOther("/pemeliharaan")
 

@@ -36,6 +36,14 @@ def local_time(context: Any, moment: datetime | str | None, short: bool = False)
 TEMPLATES.filters["local"] = local_time
 
 
+def number(value: float | int | None, lang: str = "id", digits: int = 1) -> str:
+    """`0,3` in Indonesian (a decimal comma, a dot between thousands), `0.3` in English."""
+    if value is None:
+        return "-"
+    text = f"{value:,.{digits}f}"
+    return text.translate(str.maketrans(",.", ".,")) if lang == "id" else text
+
+
 def language(request: web.Request) -> str:
     lang = request.query.get("lang") or request.cookies.get("sigap_lang") or "id"
     return lang if lang in LANGUAGES else "id"
@@ -56,6 +64,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         zone=zone,
         zone_name=zone_abbreviation(zone, request.app[CLOCK]()),
         fields=FIELDS,
+        number=lambda value, digits=1: number(value, lang, digits),
         **context,
     )
     response = web.Response(status=status, text=html, content_type="text/html")
@@ -66,6 +75,13 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     return response
 
 
-def refusal(refused: Refused) -> web.HTTPException:
-    """A refusal as the UI's plain answer: its status by kind, its reason as the text."""
-    return status_exception(HTTP_STATUS[refused.kind], refused.reason)
+SAID: web.RequestKey[str] = web.RequestKey("sigap_refusal_said")
+"""A refusal's words for the person, for the error page (`webhook.web.ui.errors`)."""
+
+
+def refusal(refused: Refused, request: web.Request) -> web.HTTPException:
+    """A refusal as the UI's answer: its status by kind, its words in the page's language (the
+    error page in the site's layout shows them)."""
+    said = refused.say(language(request))
+    request[SAID] = said
+    return status_exception(HTTP_STATUS[refused.kind], said)
