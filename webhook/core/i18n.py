@@ -388,6 +388,22 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "{label} harus di masa depan (sesudah saat ini).",
         "en": "{label} must lie ahead (after now).",
     },
+    "refused_start_too_early": {
+        "id": "{label} paling awal {minutes} menit yang lalu.",
+        "en": "{label} may be at most {minutes} minutes ago.",
+    },
+    "refused_window_too_long": {
+        "id": "Pemeliharaan paling lama {days} hari.",
+        "en": "A maintenance window lasts at most {days} days.",
+    },
+    "refused_node_twice": {
+        "id": "Ada perangkat yang disebut dua kali.",
+        "en": "A device is named twice.",
+    },
+    "maintenance_cancel_confirm": {
+        "id": "Ya, batalkan pemeliharaan ini",
+        "en": "Yes, cancel this maintenance",
+    },
     "refused_not_staff": {
         "id": "Pilih staf jaringan yang aktif.",
         "en": "Choose an active member of the network staff.",
@@ -491,6 +507,10 @@ FIELDS: dict[str, dict[str, str]] = {
     "reason": {"id": "Alasan", "en": "Reason"},
     "cause": {"id": "Penyebab gangguan", "en": "Cause"},
     "staff": {"id": "Staf", "en": "Staff"},
+    "skpd": {"id": "SKPD", "en": "SKPD"},
+    "starts_at": {"id": "Mulai", "en": "Start"},
+    "ends_at": {"id": "Selesai", "en": "End"},
+    "description": {"id": "Uraian", "en": "Description"},
 }
 
 

@@ -264,10 +264,30 @@ async def form_view(request: web.Request) -> web.Response:
     )
 
 
-async def report_page(request: web.Request) -> web.Response:
+async def report_page(
+    request: web.Request, typed: dict[str, str] | None = None, refused: Refused | None = None
+) -> web.Response:
+    """The report form; after a refusal, again with what was typed and the error beside its
+    field."""
     user, login = await current_user(request)
     skpds = incidents.reportable_skpds(request.app[RESOURCES], Actor.of(user))
-    return render(request, "report.html", user=user, csrf=login.csrf, skpds=skpds)
+    lang = language(request)
+    errors: dict[str, str] = {}
+    if isinstance(refused, FormInvalid):
+        errors = refused.field_errors(lang)
+    elif refused is not None and refused.field:
+        errors = {refused.field: refused.say(lang)}
+    return render(
+        request,
+        "report.html",
+        status=422 if refused is not None else 200,
+        user=user,
+        csrf=login.csrf,
+        skpds=skpds,
+        values=typed or {},
+        errors=errors,
+        error=refused.say(lang) if refused is not None and not errors else None,
+    )
 
 
 async def report(request: web.Request) -> web.Response:
@@ -279,7 +299,9 @@ async def report(request: web.Request) -> web.Response:
     try:
         found, _ = await incidents.report(request.app[RESOURCES], Actor.of(user), fields)
     except Refused as refused:
-        raise refusal(refused, request) from None
+        if refused.kind != "invalid":
+            raise refusal(refused, request) from None
+        return await report_page(request, form, refused)
     raise web.HTTPSeeOther(f"/incidents/{found.id}")
 
 
