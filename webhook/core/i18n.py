@@ -151,10 +151,10 @@ WORDS: dict[str, dict[str, str]] = {
     "maintenance_whole": {"id": "seluruh SKPD", "en": "the whole SKPD"},
     "maintenance_start": {"id": "Mulai", "en": "Start"},
     "maintenance_end": {"id": "Selesai", "en": "End"},
-    "maintenance_sync": {"id": "Silence Alertmanager", "en": "Alertmanager silence"},
+    "maintenance_sync": {"id": "Pembungkaman di Alertmanager", "en": "Alertmanager silence"},
     "maintenance_until": {"id": "sampai", "en": "until"},
     "maintenance_note": {
-        "id": "Selama pemeliharaan, alert SKPD/node tersebut dibungkam di Alertmanager sehingga "
+        "id": "Selama pemeliharaan, alarm SKPD/node tersebut dibungkam di Alertmanager sehingga "
         "tidak membuka insiden; insiden yang tetap terbuka di dalam jendela ditandai terencana "
         "dan waktu hentinya dihitung terpisah di laporan bulanan.",
         "en": "During maintenance the SKPD's (or nodes') alerts are silenced in Alertmanager, so "
@@ -448,6 +448,9 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Pemeliharaan #{id} tidak ada.",
         "en": "Maintenance #{id} does not exist.",
     },
+    # an inventory's contact roles (`contacts: [{role: …}]`)
+    "contact_admin": {"id": "admin", "en": "admin"},
+    "contact_penanggung_jawab": {"id": "penanggung jawab", "en": "person in charge"},
     # the roles (webhook.core.workflow.Role)
     "role_staff": {"id": "staf jaringan", "en": "network staff"},
     "role_coordinator": {"id": "koordinator jaringan", "en": "network coordinator"},
@@ -488,7 +491,7 @@ MONTH_NAMES = {
 }
 
 FIELDS: dict[str, dict[str, str]] = {
-    "alertname": {"id": "Alert", "en": "Alert"},
+    "alertname": {"id": "Alarm", "en": "Alarm"},
     "nodes": {"id": "Node", "en": "Nodes"},
     "reporter": {"id": "Pelapor", "en": "Reporter"},
     "contact_confirmed_with": {"id": "Dikonfirmasi dengan", "en": "Confirmed with"},

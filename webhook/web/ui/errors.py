@@ -29,7 +29,7 @@ def error_page(request: web.Request, status: int) -> web.Response:
     said = request.get(SAID) or word(key if key in WORDS else "error_other", lang)
     incident = INCIDENT.match(request.path)
     back = incident.group(1) if incident and status != 404 else None
-    return render(request, "error.html", status=status, said=said, code=status, back=back)
+    return render(request, "error.html", status=status, message=said, code=status, back=back)
 
 
 @web.middleware

@@ -20,6 +20,8 @@ from webhook.core.localtime import attach_zone, input_value
 from webhook.core.pdf import document_pdf
 from webhook.core.refusals import NotFound, Refused
 from webhook.core.workflow import (
+    F01_FIELDS,
+    F04_FIELDS,
     OPEN_STATES,
     Role,
     State,
@@ -37,6 +39,12 @@ from webhook.web.ui.login import current_user, posted
 from webhook.web.ui.rendering import language, refusal, render
 
 FORM_KINDS = ("f01", "f04")
+TIMELINE_FIELDS = frozenset(
+    {*F01_FIELDS, *F04_FIELDS, "findings", "estimated_recovery_at", "responsibility",
+     "assignee", "reason", "cause", "parts_replaced", "staff"}
+)  # fmt: skip
+"""What a timeline line shows of its move's data: what people typed (never SIGAP's own keys:
+alert times, fingerprints, the downtime ledger)."""
 DESTRUCTIVE = frozenset({"cancel", "close"})
 """Moves behind a confirmation step of their own, in a style apart."""
 DATETIME_FIELDS = {"reported_at", "estimated_recovery_at", "repair_started_at", "repair_ended_at"}
@@ -188,6 +196,7 @@ async def incident_page(
         unplannable=view.unplannable,
         overdue=overdue(incident.state, incident.stage_entered_at, res.settings.escalation, now),
         datetime_fields=DATETIME_FIELDS,
+        timeline_fields=TIMELINE_FIELDS,
         min_estimate=input_value(now, res.settings.timezone),
         ping_pending=_ping_pending(incident, request.query.get("cek"), now),
         node_name=_node_name(request.app.get(INVENTORY)),

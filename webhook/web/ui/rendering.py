@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from webhook.core.i18n import FIELDS, LANGUAGES, word
+from webhook.core.i18n import FIELDS, LANGUAGES, WORDS, word
 from webhook.core.localtime import format_moment, parse_moment, zone_abbreviation
 from webhook.core.messages import action_name
 from webhook.core.refusals import HTTP_STATUS, Refused
@@ -44,6 +44,13 @@ def number(value: float | int | None, lang: str = "id", digits: int = 1) -> str:
     return text.translate(str.maketrans(",.", ".,")) if lang == "id" else text
 
 
+def said(prefix: str, value: str, lang: str) -> str:
+    """A value people gave in a file (an inventory's contact role) in words: the catalogue's
+    (`<prefix><value>`) when it has them, else the value with spaces for underscores."""
+    key = f"{prefix}{value}"
+    return word(key, lang) if key in WORDS else value.replace("_", " ")
+
+
 def language(request: web.Request) -> str:
     lang = request.query.get("lang") or request.cookies.get("sigap_lang") or "id"
     return lang if lang in LANGUAGES else "id"
@@ -65,6 +72,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         zone_name=zone_abbreviation(zone, request.app[CLOCK]()),
         fields=FIELDS,
         number=lambda value, digits=1: number(value, lang, digits),
+        said=lambda prefix, value: said(prefix, value, lang),
         **context,
     )
     response = web.Response(status=status, text=html, content_type="text/html")
