@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
@@ -23,7 +22,8 @@ from tests.workflow.conftest import (
 from webhook.core import links
 from webhook.core.messages import action_name
 
-AHEAD = f"{(datetime.now(UTC) + timedelta(days=1)).astimezone(ZoneInfo('Asia/Makassar')):%Y-%m-%dT%H:%M}"
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).astimezone(ZoneInfo("Asia/Makassar"))
+AHEAD = f"{TOMORROW:%Y-%m-%dT%H:%M}"
 """An estimate as typed in the UI (WITA), a day ahead: estimates must lie ahead."""
 
 Client = TestClient[Any, Any]

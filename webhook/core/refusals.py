@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from webhook.core.i18n import word
+from webhook.core.i18n import FIELDS, word
 
 Kind = Literal["missing", "forbidden", "conflict", "invalid"]
 HTTP_STATUS: dict[Kind, int] = {"missing": 404, "forbidden": 403, "conflict": 409, "invalid": 422}
@@ -44,9 +44,11 @@ class Refused(Exception):
         """The refusal in `lang`, from the catalogue (the English `reason` when it has none)."""
         if self.key is None:
             return self.reason
+        given = dict(self.params)
+        if self.field is not None:  # the input at fault, in the words of the form's label
+            given.setdefault("label", FIELDS.get(self.field, {"id": self.field}))
         params = {
-            k: (v.get(lang, v.get("id")) if isinstance(v, Mapping) else v)
-            for k, v in self.params.items()
+            k: (v.get(lang, v.get("id")) if isinstance(v, Mapping) else v) for k, v in given.items()
         }
         return word(f"refused_{self.key}", lang).format(**params)
 
