@@ -263,6 +263,8 @@ WORDS: dict[str, dict[str, str]] = {
     },
     # the incident page: the next step first, the rest folded away
     "menu": {"id": "Menu", "en": "Menu"},
+    "unit_hour": {"id": "jam", "en": "h"},
+    "unit_minute": {"id": "menit", "en": "min"},
     "your_next_step": {"id": "Langkah Anda berikutnya", "en": "Your next step"},
     "waiting": {"id": "Menunggu pihak lain", "en": "Waiting on someone else"},
     "waiting_on": {"id": "Insiden ini menunggu", "en": "This incident waits on"},
@@ -306,6 +308,7 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Pengiriman gagal; detailnya ada di log SIGAP.",
         "en": "Delivery failed; the details are in SIGAP's log.",
     },
+    "technical_detail": {"id": "Detail teknis", "en": "Technical detail"},
     "ping_running": {
         "id": "Cek ping sedang berjalan; halaman ini diperbarui sendiri.",
         "en": "The ping check is running; this page updates itself.",
@@ -405,8 +408,8 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "Yes, cancel this maintenance",
     },
     "refused_not_staff": {
-        "id": "Pilih staf jaringan yang aktif.",
-        "en": "Choose an active member of the network staff.",
+        "id": "{name} bukan staf jaringan yang aktif; pilih dari daftar.",
+        "en": "{name} is not an active member of the network staff; choose from the list.",
     },
     "refused_skpd_open": {
         "id": "SKPD {skpd} sudah punya insiden terbuka.",

@@ -492,7 +492,10 @@ class Applied:
 def _dispatch(incident: IncidentFacts, move: Move, form: Any) -> dict[str, Any]:
     if form.assignee not in move.staff:
         raise TransitionRefused(
-            f"{form.assignee!r} is not a member of the network staff", "assignee", key="not_staff"
+            f"{form.assignee!r} is not a member of the network staff",
+            "assignee",
+            key="not_staff",
+            params={"name": form.assignee},
         )
     return {"assignee": form.assignee, "holder": form.assignee}
 

@@ -173,6 +173,8 @@ class Board:
     maintenance: list[Maintenance]
     duty: Duty
     now: datetime
+    names: dict[str, str]
+    """Each person's full name by user name (the cards name the holder so)."""
 
 
 async def board(res: Resources, actor: Actor) -> Board:
@@ -182,7 +184,8 @@ async def board(res: Resources, actor: Actor) -> Board:
         open_now = await list_incidents(session, skpds=actor.skpds, is_open=True, limit=500)
         windows = [m for m in await active_at(session, now) if actor.sees(m.skpd)]
         duty = await duty_at(session, res.zone, now)
-    return Board(open_now, windows, duty, now)
+        names = {u.name: u.full_name or u.name for u in await people.users(session)}
+    return Board(open_now, windows, duty, now, names)
 
 
 @dataclass(frozen=True, slots=True)

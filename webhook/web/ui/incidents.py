@@ -58,9 +58,13 @@ def _incident_id(request: web.Request) -> int:
     return int(text)
 
 
-def _age(delta: timedelta) -> str:
+def _age(delta: timedelta, lang: str) -> str:
+    """How long an incident has been open, in words: `1 jam 5 menit`, `4 menit`."""
     minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60}j {minutes % 60}m" if minutes >= 60 else f"{minutes}m"
+    hour, minute = word("unit_hour", lang), word("unit_minute", lang)
+    if minutes >= 60:
+        return f"{minutes // 60} {hour} {minutes % 60} {minute}"
+    return f"{minutes} {minute}"
 
 
 async def board(request: web.Request) -> web.Response:
@@ -82,8 +86,9 @@ async def board(request: web.Request) -> web.Response:
         columns=columns,
         now=now,
         overdue=lambda i: overdue(i.state, i.stage_entered_at, targets, now),
-        age=lambda i: _age(now - i.opened_at),
+        age=lambda i: _age(now - i.opened_at, language(request)),
         maintenance=found.maintenance,
+        names=found.names,
         local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         duty=duty if duty.rotation is not None or duty.now else None,
         duty_from=duty.next_from.astimezone(zone).strftime("%d/%m %H:%M") if duty.next_from else "",
