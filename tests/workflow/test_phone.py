@@ -172,7 +172,7 @@ async def test_every_page_fits_a_phone_with_no_internals(
     incident = await open_incident(service)
     pages = ["/", f"/incidents/{incident}", "/skpd", "/laporan", "/pemeliharaan", "/piket",
              "/report", "/akun", "/status"]  # fmt: skip
-    for who in ("sari", "koord", "budi"):
+    for who in ("sari", "koord", "budi", "noc"):
         page = await as_person(browser, base, who)
         for path in [*pages, *(["/users"] if who == "koord" else [])]:
             await page.goto(path)
@@ -320,6 +320,9 @@ async def test_the_incident_page_leads_with_the_next_step_and_keeps_what_was_typ
     text = await check_page(admin, "admin-closed")
     assert "Ditutup saat alarm masih aktif" in text
     assert await admin.get_attribute('[data-testid="state"]', "data-state") == "closed"
+    for kind in ("f01", "f04"):  # the forms as documents fit a phone too
+        await admin.goto(f"/incidents/{incident}/forms/{kind}")
+        await check_page(admin, f"admin-{kind}")
 
 
 async def test_a_ping_recheck_refreshes_the_page_until_its_result(
