@@ -36,8 +36,12 @@ def text_of_html(page: str) -> str:
     return visible_text(html.unescape(body))
 
 
+MIXED = re.compile(r"(?<!Dis)Kominfo")
+"""The office is "Diskominfo" throughout, not sometimes "Kominfo"."""
+
+
 def assert_indonesian(text: str, where: str) -> None:
-    for pattern in (*RAW, ENGLISH):
+    for pattern in (*RAW, ENGLISH, MIXED):
         found = pattern.search(text)
         around = text[max(0, found.start() - 60) : found.end() + 30] if found else ""
         assert found is None, f"{where}: {found.group(0)!r} in {around!r}"

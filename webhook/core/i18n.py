@@ -235,7 +235,7 @@ WORDS: dict[str, dict[str, str]] = {
     "location": {"id": "Lokasi", "en": "Location"},
     "owner_diskominfo": {"id": "Diskominfo", "en": "Diskominfo"},
     "owner_skpd": {"id": "SKPD", "en": "SKPD"},
-    "signed_staff": {"id": "Staf Admin Jaringan Kominfo", "en": "Diskominfo network staff"},
+    "signed_staff": {"id": "Staf Admin Jaringan Diskominfo", "en": "Diskominfo network staff"},
     "signed_skpd_admin": {"id": "Admin SKPD", "en": "SKPD admin"},
     "signed_reporter": {"id": "Pelapor", "en": "Reporter"},
     "nip": {"id": "NIP", "en": "NIP"},
@@ -247,7 +247,7 @@ WORDS: dict[str, dict[str, str]] = {
     "subject_dispatch": {"id": "Anda ditugaskan", "en": "You are dispatched"},
     "subject_estimate": {"id": "Estimasi pemulihan", "en": "Recovery estimate"},
     "subject_forward": {
-        "id": "Estimasi pemulihan dari Kominfo",
+        "id": "Estimasi pemulihan dari Diskominfo",
         "en": "Recovery estimate from Diskominfo",
     },
     "subject_order_repair": {"id": "Perintah perbaikan", "en": "Repair ordered"},
