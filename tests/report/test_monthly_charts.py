@@ -120,10 +120,23 @@ def check_report_pdf(pdf: bytes) -> None:
     subprocess.run([*page, "-png", str(ARTIFACTS / "charts")], check=True)
     subprocess.run([*page, str(ARTIFACTS / "charts")], check=True)  # PPM: pixels to count
     assert blue_share((ARTIFACTS / "charts.ppm").read_bytes()) > 0.002  # the bars are drawn
+    # the tables after the charts as on page 1: white cells, not the last chart colour's grey
+    after = ["pdftoppm", "-r", "50", "-f", "3", str(path), str(ARTIFACTS / "after")]
+    subprocess.run(after, check=True)
+    subprocess.run([*after[:-1], "-png", str(ARTIFACTS / "after")], check=True)
+    pages = sorted(ARTIFACTS.glob("after*.ppm"))
+    assert pages, "the report has tables after its charts"
+    for page_file in pages:
+        assert share(page_file.read_bytes(), (0x9C, 0xA3, 0xAF)) < 0.05, page_file.name
 
 
 def blue_share(ppm: bytes) -> float:
     """The share of a binary PPM's pixels in the charts' Diskominfo blue (#0b4f8a)."""
+    return share(ppm, (0x0B, 0x4F, 0x8A))
+
+
+def share(ppm: bytes, colour: tuple[int, int, int]) -> float:
+    """The share of a binary PPM's pixels near `colour`."""
     fields: list[bytes] = []
     at = 0
     while len(fields) < 4:  # P6, width, height, maxval
@@ -134,8 +147,8 @@ def blue_share(ppm: bytes) -> float:
     blue = sum(
         1
         for i in range(0, len(pixels), 3)
-        if abs(pixels[i] - 0x0B) < 30
-        and abs(pixels[i + 1] - 0x4F) < 30
-        and abs(pixels[i + 2] - 0x8A) < 30
+        if abs(pixels[i] - colour[0]) < 30
+        and abs(pixels[i + 1] - colour[1]) < 30
+        and abs(pixels[i + 2] - colour[2]) < 30
     )
     return blue / (len(pixels) // 3)

@@ -110,7 +110,7 @@ async def test_the_ui_report_form_takes_only_inventory_skpds(tmp_path: Path) -> 
                 allow_redirects=False,
             )
             assert response.status == 422, skpd
-            assert "unknown SKPD" in await response.text()
+            assert "SKPD yang dipilih tidak dikenal" in await response.text()
         ok = await client.post(
             "/report",
             data={"csrf": csrf, "skpd": "dinkes", "description": "mati"},

@@ -34,9 +34,11 @@ async def test_a_coordinator_plans_on_the_page_and_the_board_and_a_report_show_i
             "reason": "ganti switch",
         }
         wrong = await client.post("/pemeliharaan", data={**form, "nodes": "gw-dishub"})
-        assert wrong.status == 422 and "is not a node of SKPD" in await wrong.text()
+        assert wrong.status == 422 and "gw-dishub bukan perangkat SKPD ini" in await wrong.text()
         late = await client.post("/pemeliharaan", data={**form, "ends_at": _local(now)})
-        assert late.status == 422 and "the end" in await late.text()
+        page = await late.text()
+        assert late.status == 422 and 'id="ends_at-error"' in page  # beside its field
+        assert "Selesai harus" in page and 'value="ganti switch"' in page  # what was typed stays
         ok = await client.post("/pemeliharaan", data=form, allow_redirects=False)
         assert ok.status == 303
         page = await (await client.get("/pemeliharaan")).text()

@@ -86,7 +86,8 @@ async def test_the_report_form_checks_its_nodes_as_the_api_does(tmp_path: Path) 
                                  "nodes": nodes}, allow_redirects=False,
             )  # fmt: skip
             assert refused.status == 422, nodes
-            assert f"{nodes!r} is not a node of SKPD 'dinkes'" in await refused.text()
+            page = await refused.text()  # said beside the field, the input kept
+            assert f"{nodes} bukan perangkat SKPD ini" in page and f'value="{nodes}"' in page
         made = await client.post(
             "/report",
             data={"csrf": csrf, "skpd": "dinkes", "description": "mati", "nodes": "gw-dinkes"},

@@ -83,8 +83,9 @@ async def test_the_sop_figures_after_a_whole_workflow(
     await act(service, "koord", dinkes, "dispatch", assignee="sari")
     await act(service, "koord", dinkes, "dispatch", assignee="andi")  # re-dispatch: not again
     await act(
-        service, "andi", dinkes, "estimate", findings="x", estimated_recovery_at="2000-01-01T00:00"
-    )
+        service, "andi", dinkes, "estimate", findings="x",
+        estimated_recovery_at=(now + timedelta(minutes=30)).isoformat(),
+    )  # fmt: skip
     await act(service, "koord", dinkes, "forward")
     # a new estimate after the first (from forwarded): the stage is not timed again
     await act(
@@ -300,7 +301,8 @@ async def test_a_repair_with_a_bad_time_is_refused_and_not_counted(
     now = datetime.now(UTC)
     await send(service, "dinkes", alert("dinkes", "gw-dinkes", now))
     incident = await open_incident_of(service, "dinkes")
-    await walk_to_repair(service, incident, "skpd", now, now)  # the first incident: counted
+    ahead = now + timedelta(minutes=5)  # an estimate lies ahead
+    await walk_to_repair(service, incident, "skpd", ahead, now)  # the first incident: counted
     await send(service, "disdik", alert("disdik", "gw-disdik", now))
     second = await open_incident_of(service, "disdik")
     for action, data in [
@@ -310,7 +312,8 @@ async def test_a_repair_with_a_bad_time_is_refused_and_not_counted(
     ]:
         if action == "estimate":
             await act(service, "koord", second, "dispatch", assignee="sari")
-            data = {"findings": "x", "estimated_recovery_at": now.isoformat()}
+            ahead = now + timedelta(minutes=5)  # an estimate lies ahead
+            data = {"findings": "x", "estimated_recovery_at": ahead.isoformat()}
         await act(service, "sari", second, action, **data)
     await act(service, "koord", second, "forward")
     await act(service, "koord", second, "order_repair")

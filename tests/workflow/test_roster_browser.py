@@ -33,6 +33,7 @@ async def test_a_coordinator_sets_the_roster_on_a_phone(service: Service) -> Non
         browser = await playwright.chromium.launch(executable_path=CHROMIUM)
         try:
             page = await as_person(browser, base, "koord")
+            await page.click("header summary")  # the menu, folded on a phone
             await page.click("a[href='/piket']")
             await page.wait_for_url(re.compile(r".*/piket$"))
             assert "belum ada" in await page.inner_text('[data-testid="on-duty-now"]')

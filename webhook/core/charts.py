@@ -119,61 +119,60 @@ def report_charts(report: monthly.MonthlyReport, lang: str) -> tuple[BarChart, .
 
 # --- SVG -----------------------------------------------------------------------------------------
 
-ROW, LABEL_WIDTH, PLOT_WIDTH, TEXT_WIDTH, TOP = 22, 300, 360, 110, 34
-WIDTH = LABEL_WIDTH + PLOT_WIDTH + TEXT_WIDTH
+ROW, LABEL, PLOT_WIDTH, TEXT_WIDTH, TOP, FONT = 46, 18, 290, 110, 30, 15
+"""Each bar under its label, across the width: the chart stays legible scaled to a phone's
+390 px (the viewBox is 400 wide, so 15 units are about 12 px there)."""
+WIDTH = PLOT_WIDTH + TEXT_WIDTH
 
 
-def _short(text: str, limit: int = 44) -> str:
+def _short(text: str, limit: int = 46) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def svg(chart: BarChart) -> str:
     """The chart as an <svg> element (text escaped), to be placed in the page as it is."""
     rows = max(len(chart.bars), 1)
-    legend_y = TOP + rows * ROW + 14
-    height = legend_y + (18 if len(chart.series) > 1 else 0) + 4
+    legend_y = TOP + rows * ROW + 8
+    height = legend_y + (22 * len(chart.series) if len(chart.series) > 1 else 0) + 4
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{chart.key}" '
         f'viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
         f'aria-label="{escape(chart.title)}" font-family="DejaVu Sans, sans-serif">',
-        f'<text x="0" y="16" font-size="15" font-weight="bold" fill="#111">'
-        f"{escape(chart.title)}</text>",
-        f'<line x1="{LABEL_WIDTH}" y1="{TOP - 4}" x2="{LABEL_WIDTH}" y2="{TOP + rows * ROW}" '
-        'stroke="#666" stroke-width="1"/>',
+        f'<text x="0" y="18" font-size="{FONT + 2}" font-weight="bold" fill="#111">'
+        f"{escape(_short(chart.title, 40))}<title>{escape(chart.title)}</title></text>",
     ]
     if not chart.bars:
         out.append(
-            f'<text x="{LABEL_WIDTH + 8}" y="{TOP + 14}" font-size="12" fill="#666">'
+            f'<text x="0" y="{TOP + 16}" font-size="{FONT}" fill="#666">'
             f"{escape(chart.empty_text)}</text>"
         )
     for index, bar in enumerate(chart.bars):
         y = TOP + index * ROW
         out.append(
-            f'<text x="{LABEL_WIDTH - 6}" y="{y + 14}" font-size="12" fill="#111" '
-            f'text-anchor="end"><title>{escape(bar.label)}</title>{escape(_short(bar.label))}'
-            "</text>"
+            f'<text x="0" y="{y + LABEL - 3}" font-size="{FONT}" fill="#111">'
+            f"<title>{escape(bar.label)}</title>{escape(_short(bar.label))}</text>"
         )
-        x = float(LABEL_WIDTH)
+        x = 0.0
         for value, series in zip(bar.values, chart.series, strict=True):
             width = PLOT_WIDTH * max(value, 0.0) / chart.scale
             if width > 0:
                 out.append(
-                    f'<rect x="{x:.1f}" y="{y + 3}" width="{width:.1f}" height="{ROW - 6}" '
-                    f'fill="{series.colour}"><title>{escape(series.label)}</title></rect>'
+                    f'<rect x="{x:.1f}" y="{y + LABEL}" width="{width:.1f}" '
+                    f'height="{ROW - LABEL - 8}" fill="{series.colour}">'
+                    f"<title>{escape(series.label)}</title></rect>"
                 )
             x += width
         out.append(
-            f'<text x="{x + 6:.1f}" y="{y + 14}" font-size="12" fill="#111">'
+            f'<text x="{x + 6:.1f}" y="{y + LABEL + 15}" font-size="{FONT}" fill="#111">'
             f"{escape(bar.text)}</text>"
         )
     if len(chart.series) > 1:
-        x = float(LABEL_WIDTH)
-        for series in chart.series:
+        for index, series in enumerate(chart.series):
+            y = legend_y + 22 * index
             out.append(
-                f'<rect x="{x:.0f}" y="{legend_y}" width="12" height="12" fill="{series.colour}"/>'
-                f'<text x="{x + 16:.0f}" y="{legend_y + 11}" font-size="12" fill="#111">'
+                f'<rect x="0" y="{y}" width="14" height="14" fill="{series.colour}"/>'
+                f'<text x="20" y="{y + 12}" font-size="{FONT}" fill="#111">'
                 f"{escape(series.label)}</text>"
             )
-            x += 24 + 8 * len(series.label)
     out.append("</svg>")
     return "\n".join(out)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from webhook.core.i18n import FIELDS
 from webhook.core.refusals import Refused
 
 
@@ -165,7 +166,60 @@ FORM_OF_MOVE: dict[str, type[_Form]] = {
 
 class FormInvalid(Refused):
     """Data that no state of the incident would accept: unknown fields or malformed values.
-    `reason` names each field and what is wrong."""
+    `reason` names each field and what is wrong; `errors` says it per field for a form shown
+    again (`field_errors`)."""
+
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        *,
+        key: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        errors: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
+    ) -> None:
+        super().__init__(message, field, key=key, params=params)
+        self.errors = dict(errors or {})
+        """field -> (catalogue key, params): each bad field, in words its label can carry."""
+        if field is not None and key is not None and field not in self.errors:
+            self.errors[field] = (key, self.params)
+
+    def field_errors(self, lang: str) -> dict[str, str]:
+        """Each bad field's error in `lang`, in the words of the form's label."""
+        return {
+            name: _said(key, {"label": FIELDS.get(name, {"id": name}), **params}, lang)
+            for name, (key, params) in self.errors.items()
+        }
+
+    def say(self, lang: str) -> str:
+        if not self.errors:
+            return super().say(lang)
+        return " ".join(self.field_errors(lang).values())
+
+
+def _said(key: str, params: Mapping[str, Any], lang: str) -> str:
+    return Refused("", key=key, params=params).say(lang)
+
+
+PYDANTIC_KEYS = {
+    "missing": "required",
+    "string_too_short": "required",
+    "string_too_long": "too_long",
+    "literal_error": "choose_one",
+    "enum": "choose_one",
+    "list_too_long": "too_long",
+}
+"""pydantic's error types as the catalogue's form errors (any other: `invalid`, or `bad_time`
+for a time)."""
+
+
+def _problem(error: Any) -> tuple[str, dict[str, Any]]:
+    kind = str(error["type"])
+    if kind.startswith(("datetime", "date", "time")):
+        return "bad_time", {}
+    key = PYDANTIC_KEYS.get(kind, "invalid")
+    limit = (error.get("ctx") or {}).get("max_length")
+    return key, {"max": limit} if limit is not None else {}
 
 
 def parse_form(schema: type[F], data: Mapping[str, Any], what: str) -> F:
@@ -179,10 +233,15 @@ def parse_form(schema: type[F], data: Mapping[str, Any], what: str) -> F:
             for e in error.errors()
             if e["type"] != "extra_forbidden"
         ]
+        errors: dict[str, tuple[str, dict[str, Any]]] = {}
+        for e in error.errors():
+            if e["type"] != "extra_forbidden" and e["loc"]:
+                errors.setdefault(str(e["loc"][0]), _problem(e))
         if unknown:
             allowed = ", ".join(schema.model_fields) or "no fields"
             problems.insert(0, f"unknown field(s) {', '.join(unknown)} (it takes {allowed})")
-        raise FormInvalid(f"{what}: {'; '.join(problems)}") from None
+            errors |= {name: ("unknown_field", {}) for name in unknown}
+        raise FormInvalid(f"{what}: {'; '.join(problems)}", errors=errors) from None
 
 
 def blank(value: Any) -> bool:

@@ -18,11 +18,11 @@ WORDS: dict[str, dict[str, str]] = {
     "no_incidents": {"id": "Tidak ada insiden terbuka", "en": "No open incidents"},
     "incident": {"id": "Insiden", "en": "Incident"},
     "state": {"id": "Tahap", "en": "Stage"},
-    "age": {"id": "Umur", "en": "Age"},
+    "age": {"id": "Terbuka sejak", "en": "Open for"},
     "responsibility": {"id": "Tanggung jawab", "en": "Responsibility"},
     "holder": {"id": "Ditangani", "en": "Held by"},
     "overdue": {"id": "TERLAMBAT", "en": "OVERDUE"},
-    "alerts": {"id": "Alert", "en": "Alerts"},
+    "alerts": {"id": "Alarm", "en": "Alarms"},
     "timeline": {"id": "Linimasa", "en": "Timeline"},
     "actions": {"id": "Tindakan", "en": "Actions"},
     "notifications": {"id": "Notifikasi", "en": "Notifications"},
@@ -123,8 +123,8 @@ WORDS: dict[str, dict[str, str]] = {
     "state_cancelled": {"id": "Dibatalkan", "en": "Cancelled"},
     # timeline entries that are not workflow moves (those use the transition's own label)
     "action_opened": {"id": "Insiden dibuka", "en": "Incident opened"},
-    "action_alert_firing": {"id": "Alert menyala", "en": "Alert firing"},
-    "action_alert_resolved": {"id": "Alert selesai", "en": "Alert resolved"},
+    "action_alert_firing": {"id": "Alarm aktif", "en": "Alarm active"},
+    "action_alert_resolved": {"id": "Alarm selesai", "en": "Alarm resolved"},
     "action_recovered": {"id": "Koneksi pulih", "en": "Connection recovered"},
     "action_report": {"id": "Laporan tambahan", "en": "Further report"},
     "action_escalate": {"id": "Terlambat: dieskalasi", "en": "Overdue: escalated"},
@@ -151,10 +151,10 @@ WORDS: dict[str, dict[str, str]] = {
     "maintenance_whole": {"id": "seluruh SKPD", "en": "the whole SKPD"},
     "maintenance_start": {"id": "Mulai", "en": "Start"},
     "maintenance_end": {"id": "Selesai", "en": "End"},
-    "maintenance_sync": {"id": "Silence Alertmanager", "en": "Alertmanager silence"},
+    "maintenance_sync": {"id": "Pembungkaman di Alertmanager", "en": "Alertmanager silence"},
     "maintenance_until": {"id": "sampai", "en": "until"},
     "maintenance_note": {
-        "id": "Selama pemeliharaan, alert SKPD/node tersebut dibungkam di Alertmanager sehingga "
+        "id": "Selama pemeliharaan, alarm SKPD/node tersebut dibungkam di Alertmanager sehingga "
         "tidak membuka insiden; insiden yang tetap terbuka di dalam jendela ditandai terencana "
         "dan waktu hentinya dihitung terpisah di laporan bulanan.",
         "en": "During maintenance the SKPD's (or nodes') alerts are silenced in Alertmanager, so "
@@ -235,7 +235,7 @@ WORDS: dict[str, dict[str, str]] = {
     "location": {"id": "Lokasi", "en": "Location"},
     "owner_diskominfo": {"id": "Diskominfo", "en": "Diskominfo"},
     "owner_skpd": {"id": "SKPD", "en": "SKPD"},
-    "signed_staff": {"id": "Staf Admin Jaringan Kominfo", "en": "Diskominfo network staff"},
+    "signed_staff": {"id": "Staf Admin Jaringan Diskominfo", "en": "Diskominfo network staff"},
     "signed_skpd_admin": {"id": "Admin SKPD", "en": "SKPD admin"},
     "signed_reporter": {"id": "Pelapor", "en": "Reporter"},
     "nip": {"id": "NIP", "en": "NIP"},
@@ -247,7 +247,7 @@ WORDS: dict[str, dict[str, str]] = {
     "subject_dispatch": {"id": "Anda ditugaskan", "en": "You are dispatched"},
     "subject_estimate": {"id": "Estimasi pemulihan", "en": "Recovery estimate"},
     "subject_forward": {
-        "id": "Estimasi pemulihan dari Kominfo",
+        "id": "Estimasi pemulihan dari Diskominfo",
         "en": "Recovery estimate from Diskominfo",
     },
     "subject_order_repair": {"id": "Perintah perbaikan", "en": "Repair ordered"},
@@ -261,6 +261,199 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Belum ditangani, mohon ditangani",
         "en": "Not acknowledged yet, please acknowledge",
     },
+    # the incident page: the next step first, the rest folded away
+    "menu": {"id": "Menu", "en": "Menu"},
+    "unit_hour": {"id": "jam", "en": "h"},
+    "unit_minute": {"id": "menit", "en": "min"},
+    "your_next_step": {"id": "Langkah Anda berikutnya", "en": "Your next step"},
+    "waiting": {"id": "Menunggu pihak lain", "en": "Waiting on someone else"},
+    "waiting_on": {"id": "Insiden ini menunggu", "en": "This incident waits on"},
+    "other_moves": {"id": "Tindakan lain", "en": "Other moves"},
+    "confirm_cancel": {
+        "id": "Membatalkan insiden menutupnya tanpa perbaikan (alarm palsu atau duplikat). "
+        "Tulis alasannya, lalu tekan tombol merah.",
+        "en": "Cancelling closes the incident without a repair (a false alarm or a duplicate). "
+        "Give the reason, then press the red button.",
+    },
+    "confirm_close": {
+        "id": "Menutup insiden berarti F-04 sudah Anda terima dan perbaikan selesai.",
+        "en": "Closing means you have received F-04 and the repair is done.",
+    },
+    "close_despite_alarm": {
+        "id": "Alarm masih aktif; saya tetap menutup insiden ini",
+        "en": "The alarm is still active; I close this incident anyway",
+    },
+    "closed_despite_alarm": {
+        "id": "Ditutup saat alarm masih aktif",
+        "en": "Closed while the alarm was still active",
+    },
+    "not_blank": {"id": "Isi dengan teks, bukan hanya spasi", "en": "Type text, not only spaces"},
+    "end_after_start": {
+        "id": "Selesai perbaikan harus sesudah mulai perbaikan.",
+        "en": "The repair must end after it started.",
+    },
+    "service_internet": {"id": "Internet", "en": "Internet"},
+    "service_intranet": {"id": "Intranet", "en": "Intranet"},
+    "service_internet+intranet": {"id": "Internet dan intranet", "en": "Internet and intranet"},
+    "alert_firing": {"id": "alarm aktif", "en": "alarm active"},
+    "alert_resolved": {"id": "pulih", "en": "recovered"},
+    "since": {"id": "sejak", "en": "since"},
+    "sent_sent": {"id": "Terkirim", "en": "Sent"},
+    "sent_failed": {"id": "Gagal terkirim", "en": "Not delivered"},
+    "sent_pending": {"id": "Menunggu dikirim", "en": "Waiting to be sent"},
+    "channel_email": {"id": "email", "en": "e-mail"},
+    "channel_telegram": {"id": "Telegram", "en": "Telegram"},
+    "channel_whatsapp": {"id": "WhatsApp", "en": "WhatsApp"},
+    "delivery_error": {
+        "id": "Pengiriman gagal; detailnya ada di log SIGAP.",
+        "en": "Delivery failed; the details are in SIGAP's log.",
+    },
+    "technical_detail": {"id": "Detail teknis", "en": "Technical detail"},
+    "ping_running": {
+        "id": "Cek ping sedang berjalan; halaman ini diperbarui sendiri.",
+        "en": "The ping check is running; this page updates itself.",
+    },
+    "ping_failed": {
+        "id": "Cek ping tidak dapat dijalankan.",
+        "en": "The ping check could not run.",
+    },
+    "now_state": {"id": "tahap sekarang:", "en": "now:"},
+    "form_missing": {
+        "id": "Insiden ini belum punya {kind}.",
+        "en": "This incident has no {kind} yet.",
+    },
+    # error pages (webhook.web.ui.errors)
+    "error_404": {
+        "id": "Halaman ini tidak ada, atau bukan untuk Anda.",
+        "en": "This page does not exist, or is not yours to see.",
+    },
+    "error_405": {
+        "id": "Alamat ini hanya untuk tombol di halaman SIGAP; buka halamannya lalu tekan "
+        "tombolnya.",
+        "en": "This address is for a button on a SIGAP page; open the page and press the button.",
+    },
+    "error_403": {"id": "Ini bukan untuk peran Anda.", "en": "This is not for your role."},
+    "error_409": {"id": "Tindakan ini tidak dapat dilakukan sekarang.", "en": "Not possible now."},
+    "error_422": {"id": "Isian tidak sah.", "en": "The input is not valid."},
+    "error_500": {
+        "id": "Terjadi kesalahan di SIGAP; sudah dicatat. Coba lagi sebentar lagi.",
+        "en": "SIGAP ran into an error; it has been logged. Try again in a moment.",
+    },
+    "error_other": {
+        "id": "Permintaan tidak dapat dilayani.",
+        "en": "The request cannot be served.",
+    },
+    "error_title": {"id": "Tidak dapat ditampilkan", "en": "Cannot be shown"},
+    "back_board": {"id": "Kembali ke papan insiden", "en": "Back to the incident board"},
+    "back_incident": {"id": "Kembali ke insiden", "en": "Back to the incident"},
+    # refusals (webhook.core.refusals.Refused.say: `refused_<key>`, filled with its params)
+    "refused_unknown_action": {
+        "id": "Tindakan ini tidak dikenal.",
+        "en": "This move is not known.",
+    },
+    "refused_wrong_state": {
+        "id": "«{move}» tidak dapat dilakukan: insiden sedang pada tahap {state}. "
+        "Muat ulang halaman untuk melihat langkah berikutnya.",
+        "en": "«{move}» is not possible: the incident is at the stage {state}. "
+        "Reload the page to see the next step.",
+    },
+    "refused_wrong_role": {
+        "id": "«{move}» bukan untuk {role}; ini untuk {roles}.",
+        "en": "«{move}» is not for a {role}; it is for {roles}.",
+    },
+    "refused_missing": {
+        "id": "«{move}» memerlukan: {fields}.",
+        "en": "«{move}» needs: {fields}.",
+    },
+    "refused_required": {"id": "{label} wajib diisi.", "en": "{label} is required."},
+    "refused_too_long": {
+        "id": "{label} terlalu panjang (paling banyak {max} karakter).",
+        "en": "{label} is too long (at most {max} characters).",
+    },
+    "refused_choose_one": {
+        "id": "Pilih salah satu pilihan {label}.",
+        "en": "Choose one of the {label} options.",
+    },
+    "refused_invalid": {"id": "Isian {label} tidak sah.", "en": "{label} is not valid."},
+    "refused_bad_time": {
+        "id": "{label}: isi tanggal dan jam yang lengkap.",
+        "en": "{label}: give a full date and time.",
+    },
+    "refused_unknown_field": {
+        "id": "Isian {label} tidak dikenal oleh formulir ini.",
+        "en": "{label} is not a field of this form.",
+    },
+    "refused_end_before_start": {
+        "id": "{label} harus sesudah {start}.",
+        "en": "{label} must be after {start}.",
+    },
+    "refused_not_ahead": {
+        "id": "{label} harus di masa depan (sesudah saat ini).",
+        "en": "{label} must lie ahead (after now).",
+    },
+    "refused_start_too_early": {
+        "id": "{label} paling awal {minutes} menit yang lalu.",
+        "en": "{label} may be at most {minutes} minutes ago.",
+    },
+    "refused_window_too_long": {
+        "id": "Pemeliharaan paling lama {days} hari.",
+        "en": "A maintenance window lasts at most {days} days.",
+    },
+    "refused_node_twice": {
+        "id": "Ada perangkat yang disebut dua kali.",
+        "en": "A device is named twice.",
+    },
+    "maintenance_cancel_confirm": {
+        "id": "Ya, batalkan pemeliharaan ini",
+        "en": "Yes, cancel this maintenance",
+    },
+    "refused_not_staff": {
+        "id": "{name} bukan staf jaringan yang aktif; pilih dari daftar.",
+        "en": "{name} is not an active member of the network staff; choose from the list.",
+    },
+    "refused_skpd_open": {
+        "id": "SKPD {skpd} sudah punya insiden terbuka.",
+        "en": "SKPD {skpd} already has an open incident.",
+    },
+    "refused_no_incident": {
+        "id": "Insiden #{id} tidak ada, atau bukan untuk Anda.",
+        "en": "Incident #{id} does not exist, or is not yours to see.",
+    },
+    "refused_cannot_report": {
+        "id": "Peran {role} tidak dapat melaporkan gangguan.",
+        "en": "A {role} cannot report an outage.",
+    },
+    "refused_report_only_for": {
+        "id": "Anda hanya dapat melaporkan untuk SKPD {skpds}.",
+        "en": "You report only for SKPD {skpds}.",
+    },
+    "refused_unknown_skpd": {
+        "id": "SKPD yang dipilih tidak dikenal.",
+        "en": "The chosen SKPD is not known.",
+    },
+    "refused_unknown_node": {
+        "id": "{node} bukan perangkat SKPD ini.",
+        "en": "{node} is not a device of this SKPD.",
+    },
+    "refused_alert_firing": {
+        "id": "Alarm insiden ini masih aktif. Centang konfirmasi bila tetap ingin menutup.",
+        "en": "This incident's alarm is still active. Tick the confirmation to close anyway.",
+    },
+    "refused_coordinator_only": {
+        "id": "Hanya koordinator jaringan yang dapat melakukan ini.",
+        "en": "Only a network coordinator may do this.",
+    },
+    "refused_plan_over": {
+        "id": "Pemeliharaan #{id} sudah selesai atau dibatalkan.",
+        "en": "Maintenance #{id} is over or cancelled.",
+    },
+    "refused_no_plan": {
+        "id": "Pemeliharaan #{id} tidak ada.",
+        "en": "Maintenance #{id} does not exist.",
+    },
+    # an inventory's contact roles (`contacts: [{role: …}]`)
+    "contact_admin": {"id": "admin", "en": "admin"},
+    "contact_penanggung_jawab": {"id": "penanggung jawab", "en": "person in charge"},
     # the roles (webhook.core.workflow.Role)
     "role_staff": {"id": "staf jaringan", "en": "network staff"},
     "role_coordinator": {"id": "koordinator jaringan", "en": "network coordinator"},
@@ -326,7 +519,7 @@ MONTH_NAMES = {
 }
 
 FIELDS: dict[str, dict[str, str]] = {
-    "alertname": {"id": "Alert", "en": "Alert"},
+    "alertname": {"id": "Alarm", "en": "Alarm"},
     "nodes": {"id": "Node", "en": "Nodes"},
     "reporter": {"id": "Pelapor", "en": "Reporter"},
     "contact_confirmed_with": {"id": "Dikonfirmasi dengan", "en": "Confirmed with"},
@@ -345,6 +538,10 @@ FIELDS: dict[str, dict[str, str]] = {
     "reason": {"id": "Alasan", "en": "Reason"},
     "cause": {"id": "Penyebab gangguan", "en": "Cause"},
     "staff": {"id": "Staf", "en": "Staff"},
+    "skpd": {"id": "SKPD", "en": "SKPD"},
+    "starts_at": {"id": "Mulai", "en": "Start"},
+    "ends_at": {"id": "Selesai", "en": "End"},
+    "description": {"id": "Uraian", "en": "Description"},
 }
 
 

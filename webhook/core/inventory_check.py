@@ -19,8 +19,9 @@ ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 class UnknownId(Refused):
     """An id that is not the inventory's; `field` names the input, `reason` says what is wrong."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message, field)
+    def __init__(self, field: str, message: str, node: str = "") -> None:
+        key = "unknown_skpd" if field == "skpd" else "unknown_node"
+        super().__init__(message, field, key=key, params={"node": node})
 
 
 def check_skpd(inventory: Inventory | None, skpd: str, *, core: bool = False) -> str:
@@ -38,5 +39,5 @@ def check_nodes(inventory: Inventory | None, skpd: str, nodes: Iterable[str]) ->
         found = inventory.nodes.get(node) if inventory is not None else None
         foreign = inventory is not None and (found is None or found.skpd != skpd)
         if not ID.fullmatch(node) or foreign:
-            raise UnknownId("nodes", f"{node[:64]!r} is not a node of SKPD {skpd!r}")
+            raise UnknownId("nodes", f"{node[:64]!r} is not a node of SKPD {skpd!r}", node[:64])
     return checked

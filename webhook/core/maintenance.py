@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
+from webhook.core.i18n import FIELDS as LABELS
 from webhook.core.refusals import Refused
 
 GRACE = timedelta(minutes=15)
@@ -31,8 +32,10 @@ CREATED_BY = "sigap"
 class PlanInvalid(Refused):
     """A plan that cannot be kept; `field` names the input at fault, `reason` says why."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message, field)
+    def __init__(self, field: str, message: str, key: str = "invalid", **params: Any) -> None:
+        super().__init__(
+            message, field, key=key, params={"label": LABELS.get(field, {"id": field}), **params}
+        )
 
 
 class Window(Protocol):
@@ -70,7 +73,7 @@ def parse_time(value: object, field: str, zone: tzinfo) -> datetime:
         try:
             moment = datetime.fromisoformat(str(value).strip())
         except ValueError:
-            raise PlanInvalid(field, "expected a time like 2026-11-03T22:00") from None
+            raise PlanInvalid(field, "expected a time like 2026-11-03T22:00", "bad_time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
@@ -92,14 +95,14 @@ def parse_plan(data: Mapping[str, Any], zone: tzinfo, base: Plan | None = None) 
     keep their value). Unknown fields are refused, like every SIGAP form."""
     unknown = sorted(set(data) - FIELDS)
     if unknown:
-        raise PlanInvalid(unknown[0], "unknown field")
+        raise PlanInvalid(unknown[0], "unknown field", "unknown_field")
     missing = [f for f in ("skpd", "starts_at", "ends_at", "reason") if f not in data]
     if base is None and missing:
-        raise PlanInvalid(missing[0], "required")
+        raise PlanInvalid(missing[0], "required", "required")
     if "skpd" in data and not isinstance(data["skpd"], str):
         raise PlanInvalid("skpd", "expected an SKPD id")
     if "reason" in data and not isinstance(data["reason"], str):
-        raise PlanInvalid("reason", "expected a text")
+        raise PlanInvalid("reason", "expected a text", "required")
     if base is None:
         return Plan(
             str(data["skpd"]).strip(),
@@ -121,21 +124,34 @@ def check_plan(plan: Plan, now: datetime, *, new: bool) -> Plan:
     """`plan` when it can be kept; PlanInvalid otherwise. An edit (`new=False`) may keep a start
     in the past (the window is running); a new plan may start at most `GRACE` ago."""
     if plan.starts_at.tzinfo is None or plan.ends_at.tzinfo is None:
-        raise PlanInvalid("starts_at", "times need a time zone")
+        raise PlanInvalid("starts_at", "times need a time zone", "bad_time")
     if plan.ends_at <= plan.starts_at:
-        raise PlanInvalid("ends_at", "the end must come after the start")
+        raise PlanInvalid(
+            "ends_at", "the end must come after the start", "end_before_start",
+            start=LABELS["starts_at"],
+        )  # fmt: skip
     if plan.ends_at <= now:
-        raise PlanInvalid("ends_at", "the end is in the past")
+        raise PlanInvalid("ends_at", "the end is in the past", "not_ahead")
     if new and plan.starts_at < now - GRACE:
         minutes = int(GRACE.total_seconds() // 60)
-        raise PlanInvalid("starts_at", f"the start is more than {minutes} minutes in the past")
+        raise PlanInvalid(
+            "starts_at",
+            f"the start is more than {minutes} minutes in the past",
+            "start_too_early",
+            minutes=minutes,
+        )
     if plan.ends_at - plan.starts_at > MAX_LENGTH:
-        raise PlanInvalid("ends_at", f"a window lasts at most {MAX_LENGTH.days} days")
+        raise PlanInvalid(
+            "ends_at",
+            f"a window lasts at most {MAX_LENGTH.days} days",
+            "window_too_long",
+            days=MAX_LENGTH.days,
+        )
     reason = plan.reason.strip()
     if not reason or len(reason) > 500:
-        raise PlanInvalid("reason", "say why, in 1 to 500 characters")
+        raise PlanInvalid("reason", "say why, in 1 to 500 characters", "too_long", max=500)
     if len(set(plan.nodes)) != len(plan.nodes):
-        raise PlanInvalid("nodes", "a node is named twice")
+        raise PlanInvalid("nodes", "a node is named twice", "node_twice")
     return Plan(plan.skpd, plan.nodes, plan.starts_at, plan.ends_at, reason)
 
 

@@ -310,6 +310,10 @@ def _chart(pdf: FPDF, chart: charts.BarChart) -> None:
             x += 8 + pdf.get_string_width(series.label)
         pdf.ln(5)
     pdf.ln(4)
+    # fpdf2's tables fill their cells with the current colour: leave it white (the tables after
+    # the charts came out grey) and the lines black, as before the chart
+    pdf.set_fill_color(255, 255, 255)
+    pdf.set_draw_color(0, 0, 0)
 
 
 def _fit(pdf: FPDF, text: str, width: float) -> str:

@@ -17,7 +17,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from webhook.core.forms import FORM_OF_MOVE, F04Form, FormInvalid, blank, parse_form
+from webhook.core.forms import (
+    FORM_OF_MOVE,
+    EstimateForm,
+    F04Form,
+    FormInvalid,
+    blank,
+    parse_form,
+)
+from webhook.core.i18n import FIELDS, LANGUAGES, word
 from webhook.core.refusals import Conflict
 
 
@@ -288,7 +296,20 @@ ACTIONS = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
 
 
 class TransitionRefused(Conflict):
-    """A move that is not allowed now; `reason` says why, in words for the person who tried."""
+    """A move that is not allowed now; `reason` says why, in words for the person who tried;
+    `at` names the input at fault (a form shows the refusal beside it) without prefixing
+    `reason` with it."""
+
+    def __init__(
+        self,
+        message: str,
+        at: str | None = None,
+        *,
+        key: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, key=key, params=params)
+        self.field = at
 
 
 def find(state: State, action: str) -> Transition | None:
@@ -298,29 +319,61 @@ def find(state: State, action: str) -> Transition | None:
     return None
 
 
+def _label(row: Transition) -> dict[str, str]:
+    return {"id": row.label_id, "en": row.label_en}
+
+
+def _words(prefix: str, values: list[str] | set[str]) -> dict[str, str]:
+    """`values` of an enum as people read them, joined, in each language."""
+    return {
+        lang: ", ".join(word(f"{prefix}{v}", lang) for v in sorted(values)) for lang in LANGUAGES
+    }
+
+
 def transition(state: State, action: str, role: Role, data: Mapping[str, Any]) -> Transition:
     """Check that `role` may do `action` on an incident in `state` with `data`."""
     if action not in ACTIONS:
-        raise TransitionRefused(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+        raise TransitionRefused(
+            f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}",
+            key="unknown_action",
+        )
     row = find(state, action)
     if row is None:
-        allowed = sorted({s.value for t in TRANSITIONS if t.action == action for s in t.sources})
+        rows = [t for t in TRANSITIONS if t.action == action]
+        allowed = sorted({s.value for t in rows for s in t.sources})
         raise TransitionRefused(
             f"cannot {action} an incident that is {state.value}; "
-            f"{action} is possible only when it is {', '.join(allowed)}"
+            f"{action} is possible only when it is {', '.join(allowed)}",
+            key="wrong_state",
+            params={"move": _label(rows[0]), "state": _words("state_", {state.value})},
         )
     if role not in row.roles:
         allowed_roles = ", ".join(sorted(r.value for r in row.roles))
-        raise TransitionRefused(f"a {role.value} cannot {action}; it is for {allowed_roles}")
+        raise TransitionRefused(
+            f"a {role.value} cannot {action}; it is for {allowed_roles}",
+            key="wrong_role",
+            params={
+                "move": _label(row),
+                "role": _words("role_", {role.value}),
+                "roles": _words("role_", {r.value for r in row.roles}),
+            },
+        )
     missing = [k for k in row.requires if blank(data.get(k))]
     if missing:
-        raise TransitionRefused(f"{action} needs {', '.join(missing)}")
+        raise TransitionRefused(
+            f"{action} needs {', '.join(missing)}",
+            missing[0],
+            key="missing",
+            params={"move": _label(row), "fields": _words("", set(missing))},
+        )
     if "responsibility" in row.requires:
         try:
             Responsibility(data["responsibility"])
         except ValueError:
             raise TransitionRefused(
-                f"responsibility {data['responsibility']!r} is not one of diskominfo, skpd"
+                f"responsibility {data['responsibility']!r} is not one of diskominfo, skpd",
+                "responsibility",
+                key="choose_one",
             ) from None
     return row
 
@@ -328,6 +381,42 @@ def transition(state: State, action: str, role: Role, data: Mapping[str, Any]) -
 def available(state: State, role: Role) -> list[Transition]:
     """The moves `role` may make now, in the table's order (the UI's buttons)."""
     return [t for t in TRANSITIONS if state in t.sources and role in t.roles]
+
+
+ASIDE = frozenset({"ping_check", "set_responsibility", "cancel", "reopen"})
+"""Moves that never are the next step of the SOP: offered folded away on the incident page."""
+
+
+def owner(row: Transition) -> Role:
+    """Whose turn a move is when several roles may make it: staff before the SKPD admin before
+    the coordinator (the coordinator may step in, but waits on them)."""
+    return next(r for r in (Role.STAFF, Role.SKPD_ADMIN, Role.COORDINATOR, Role.SYSTEM)
+                if r in row.roles)  # fmt: skip
+
+
+def waiting_on(state: State) -> Transition | None:
+    """The SOP's next move from `state` (the one that moves it on, by a person): what everyone
+    waits for, and from whom (`owner`)."""
+    for t in TRANSITIONS:
+        order = list(State)
+        advances = t.target is not None and order.index(t.target) > order.index(state)
+        if state in t.sources and advances and t.action not in ASIDE and owner(t) != Role.SYSTEM:
+            return t
+    return None
+
+
+def next_step(state: State, role: Role, holder: str | None, person: str) -> Transition | None:
+    """The one move the incident waits for from `person` now (the page leads with it), or None
+    when it waits on someone else. Taking the incident ("Tangani") comes first while nobody
+    holds it; a coordinator's turn is a move that is nobody else's, or one of the incident
+    they hold."""
+    moves = available(state, role)
+    if holder is None and any(t.action == "acknowledge" for t in moves):
+        return next(t for t in moves if t.action == "acknowledge")
+    step = waiting_on(state)
+    if step is None or role not in step.roles:
+        return None
+    return step if owner(step) == role or holder == person else None
 
 
 # --- the effects of a move ------------------------------------------------------------------------
@@ -356,6 +445,9 @@ class Move:
     """The active network staff (staff and coordinators): who may be dispatched."""
     skpd_has_open_incident: bool = False
     """Another incident of the SKPD is open: this one cannot reopen."""
+    alarm_firing: bool = False
+    """An alert of the incident still fires: a close says so on the timeline (the UI asks for a
+    confirmation first, `webhook.usecases.incidents.despite_alarm`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,13 +491,22 @@ class Applied:
 
 def _dispatch(incident: IncidentFacts, move: Move, form: Any) -> dict[str, Any]:
     if form.assignee not in move.staff:
-        raise TransitionRefused(f"{form.assignee!r} is not a member of the network staff")
+        raise TransitionRefused(
+            f"{form.assignee!r} is not a member of the network staff",
+            "assignee",
+            key="not_staff",
+            params={"name": form.assignee},
+        )
     return {"assignee": form.assignee, "holder": form.assignee}
 
 
 def _reopen(incident: IncidentFacts, move: Move, form: Any) -> dict[str, Any]:
     if move.skpd_has_open_incident:
-        raise TransitionRefused(f"SKPD {incident.skpd} already has an open incident")
+        raise TransitionRefused(
+            f"SKPD {incident.skpd} already has an open incident",
+            key="skpd_open",
+            params={"skpd": incident.skpd},
+        )
     return {"open_key": incident.skpd, "closed_at": None}
 
 
@@ -433,6 +534,17 @@ def _form_of(action: str, incident: IncidentFacts, move: Move, record: dict[str,
     return None
 
 
+def repeats(applied: Applied, current: Mapping[str, Any], last: TimelineEntry | None) -> bool:
+    """The move asks for what is already so: no change of stage, every column it sets already
+    has that value, and the timeline's last line is the same move by the same person with the
+    same data (an old button pressed again). The store then writes nothing."""
+    if applied.target != applied.source or applied.row.action == "ping_check" or last is None:
+        return False
+    same = all(current.get(k) == v for k, v in applied.changes.items() if k != "updated_at")
+    entry = applied.event
+    return same and (last.kind, last.actor, last.data) == (entry.kind, entry.actor, entry.data)
+
+
 def apply_move(incident: IncidentFacts, move: Move) -> Applied:
     """The one way an incident changes: check `move` against the table and its form's schema
     (TransitionRefused, FormInvalid), and return everything it does, for the store to write in
@@ -441,7 +553,18 @@ def apply_move(incident: IncidentFacts, move: Move) -> Applied:
     row = transition(source, move.action, move.role, move.data)
     form = parse_form(FORM_OF_MOVE[move.action], move.data, move.action)
     if isinstance(form, F04Form) and form.repair_ended_at < form.repair_started_at:
-        raise FormInvalid("repair: repair_ended_at is before repair_started_at")
+        raise FormInvalid(
+            "repair: repair_ended_at is before repair_started_at",
+            "repair_ended_at",
+            key="end_before_start",
+            params={"start": FIELDS["repair_started_at"]},
+        )
+    if isinstance(form, EstimateForm) and form.estimated_recovery_at <= move.at:
+        raise FormInvalid(
+            "estimate: estimated_recovery_at must lie ahead",
+            "estimated_recovery_at",
+            key="not_ahead",
+        )
     target = row.target_from(source)
     changes: dict[str, Any] = {"updated_at": move.at}
     effect = EFFECTS.get(move.action)
@@ -452,6 +575,8 @@ def apply_move(incident: IncidentFacts, move: Move) -> Applied:
     if target in FINAL_STATES and source not in FINAL_STATES:
         changes.update(open_key=None, closed_at=move.at)
     record = form.record()
+    if move.action == "close" and move.alarm_firing:
+        record["alarm_firing"] = True
     event = TimelineEntry(
         move.action, move.actor, move.role.value, source.value, target.value, record
     )

@@ -23,13 +23,14 @@ from webhook.core.workflow import (
     Role,
     TimelineEntry,
     apply_move,
+    repeats,
 )
 from webhook.store.database import publish
 from webhook.store.maintenance import windows_at
 from webhook.store.models import Alert, Event, Form, Incident
 from webhook.store.outbox import owe
 from webhook.store.people import network_staff
-from webhook.store.queries import open_incident
+from webhook.store.queries import alarm_firing, open_incident
 
 
 async def make_move(
@@ -53,11 +54,20 @@ async def make_move(
         other_open = await open_incident(session, incident.skpd) not in (None, incident)
     if action == "repair" and not data.get("staff"):
         data = {**data, "staff": incident.assignee or actor}  # F-04 names who repaired
-    move = Move(action, actor, role, now, data, staff, other_open)
+    firing = action == "close" and await alarm_firing(session, incident.id)
+    move = Move(action, actor, role, now, data, staff, other_open, firing)
     applied = apply_move(incident, move)
     earlier = list(
-        (await session.execute(select(Event).where(Event.incident_id == incident.id))).scalars()
+        (
+            await session.execute(
+                select(Event).where(Event.incident_id == incident.id).order_by(Event.id)
+            )
+        ).scalars()
     )
+    last = earlier[-1] if earlier else None
+    current = {column: getattr(incident, column) for column in applied.changes}
+    if last is not None and repeats(applied, current, _entry(last)):
+        return applied, last  # an old button pressed again: already so, nothing written
     for column, value in applied.changes.items():
         setattr(incident, column, value)
     if applied.form is not None:
@@ -78,6 +88,17 @@ async def make_move(
         owe(session, incident.id, notice, now, actor=actor)
     await session.flush()
     return applied, event
+
+
+def _entry(event: Event) -> TimelineEntry:
+    return TimelineEntry(
+        event.kind,
+        event.actor,
+        event.role,
+        event.from_state or "",
+        event.to_state,
+        dict(event.data),
+    )
 
 
 async def _figures(

@@ -12,13 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from webhook.core.workflow import OPEN_STATES
-from webhook.store.models import Form, Incident, Notice, Notification
+from webhook.store.models import Alert, Form, Incident, Notice, Notification
 
 
 async def open_incident(session: AsyncSession, skpd: str) -> Incident | None:
     """The SKPD's open incident (there is at most one)."""
     result = await session.execute(select(Incident).where(Incident.open_key == skpd))
     return result.scalar_one_or_none()
+
+
+async def alarm_firing(session: AsyncSession, incident_id: int) -> bool:
+    """An alert of the incident still fires."""
+    query = select(Alert.id).where(Alert.incident_id == incident_id, Alert.status == "firing")
+    return await session.scalar(query.limit(1)) is not None
 
 
 async def open_incidents(session: AsyncSession) -> list[Incident]:

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exporter.inventory import Skpd
 from webhook.core.forms import ReportForm, parse_form
+from webhook.core.i18n import LANGUAGES, word
 from webhook.core.inventory_check import check_nodes, check_skpd
 from webhook.core.refusals import Forbidden, NotFound
-from webhook.core.workflow import Role, State, Transition, transition
+from webhook.core.workflow import Role, State, Transition, TransitionRefused, transition
 from webhook.services.paging import Duty, duty_at
 from webhook.store import people
 from webhook.store.maintenance import active_at
@@ -27,6 +28,7 @@ from webhook.store.models import Incident, Maintenance, Notice, Notification, Us
 from webhook.store.moves import load_form, record_report
 from webhook.store.moves import make_move as store_move
 from webhook.store.queries import (
+    alarm_firing,
     get_incident,
     list_incidents,
     notifications_of,
@@ -43,7 +45,7 @@ async def visible(session: AsyncSession, actor: Actor, incident_id: int) -> Inci
     be probed)."""
     incident = await get_incident(session, incident_id)
     if incident is None or not actor.sees(incident.skpd):
-        raise NotFound(f"no incident {incident_id}")
+        raise NotFound(f"no incident {incident_id}", key="no_incident", params={"id": incident_id})
     return incident
 
 
@@ -86,12 +88,21 @@ async def report(res: Resources, actor: Actor, fields: Mapping[str, Any]) -> tup
     joins the SKPD's open incident if there is one. Returns the incident (alerts and events
     loaded) and whether it was opened now (then the ping check starts)."""
     if actor.role not in REPORTERS:
-        raise Forbidden(f"a {actor.role.value} cannot report an outage")
+        raise Forbidden(
+            f"a {actor.role.value} cannot report an outage",
+            key="cannot_report",
+            params={"role": {lang: word(f"role_{actor.role.value}", lang) for lang in LANGUAGES}},
+        )
     form = parse_form(ReportForm, dict(fields), "report")
     check_skpd(res.inventory, form.skpd)
     check_nodes(res.inventory, form.skpd, form.nodes)
     if not actor.sees(form.skpd):
-        raise Forbidden(f"{actor.name} reports only for {', '.join(actor.skpds or ())}")
+        skpds = ", ".join(actor.skpds or ())
+        raise Forbidden(
+            f"{actor.name} reports only for {skpds}",
+            key="report_only_for",
+            params={"skpds": skpds},
+        )
     async with res.database.write() as session:
         found, created = await record_report(session, actor.name, actor.role, form, res.clock())
         incident_id = found.id
@@ -101,6 +112,21 @@ async def report(res: Resources, actor: Actor, fields: Mapping[str, Any]) -> tup
         stored = await get_incident(session, incident_id, detail=True)
     assert stored is not None
     return stored, created
+
+
+def despite_alarm(confirmed: bool) -> Callable[[AsyncSession, Incident], Awaitable[None]]:
+    """A `make_move` check for the UI's close: while an alarm fires, the person must have ticked
+    that they close all the same (the timeline says so: `alarm_firing`)."""
+
+    async def check(session: AsyncSession, incident: Incident) -> None:
+        if not confirmed and await alarm_firing(session, incident.id):
+            raise TransitionRefused(
+                "an alert of the incident still fires; confirm to close anyway",
+                "despite_alarm",
+                key="alert_firing",
+            )
+
+    return check
 
 
 def reportable_skpds(res: Resources, actor: Actor) -> list[str]:
@@ -137,7 +163,7 @@ async def incident(res: Resources, actor: Actor, incident_id: int) -> Incident:
     async with res.database.read() as session:
         found = await get_incident(session, incident_id, detail=True)
     if found is None or not actor.sees(found.skpd):
-        raise NotFound(f"no incident {incident_id}")
+        raise NotFound(f"no incident {incident_id}", key="no_incident", params={"id": incident_id})
     return found
 
 
@@ -147,6 +173,8 @@ class Board:
     maintenance: list[Maintenance]
     duty: Duty
     now: datetime
+    names: dict[str, str]
+    """Each person's full name by user name (the cards name the holder so)."""
 
 
 async def board(res: Resources, actor: Actor) -> Board:
@@ -156,7 +184,8 @@ async def board(res: Resources, actor: Actor) -> Board:
         open_now = await list_incidents(session, skpds=actor.skpds, is_open=True, limit=500)
         windows = [m for m in await active_at(session, now) if actor.sees(m.skpd)]
         duty = await duty_at(session, res.zone, now)
-    return Board(open_now, windows, duty, now)
+        names = {u.name: u.full_name or u.name for u in await people.users(session)}
+    return Board(open_now, windows, duty, now, names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +197,9 @@ class IncidentView:
     unplannable: list[Notice]
     staff: list[User]
     """Who may be dispatched."""
+    names: dict[str, str]
+    """Each person's full name by user name (the timeline names people so)."""
+    alarm_firing: bool
 
 
 async def incident_view(res: Resources, actor: Actor, incident_id: int) -> IncidentView:
@@ -175,7 +207,9 @@ async def incident_view(res: Resources, actor: Actor, incident_id: int) -> Incid
     async with res.database.read() as session:
         found = await get_incident(session, incident_id, detail=True)
         if found is None or not actor.sees(found.skpd):
-            raise NotFound(f"no incident {incident_id}")
+            raise NotFound(
+                f"no incident {incident_id}", key="no_incident", params={"id": incident_id}
+            )
         return IncidentView(
             found,
             await load_form(session, found.id, "f01"),
@@ -183,6 +217,8 @@ async def incident_view(res: Resources, actor: Actor, incident_id: int) -> Incid
             await notifications_of(session, found.id),
             await unplannable_notices(session, found.id),
             await people.network_staff(session),
+            {u.name: u.full_name or u.name for u in await people.users(session)},
+            await alarm_firing(session, found.id),
         )
 
 

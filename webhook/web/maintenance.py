@@ -32,7 +32,7 @@ from webhook.web.auth import api_user
 from webhook.web.http import json_error, json_refusal, read_json_object
 from webhook.web.keys import RESOURCES
 from webhook.web.ui.login import current_user, posted
-from webhook.web.ui.rendering import refusal, render
+from webhook.web.ui.rendering import language, refusal, render
 
 
 def plan_json(res: Resources, row: Maintenance) -> dict[str, Any]:
@@ -120,23 +120,42 @@ async def api_cancel(request: web.Request) -> web.Response:
 
 
 async def page(
-    request: web.Request, editing: int | None = None, error: str | None = None
+    request: web.Request,
+    editing: int | None = None,
+    refused: Refused | None = None,
+    typed: dict[str, str] | None = None,
 ) -> web.Response:
+    """The windows and the form; after a refusal, the form again with what was typed and the
+    error beside its field."""
     user, login = await current_user(request)
     res = request.app[RESOURCES]
     rows = await maintenance.plans(res, Actor.of(user))
     edited = await maintenance.plan(res, editing) if editing is not None else None
     inventory, zone = res.inventory, res.zone
     field = lambda moment: moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")  # noqa: E731
+    values = {"skpd": "", "nodes": "", "starts_at": field(res.clock()), "ends_at": "", "reason": ""}
+    if edited is not None:
+        values = {
+            "skpd": edited.skpd,
+            "nodes": ",".join(edited.nodes),
+            "reason": edited.reason,
+            "starts_at": field(edited.starts_at),
+            "ends_at": field(edited.ends_at),
+        }
+    values |= {k: v for k, v in (typed or {}).items() if k in values}
+    lang = language(request)
+    errors = {refused.field: refused.say(lang)} if refused and refused.field else {}
     return render(
         request,
         "maintenance.html",
-        status=422 if error else 200,
+        status=422 if refused else 200,
         user=user,
         csrf=login.csrf,
         plans=rows,
         edited=edited,
-        error=error,
+        values=values,
+        errors=errors,
+        error=refused.say(lang) if refused and not errors else None,
         now=res.clock(),
         skpds=sorted(inventory.skpds) if inventory is not None else [],
         nodes_of={s: sorted(x.node_ids) for s, x in inventory.skpds.items()} if inventory else {},
@@ -161,8 +180,8 @@ async def _form_call(request: web.Request, plan_id: int | None, *, cancel: bool)
         await _change(request.app[RESOURCES], Actor.of(user), fields, plan_id, cancel)
     except Refused as refused:
         if refused.kind != "invalid":
-            raise refusal(refused) from None
-        return await page(request, editing=plan_id, error=refused.reason)
+            raise refusal(refused, request) from None
+        return await page(request, editing=plan_id, refused=refused, typed=form)
     raise web.HTTPSeeOther("/pemeliharaan")
 
 

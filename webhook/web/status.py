@@ -292,7 +292,7 @@ async def notice(request: web.Request) -> web.Response:
             request.app[RESOURCES], Actor.of(user), form.get("text", ""), request.app[STATUS_CACHE]
         )
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     raise web.HTTPSeeOther("/peta")
 
 

@@ -234,7 +234,7 @@ async def new_link_code(request: web.Request) -> web.Response:
     try:
         code, expires = await chat_uses.new_code(request.app[RESOURCES], Actor.of(user))
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     linked = await chat_uses.linked_chat(request.app[RESOURCES], Actor.of(user))
     return render(
         request, "account.html", user=user, linked=linked, code=code, expires=expires,

@@ -5,7 +5,8 @@ session's CSRF token."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -14,10 +15,21 @@ from exporter.inventory import Inventory
 from webhook.core.deadlines import overdue
 from webhook.core.documents import signature_lines
 from webhook.core.forms import CAUSES, FormInvalid
+from webhook.core.i18n import word
 from webhook.core.localtime import attach_zone, input_value
 from webhook.core.pdf import document_pdf
 from webhook.core.refusals import NotFound, Refused
-from webhook.core.workflow import OPEN_STATES, Role, State, available
+from webhook.core.workflow import (
+    F01_FIELDS,
+    F04_FIELDS,
+    OPEN_STATES,
+    Role,
+    State,
+    available,
+    next_step,
+    owner,
+    waiting_on,
+)
 from webhook.store.models import Incident, User
 from webhook.usecases import incidents
 from webhook.usecases.context import Actor
@@ -29,6 +41,14 @@ from webhook.web.ui.login import current_user, posted
 from webhook.web.ui.rendering import language, refusal, render
 
 FORM_KINDS = ("f01", "f04")
+TIMELINE_FIELDS = frozenset(
+    {*F01_FIELDS, *F04_FIELDS, "findings", "estimated_recovery_at", "responsibility",
+     "assignee", "reason", "cause", "parts_replaced", "staff"}
+)  # fmt: skip
+"""What a timeline line shows of its move's data: what people typed (never SIGAP's own keys:
+alert times, fingerprints, the downtime ledger)."""
+DESTRUCTIVE = frozenset({"cancel", "close"})
+"""Moves behind a confirmation step of their own, in a style apart."""
 DATETIME_FIELDS = {"reported_at", "estimated_recovery_at", "repair_started_at", "repair_ended_at"}
 """The UI's datetime-local fields: wall time in the regency's zone (`attach_zone`)."""
 
@@ -40,9 +60,13 @@ def incident_id_of(request: web.Request) -> int:
     return int(text)
 
 
-def _age(delta: timedelta) -> str:
+def _age(delta: timedelta, lang: str) -> str:
+    """How long an incident has been open, in words: `1 jam 5 menit`, `4 menit`."""
     minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60}j {minutes % 60}m" if minutes >= 60 else f"{minutes}m"
+    hour, minute = word("unit_hour", lang), word("unit_minute", lang)
+    if minutes >= 60:
+        return f"{minutes // 60} {hour} {minutes % 60} {minute}"
+    return f"{minutes} {minute}"
 
 
 async def board(request: web.Request) -> web.Response:
@@ -64,8 +88,9 @@ async def board(request: web.Request) -> web.Response:
         columns=columns,
         now=now,
         overdue=lambda i: overdue(i.state, i.stage_entered_at, targets, now),
-        age=lambda i: _age(now - i.opened_at),
+        age=lambda i: _age(now - i.opened_at, language(request)),
         maintenance=found.maintenance,
+        names=found.names,
         local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         duty=duty if duty.rotation is not None or duty.now else None,
         duty_from=duty.next_from.astimezone(zone).strftime("%d/%m %H:%M") if duty.next_from else "",
@@ -80,7 +105,8 @@ def _prefill(
     now: datetime,
     zone: str,
 ) -> dict[str, str]:
-    """Defaults of the action forms, from the incident, the inventory and the saved F-01."""
+    """Defaults of the action forms, from the incident, the inventory, the saved F-01 and what
+    was typed earlier (the findings of the estimate carry into F-04)."""
     skpd = inventory.skpds.get(incident.skpd) if inventory is not None else None
     contact = ""
     if skpd is not None and skpd.contacts:
@@ -93,8 +119,9 @@ def _prefill(
         summary = str(
             first_alert.annotations.get("summary") or first_alert.labels.get("alertname", "")
         )
+    estimates = [e for e in incident.events if e.kind == "estimate" and e.data.get("findings")]
     return {
-        "reporter": user.name,
+        "reporter": user.full_name or user.name,
         "complaint": incident.description or incident.title or summary,
         "affected_service": "internet",
         "reported_at": input_value(incident.opened_at, zone),
@@ -102,58 +129,121 @@ def _prefill(
         "repair_started_at": moment,
         "repair_ended_at": moment,
         "contact_confirmed_with": (f01 or {}).get("contact_confirmed_with", contact),
+        "findings": str(estimates[-1].data["findings"]) if estimates else "",
     }
 
 
-async def incident_page(request: web.Request) -> web.Response:
+PING_WAIT = timedelta(seconds=60)
+"""How long after "Cek ping ulang" the page refreshes itself until the result is on it."""
+
+
+def _ping_pending(incident: Incident, asked: str | None, now: datetime) -> bool:
+    """A re-check asked at `asked` (epoch seconds, from the redirect) has no result yet."""
+    if not asked or not asked.isdigit():
+        return False
+    at = datetime.fromtimestamp(int(asked), UTC)
+    done = any(e.kind == "ping_check" and e.at.replace(tzinfo=UTC) >= at for e in incident.events)
+    return not done and now - at < PING_WAIT
+
+
+async def incident_page(
+    request: web.Request,
+    *,
+    status: int = 200,
+    typed: dict[str, str] | None = None,
+    failed: str | None = None,
+    refused: Refused | None = None,
+) -> web.Response:
+    """The incident, led by the one next step of the person looking; with `refused`, the move
+    `failed` shown again with what they typed and each error beside its field."""
     user, login = await current_user(request)
     res = request.app[RESOURCES]
+    lang = language(request)
     try:
         view = await incidents.incident_view(res, Actor.of(user), incident_id_of(request))
-    except Refused as refused:
-        raise refusal(refused) from None
+    except Refused as missing:
+        raise refusal(missing, request) from None
     incident, now = view.incident, res.clock()
+    state, role = State(incident.state), Role(user.role)
+    moves = available(state, role)
+    step = next_step(state, role, incident.holder, user.name)
+    if failed is not None:  # the form that was refused leads, open, whatever the SOP's order
+        step = next((m for m in moves if m.action == failed), step)
+    errors: dict[str, str] = {}
+    if isinstance(refused, FormInvalid):
+        errors = refused.field_errors(lang)
+    elif refused is not None and refused.field:
+        errors = {refused.field: refused.say(lang)}
+    prefill = _prefill(
+        incident, user, view.f01, request.app.get(INVENTORY), now, res.settings.timezone
+    )
     return render(
         request,
         "incident.html",
+        status=status,
         user=user,
         incident=incident,
         csrf=login.csrf,
-        moves=available(State(incident.state), Role(user.role)),
-        prefill=_prefill(
-            incident, user, view.f01, request.app.get(INVENTORY), now, res.settings.timezone
-        ),
+        step=step,
+        waiting=waiting_on(state),
+        owner=owner,
+        others=[m for m in moves if m is not step and m.action not in DESTRUCTIVE],
+        destructive=[m for m in moves if m is not step and m.action in DESTRUCTIVE],
+        prefill={**prefill, **(typed or {})},
+        errors=errors,
+        failed=failed,
+        error=refused.say(lang) if refused is not None and not errors else None,
         causes=CAUSES,
         staff=view.staff,
+        names=view.names,
+        alarm_firing=view.alarm_firing,
         f01=view.f01,
         f04=view.f04,
         notifications=view.notifications,
         unplannable=view.unplannable,
         overdue=overdue(incident.state, incident.stage_entered_at, res.settings.escalation, now),
         datetime_fields=DATETIME_FIELDS,
-        error=request.query.get("error"),
+        timeline_fields=TIMELINE_FIELDS,
+        min_estimate=input_value(now, res.settings.timezone),
+        ping_pending=_ping_pending(incident, request.query.get("cek"), now),
+        node_name=_node_name(request.app.get(INVENTORY)),
     )
+
+
+def _node_name(inventory: Inventory | None) -> Callable[[str], str]:
+    """A node as people know it: the inventory's name (its id when it has none)."""
+
+    def name(node: str) -> str:
+        found = inventory.nodes.get(node) if inventory is not None else None
+        return (found.name or node) if found is not None else node
+
+    return name
+
+
+async def incident_get(request: web.Request) -> web.Response:
+    return await incident_page(request)
 
 
 async def act(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     user, form = await posted(request)
     res, actor = request.app[RESOURCES], Actor.of(user)
-    data: dict[str, Any] = attach_zone(form, DATETIME_FIELDS, res.settings.timezone)
+    action = request.match_info["action"]
+    typed = {k: v for k, v in form.items() if k != "csrf"}
+    fields = {k: v for k, v in typed.items() if k != "despite_alarm"}
+    check = incidents.despite_alarm(bool(typed.get("despite_alarm"))) if action == "close" else None
+    data: dict[str, Any] = attach_zone(fields, DATETIME_FIELDS, res.settings.timezone)
     try:
-        await incidents.make_move(res, actor, incident_id, request.match_info["action"], data)
+        await incidents.make_move(res, actor, incident_id, action, data, check=check)
     except NotFound as missing:
-        raise refusal(missing) from None
+        raise refusal(missing, request) from None
     except Refused as refused:
-        incident = await incidents.incident(res, actor, incident_id)
-        return render(
-            request,
-            "refused.html",
-            status=422 if isinstance(refused, FormInvalid) else 409,
-            incident=incident,
-            reason=refused.reason,
-            user=user,
+        status = 422 if isinstance(refused, FormInvalid) else 409
+        return await incident_page(
+            request, status=status, typed=typed, failed=action, refused=refused
         )
+    if action == "ping_check":  # back to the page, which refreshes itself until the result
+        raise web.HTTPSeeOther(f"/incidents/{incident_id}?cek={int(res.clock().timestamp())}#cek")
     raise web.HTTPSeeOther(f"/incidents/{incident_id}")
 
 
@@ -180,12 +270,14 @@ async def form_page(
     try:
         incident = await incidents.incident(res, Actor.of(user), incident_id_of(request))
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     document = await form_document(res, incident, kind, language(request))
     if document is None and photo_error is not None:
         raise status_exception(status, photo_error)  # no F-04 page to come back to
     if document is None:
-        raise web.HTTPNotFound(text=f"incident {incident.id} has no {kind.upper()} yet")
+        raise web.HTTPNotFound(
+            text=word("form_missing", language(request)).format(kind=kind.upper())
+        )
     if pdf:
         body = await asyncio.to_thread(document_pdf, document, res.settings.letterhead)
         return web.Response(
@@ -209,10 +301,30 @@ async def form_page(
     )
 
 
-async def report_page(request: web.Request) -> web.Response:
+async def report_page(
+    request: web.Request, typed: dict[str, str] | None = None, refused: Refused | None = None
+) -> web.Response:
+    """The report form; after a refusal, again with what was typed and the error beside its
+    field."""
     user, login = await current_user(request)
     skpds = incidents.reportable_skpds(request.app[RESOURCES], Actor.of(user))
-    return render(request, "report.html", user=user, csrf=login.csrf, skpds=skpds)
+    lang = language(request)
+    errors: dict[str, str] = {}
+    if isinstance(refused, FormInvalid):
+        errors = refused.field_errors(lang)
+    elif refused is not None and refused.field:
+        errors = {refused.field: refused.say(lang)}
+    return render(
+        request,
+        "report.html",
+        status=422 if refused is not None else 200,
+        user=user,
+        csrf=login.csrf,
+        skpds=skpds,
+        values=typed or {},
+        errors=errors,
+        error=refused.say(lang) if refused is not None and not errors else None,
+    )
 
 
 async def report(request: web.Request) -> web.Response:
@@ -224,7 +336,9 @@ async def report(request: web.Request) -> web.Response:
     try:
         found, _ = await incidents.report(request.app[RESOURCES], Actor.of(user), fields)
     except Refused as refused:
-        raise refusal(refused) from None
+        if refused.kind != "invalid":
+            raise refusal(refused, request) from None
+        return await report_page(request, form, refused)
     raise web.HTTPSeeOther(f"/incidents/{found.id}")
 
 
@@ -248,7 +362,7 @@ def setup_incidents(app: web.Application) -> None:
     app.router.add_get("/skpd", skpd_page)
     app.router.add_get("/report", report_page)
     app.router.add_post("/report", report)
-    app.router.add_get("/incidents/{id}", incident_page)
+    app.router.add_get("/incidents/{id}", incident_get)
     app.router.add_post("/incidents/{id}/actions/{action}", act)
     app.router.add_get("/incidents/{id}/forms/{kind}{pdf:\\.pdf}", form_view)
     app.router.add_get("/incidents/{id}/forms/{kind}", form_view)

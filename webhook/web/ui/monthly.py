@@ -71,7 +71,7 @@ async def monthly_report(request: web.Request) -> web.Response:
     except (ValueError, UnknownId) as error:  # a query parameter: the request as a whole
         raise web.HTTPBadRequest(text=getattr(error, "reason", str(error))) from None
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     filename = f"laporan-{report.month}" + (
         f"-{re.sub(r'[^A-Za-z0-9_.-]', '_', wanted)}" if wanted else ""
     )

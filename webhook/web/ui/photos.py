@@ -83,7 +83,7 @@ async def show(request: web.Request) -> web.Response:
             request.app[RESOURCES], Actor.of(user), incident_id, _photo_id(request)
         )
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     return web.Response(
         body=photo.data,
         content_type=photo.content_type,
@@ -100,7 +100,7 @@ async def remove(request: web.Request) -> web.Response:
             request.app[RESOURCES], Actor.of(user), incident_id, _photo_id(request)
         )
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     raise web.HTTPSeeOther(f"/incidents/{incident_id}/forms/f04#foto")
 
 

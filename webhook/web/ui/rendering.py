@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from webhook.core.i18n import FIELDS, LANGUAGES, word
+from webhook.core.i18n import FIELDS, LANGUAGES, WORDS, word
 from webhook.core.localtime import format_moment, parse_moment, zone_abbreviation
 from webhook.core.messages import action_name
 from webhook.core.refusals import HTTP_STATUS, Refused
@@ -36,6 +36,21 @@ def local_time(context: Any, moment: datetime | str | None, short: bool = False)
 TEMPLATES.filters["local"] = local_time
 
 
+def number(value: float | int | None, lang: str = "id", digits: int = 1) -> str:
+    """`0,3` in Indonesian (a decimal comma, a dot between thousands), `0.3` in English."""
+    if value is None:
+        return "-"
+    text = f"{value:,.{digits}f}"
+    return text.translate(str.maketrans(",.", ".,")) if lang == "id" else text
+
+
+def said(prefix: str, value: str, lang: str) -> str:
+    """A value people gave in a file (an inventory's contact role) in words: the catalogue's
+    (`<prefix><value>`) when it has them, else the value with spaces for underscores."""
+    key = f"{prefix}{value}"
+    return word(key, lang) if key in WORDS else value.replace("_", " ")
+
+
 def language(request: web.Request) -> str:
     lang = request.query.get("lang") or request.cookies.get("sigap_lang") or "id"
     return lang if lang in LANGUAGES else "id"
@@ -58,6 +73,8 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         fields=FIELDS,
         letterhead=request.app[SETTINGS].letterhead,
         crest_path=CREST_PATH,
+        number=lambda value, digits=1: number(value, lang, digits),
+        said=lambda prefix, value: said(prefix, value, lang),
         **context,
     )
     response = web.Response(status=status, text=html, content_type="text/html")
@@ -68,9 +85,16 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     return response
 
 
-def refusal(refused: Refused) -> web.HTTPException:
-    """A refusal as the UI's plain answer: its status by kind, its reason as the text."""
-    return status_exception(HTTP_STATUS[refused.kind], refused.reason)
+SAID: web.RequestKey[str] = web.RequestKey("sigap_refusal_said")
+"""A refusal's words for the person, for the error page (`webhook.web.ui.errors`)."""
+
+
+def refusal(refused: Refused, request: web.Request) -> web.HTTPException:
+    """A refusal as the UI's answer: its status by kind, its words in the page's language (the
+    error page in the site's layout shows them)."""
+    said = refused.say(language(request))
+    request[SAID] = said
+    return status_exception(HTTP_STATUS[refused.kind], said)
 
 
 CREST_PATH = "/letterhead/crest"

@@ -61,7 +61,7 @@ async def rotation_set(request: web.Request) -> web.Response:
             form.get("handover", ""), form.get("starts_on", ""),
         )  # fmt: skip
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     raise web.HTTPSeeOther("/piket")
 
 
@@ -73,7 +73,7 @@ async def override_add(request: web.Request) -> web.Response:
             form.get("start", ""), form.get("end", ""), form.get("reason", ""),
         )  # fmt: skip
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     raise web.HTTPSeeOther("/piket")
 
 
@@ -86,7 +86,7 @@ async def override_delete(request: web.Request) -> web.Response:
     try:
         await roster_uses.remove_override(request.app[RESOURCES], Actor.of(user), override_id)
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     raise web.HTTPSeeOther("/piket")
 
 

@@ -19,7 +19,7 @@ async def users_page(request: web.Request) -> web.Response:
     try:
         everyone = await users.list_users(request.app[RESOURCES], Actor.of(user))
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     return render(
         request, "users.html", user=user, users=everyone, roles=users.PERSON_ROLES, csrf=login.csrf
     )
@@ -40,7 +40,7 @@ async def users_save(request: web.Request) -> web.Response:
     try:
         await users.save_user(request.app[RESOURCES], Actor.of(user), change)
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     raise web.HTTPSeeOther("/users")
 
 
@@ -50,7 +50,7 @@ async def users_active(request: web.Request) -> web.Response:
     try:
         await users.set_active(request.app[RESOURCES], Actor.of(user), form.get("name", ""), active)
     except Refused as refused:
-        raise refusal(refused) from None
+        raise refusal(refused, request) from None
     raise web.HTTPSeeOther("/users")
 
 
