@@ -34,11 +34,12 @@ from sqlalchemy import select
 from exporter.clock import Clock, system_clock
 from webhook.core.figures import Fact, NoticeOwed
 from webhook.core.localtime import DEFAULT_ZONE
-from webhook.core.messages import OPENED, Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
+from webhook.core.messages import Message, NotifyConfig, SmtpConfig, WebhookConfig, plan
 from webhook.services.paging import duty_at, paged_people
 from webhook.services.telegram import SEND_ERRORS as TELEGRAM_ERRORS
 from webhook.services.telegram import Telegram, TelegramDeferred
 from webhook.store.chat import chats_by_person
+from webhook.store.chat import groups as telegram_groups
 from webhook.store.database import DATABASE_ERRORS, Database
 from webhook.store.models import Incident, User
 from webhook.store.outbox import (
@@ -207,10 +208,13 @@ class Delivery:
             # the page of a new outage goes to whoever is on duty now; a chain's step to whom
             # it named
             on_duty = (
-                (await duty_at(session, ZoneInfo(self.zone), now)).now if OPENED in kinds else []
+                (await duty_at(session, ZoneInfo(self.zone), now)).now
+                if any("on_duty" in self.config.rules.get(kind, []) for kind in kinds)
+                else []
             )
             paged = await paged_people(session, ids) if "page" in kinds else {}
             chats = await chats_by_person(session) if self.telegram is not None else {}
+            groups = await telegram_groups(session) if self.telegram is not None else {}
             for notice in notices:
                 try:
                     messages = plan(
@@ -227,6 +231,7 @@ class Delivery:
                         zone=self.zone,
                         skpd_name=self.skpd_name(by_id[notice.incident_id].skpd),
                         telegram_chats=chats,
+                        telegram_groups=groups,
                     )
                 except Exception as error:  # one notice's bug must not hold up the others
                     log.exception(

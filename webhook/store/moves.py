@@ -53,7 +53,10 @@ async def make_move(
         other_open = await open_incident(session, incident.skpd) not in (None, incident)
     if action == "repair" and not data.get("staff"):
         data = {**data, "staff": incident.assignee or actor}  # F-04 names who repaired
-    move = Move(action, actor, role, now, data, staff, other_open)
+    answered = None
+    if action == "answer" and incident.skpd_answer is not None:
+        answered = (incident.skpd_answer_by or "", incident.skpd_answer)
+    move = Move(action, actor, role, now, data, staff, other_open, answered)
     applied = apply_move(incident, move)
     earlier = list(
         (await session.execute(select(Event).where(Event.incident_id == incident.id))).scalars()

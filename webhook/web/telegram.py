@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 from telegram import CallbackQuery, Update
 from telegram import Message as ChatMessage
+from telegram.constants import ChatType
 from telegram.error import RetryAfter, TelegramError
 
 from webhook.core import chat
@@ -52,29 +53,32 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 class Door:
-    """Answers updates with the use cases' results."""
+    """Answers updates with the use cases' results, in the words of whoever sent them."""
 
     def __init__(self, telegram: Telegram, res: Resources) -> None:
         self.telegram, self.res = telegram, res
-        self.lang = res.settings.notify.language
 
     async def handle(self, update: Update) -> None:
         """One update; whatever happens, the loop goes on and the person gets an answer."""
+        lang: str = self.res.settings.notify.language
         try:
+            sender = update.effective_user
+            if sender is not None:
+                lang = await chat_uses.language(self.res, sender.id, sender.language_code)
             if update.callback_query is not None:
-                await self.pressed(update.update_id, update.callback_query)
+                await self.pressed(update.update_id, update.callback_query, lang)
             elif update.message is not None and update.message.text is not None:
-                await self.message(update.update_id, update.message)
+                await self.message(update.update_id, update.message, lang)
         except chat_uses.Redelivered:
             log.info("telegram update redelivered, ignored", extra={"update": update.update_id})
         except DATABASE_ERRORS as error:
             log.warning("telegram update not acted on", extra={"error": str(error)})
-            await self._tell(update, say("busy", self.lang))
+            await self._tell(update, say("busy", lang))
         except TelegramError as error:
             log.warning("telegram answer failed", extra={"error": str(error)})
         except Exception:
             log.exception("telegram update failed", extra={"update": update.update_id})
-            await self._tell(update, say("busy", self.lang))
+            await self._tell(update, say("busy", lang))
 
     async def _tell(self, update: Update, text: str) -> None:
         with contextlib.suppress(TelegramError):
@@ -83,7 +87,7 @@ class Door:
             elif update.message is not None:
                 await update.message.reply_text(text)
 
-    async def pressed(self, update_id: int, query: CallbackQuery) -> None:
+    async def pressed(self, update_id: int, query: CallbackQuery, lang: str) -> None:
         shown = None
         message = query.message
         if isinstance(message, ChatMessage) and message.text:
@@ -91,7 +95,7 @@ class Door:
             shown = chat_uses.Shown(message.chat.id, message.message_id, subject, text)
         try:
             result = await chat_uses.press(
-                self.res, query.from_user.id, query.data or "", update_id, shown
+                self.res, query.from_user.id, query.data or "", update_id, shown, lang
             )
         except Refused as refused:
             await query.answer(refused.reason[:200], show_alert=True)
@@ -101,35 +105,50 @@ class Door:
             if shown is not None:
                 await self.telegram.bot.send_message(
                     shown.chat_id,
-                    say("choose_staff", self.lang, id=result.incident_id),
+                    say("choose_staff", lang, id=result.incident_id),
                     reply_markup=keyboard(result.buttons),
                 )
             return
         await query.answer(result.note[:200])
 
-    async def message(self, update_id: int, message: ChatMessage) -> None:
+    async def message(self, update_id: int, message: ChatMessage, lang: str) -> None:
         text = message.text or ""
+        in_group = message.chat.type != ChatType.PRIVATE
         if len(text) > chat.TEXT_LIMIT:
-            await message.reply_text(say("too_long", self.lang, limit=chat.TEXT_LIMIT))
+            await message.reply_text(say("too_long", lang, limit=chat.TEXT_LIMIT))
             return
+        if in_group and not text.startswith("/"):
+            return  # a group's conversation is its members', not the bot's
         command, _, rest = text.strip().partition(" ")
         command = command.split("@", 1)[0].lower()
         rest = rest.strip()
         person = message.from_user.id if message.from_user is not None else message.chat.id
         try:
             if command == "/start" and rest:
-                user = await chat_uses.link(self.res, message.chat.id, rest, update_id)
-                answer = say("linked", self.lang, name=user.full_name or user.name)
+                if in_group:  # the code would link the group as the person
+                    raise Refused(say("private_only", lang))
+                user = await chat_uses.link(self.res, message.chat.id, rest, update_id, lang)
+                answer = say("linked", lang, name=user.full_name or user.name)
             else:
-                actor = await chat_uses.chat_user(self.res, person)
+                actor = await chat_uses.chat_user(self.res, person, lang)
                 await chat_uses.first_time(self.res, update_id)
-                answer = await self.command(actor, command, rest)
+                if command == "/grup":
+                    answer = await chat_uses.set_group(
+                        self.res, actor, message.chat.id, rest.lower(), message.chat.title or "",
+                        lang,
+                    )  # fmt: skip
+                elif command == "/bahasa":
+                    await chat_uses.choose_language(self.res, person, rest.lower())
+                    lang = rest.lower()
+                    answer = say("language_set", lang)
+                else:
+                    answer = await self.command(actor, command, rest, lang)
         except Refused as refused:
             answer = refused.reason
         await message.reply_text(answer[: chat.TEXT_LIMIT])
 
-    async def command(self, actor: Actor, command: str, rest: str) -> str:
-        res, lang = self.res, self.lang
+    async def command(self, actor: Actor, command: str, rest: str, lang: str) -> str:
+        res = self.res
         inventory = res.inventory
         name = inventory.skpd_name if inventory is not None else str
         if command == "/status":
@@ -162,12 +181,11 @@ class Door:
                 lines.append(f"{word('estimated_recovery_at', lang)}: {estimate}")
             return "\n".join(lines)
         if command == "/lapor":
-            return await self.report(actor, rest)
+            return await self.report(actor, rest, lang)
         return say("unknown_command", lang)
 
-    async def report(self, actor: Actor, rest: str) -> str:
+    async def report(self, actor: Actor, rest: str, lang: str) -> str:
         """`/lapor TEXT` for an SKPD admin of one SKPD; `/lapor SKPD TEXT` otherwise."""
-        lang = self.lang
         if not rest:
             return say("lapor_usage", lang)
         skpds = incident_uses.reportable_skpds(self.res, actor)
