@@ -168,6 +168,8 @@ class IncidentView:
     unplannable: list[Notice]
     staff: list[User]
     """Who may be dispatched."""
+    answerer: str | None
+    """The SKPD admin who answered its confirmation in the chat, as F-01 names them."""
 
 
 async def incident_view(res: Resources, actor: Actor, incident_id: int) -> IncidentView:
@@ -176,6 +178,10 @@ async def incident_view(res: Resources, actor: Actor, incident_id: int) -> Incid
         found = await get_incident(session, incident_id, detail=True)
         if found is None or not actor.sees(found.skpd):
             raise NotFound(f"no incident {incident_id}")
+        answerer = None
+        if found.skpd_answer_by is not None:
+            admin = await people.user_by_name(session, found.skpd_answer_by)
+            answerer = (admin.full_name or admin.name) if admin else found.skpd_answer_by
         return IncidentView(
             found,
             await load_form(session, found.id, "f01"),
@@ -183,6 +189,7 @@ async def incident_view(res: Resources, actor: Actor, incident_id: int) -> Incid
             await notifications_of(session, found.id),
             await unplannable_notices(session, found.id),
             await people.network_staff(session),
+            answerer,
         )
 
 

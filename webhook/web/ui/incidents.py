@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from exporter.inventory import Inventory
+from webhook.core.confirmation import f01_from_answer
 from webhook.core.deadlines import overdue
 from webhook.core.documents import signature_lines
 from webhook.core.forms import CAUSES, FormInvalid
@@ -77,6 +78,8 @@ def _prefill(
     inventory: Inventory | None,
     now: datetime,
     zone: str,
+    answerer: str | None,
+    lang: str,
 ) -> dict[str, str]:
     """Defaults of the action forms, from the incident, the inventory and the saved F-01."""
     skpd = inventory.skpds.get(incident.skpd) if inventory is not None else None
@@ -91,7 +94,7 @@ def _prefill(
         summary = str(
             first_alert.annotations.get("summary") or first_alert.labels.get("alertname", "")
         )
-    return {
+    prefill = {
         "reporter": user.name,
         "complaint": incident.description or incident.title or summary,
         "affected_service": "internet",
@@ -101,6 +104,11 @@ def _prefill(
         "repair_ended_at": moment,
         "contact_confirmed_with": (f01 or {}).get("contact_confirmed_with", contact),
     }
+    # the SKPD answered in the chat (SOP 3): F-01 says with whom, when and what; one press
+    answered = f01_from_answer(incident, user.name, answerer or "", lang)
+    if answered is not None and f01 is None:
+        prefill |= {k: v for k, v in answered.items() if k != "reported_at"}
+    return prefill
 
 
 async def incident_page(request: web.Request) -> web.Response:
@@ -119,7 +127,14 @@ async def incident_page(request: web.Request) -> web.Response:
         csrf=login.csrf,
         moves=available(State(incident.state), Role(user.role)),
         prefill=_prefill(
-            incident, user, view.f01, request.app.get(INVENTORY), now, res.settings.timezone
+            incident,
+            user,
+            view.f01,
+            request.app.get(INVENTORY),
+            now,
+            res.settings.timezone,
+            view.answerer,
+            language(request),
         ),
         causes=CAUSES,
         staff=view.staff,
