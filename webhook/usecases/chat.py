@@ -75,12 +75,13 @@ async def language(res: Resources, chat_id: int, client_language: str | None) ->
     return chosen if chosen in LANGUAGES else spoken(res, client_language)
 
 
-async def choose_language(res: Resources, chat_id: int, lang: str) -> None:
-    """`/bahasa en`: the linked chat is answered in `lang` from now on."""
-    if lang not in LANGUAGES:
-        raise Forbidden(say("language_usage", lang if lang in LANGUAGES else "id"))
+async def choose_language(res: Resources, chat_id: int, chosen: str, lang: str) -> None:
+    """`/bahasa en`: the linked chat is answered in `chosen` from now on (a refusal in `lang`,
+    the chat's words until now)."""
+    if chosen not in LANGUAGES:
+        raise Forbidden(say("language_usage", lang))
     async with res.database.write() as session:
-        if not await chat_store.set_language(session, chat_id, lang):
+        if not await chat_store.set_language(session, chat_id, chosen):
             raise Unlinked(say("unlinked", lang))
 
 
@@ -224,12 +225,12 @@ async def press(
         found = await get_incident(session, claim.incident_id, detail=True)
         if found is None or not actor.sees(found.skpd):
             raise NotFound(f"no incident {claim.incident_id}")
+        if answering and actor.role is not Role.SKPD_ADMIN:
+            raise Forbidden(say("not_skpd_admin", lang, skpd=found.skpd))
         if answering and found.skpd_answer is not None:
             raise _answered_before(found, actor, lang)
         if answering and found.state in FINAL_STATES:
             raise Stale(say("moved", lang, state=word(f"state_{found.state}", lang)))
-        if answering and actor.role is not Role.SKPD_ADMIN:
-            raise Forbidden(say("not_skpd_admin", lang, skpd=found.skpd))
         if not answering and chat.seen(found.state, found.holder) != claim.seen:
             raise Stale(_stale_reason(found, list(found.events), res, lang))
         staff = await people.network_staff(session)

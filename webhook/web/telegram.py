@@ -138,7 +138,7 @@ class Door:
                         lang,
                     )  # fmt: skip
                 elif command == "/bahasa":
-                    await chat_uses.choose_language(self.res, person, rest.lower())
+                    await chat_uses.choose_language(self.res, person, rest.lower(), lang)
                     lang = rest.lower()
                     answer = say("language_set", lang)
                 else:
