@@ -14,10 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.webhook.access_app import login
+import pytest
+
+from tests.webhook.access_app import INVENTORY, login
 from tests.webhook.telegram_standin import Sent
 from tests.webhook.test_telegram import BUDI, KOORD, SARI, STRANGER, Chat, telegram
 from tests.workflow.conftest import alert_notification
+from webhook.cli import main
 from webhook.store.models import TelegramChat, User
 from webhook.usecases import incidents as incident_uses
 from webhook.usecases.context import Actor
@@ -224,7 +227,7 @@ async def test_the_noc_group_and_the_skpds_group(tmp_path: Path) -> None:
             await chat.link(name, telegram_id)
         # only a coordinator sets a group; only in a group
         assert "koordinator" in await group_command(chat, SARI, NOC, "/grup noc")
-        assert "koordinator" in await chat.reply_to(KOORD, "/grup noc")
+        assert "Hanya grup" in await chat.reply_to(KOORD, "/grup noc")
         assert "grup NOC" in await group_command(chat, KOORD, NOC, "/grup noc")
         assert "Dinas Kesehatan" in await group_command(chat, KOORD, DINKES_GROUP, "/grup dinkes")
         assert "unknown SKPD 'bukan-skpd'" in await group_command(
@@ -299,3 +302,25 @@ async def test_answers_in_the_chats_language(tmp_path: Path) -> None:
         assert (await chat.press(SARI, page, "Tangani")).startswith("Already taken by koord")
         assert await chat.reply_to(SARI, "/bahasa id") == "Bahasa: Indonesia."
         assert "Ditangani" in await chat.reply_to(SARI, f"/insiden {incident_id}")
+
+
+def test_the_cli_sets_lists_and_unsets_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SIGAP_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SIGAP_SECRET_KEY", "cli-secret")
+    monkeypatch.setenv("SIGAP_INVENTORY", INVENTORY)
+    group = ["telegram-group"]
+    assert main([*group, "set", "--title", "NOC Kominfo", "--", str(NOC), "noc"]) == 0
+    assert main([*group, "set", "--", str(DINKES_GROUP), "dinkes"]) == 0
+    assert main([*group, "set", "--", str(DINKES_GROUP), "noc"]) == 0  # a group has one scope
+    assert "now SIGAP's Dinas Kesehatan group" in capsys.readouterr().out
+    assert main([*group, "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [f"noc\t{DINKES_GROUP}\t-\tcli"]
+    with pytest.raises(SystemExit, match="SCOPE: unknown SKPD 'nope'; expected noc or an SKPD"):
+        main([*group, "set", "--", "-100900", "nope"])
+    with pytest.raises(SystemExit, match="CHAT_ID: Only a group"):
+        main([*group, "set", "42", "noc"])
+    assert main([*group, "unset", "--", str(DINKES_GROUP)]) == 0
+    assert main([*group, "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "SCOPE\tCHAT_ID\tTITLE\tSET_BY"

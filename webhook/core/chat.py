@@ -250,6 +250,10 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Tulis di grup: /grup noc, /grup KODE_SKPD, atau /grup lepas (koordinator).",
         "en": "Write in the group: /grup noc, /grup SKPD_ID, or /grup lepas (coordinators).",
     },
+    "group_only": {
+        "id": "Hanya grup (id chat negatif) yang bisa menjadi grup SIGAP, bukan chat pribadi.",
+        "en": "Only a group (a negative chat id) can be a SIGAP group, not a private chat.",
+    },
     "private_only": {
         "id": "Hubungkan akun di chat pribadi dengan bot, bukan di grup.",
         "en": "Link your account in a private chat with the bot, not in a group.",

@@ -22,7 +22,7 @@ from webhook.core.i18n import LANGUAGES, word
 from webhook.core.inventory_check import check_skpd
 from webhook.core.localtime import format_moment
 from webhook.core.messages import action_name
-from webhook.core.refusals import Forbidden, NotFound
+from webhook.core.refusals import Forbidden, NotFound, Refused
 from webhook.core.workflow import FINAL_STATES, AlreadyAnswered, Role, Transition
 from webhook.store import chat as chat_store
 from webhook.store import people
@@ -125,13 +125,16 @@ async def set_group(
     if actor.role is not Role.COORDINATOR:
         raise Forbidden(say("group_usage", lang))
     if chat_id > 0:  # Telegram's private chats have positive ids, groups negative
-        raise Forbidden(say("group_usage", lang))
+        raise Refused(say("group_only", lang), field="chat_id")
     if scope == UNSET:
         async with res.database.write() as session:
             await chat_store.unset_group(session, chat_id)
         return say("group_unset", lang)
     if scope != GROUP_SCOPE_NOC:
-        check_skpd(res.inventory, scope)
+        try:
+            check_skpd(res.inventory, scope)
+        except Refused as unknown:
+            raise Refused(f"{unknown.message}; expected noc or an SKPD's id", "scope") from None
     async with res.database.write() as session:
         await chat_store.set_group(session, chat_id, scope, title[:200], actor.name, res.clock())
     name = res.inventory.skpd_name(scope) if res.inventory is not None else scope
