@@ -324,3 +324,39 @@ def test_the_cli_sets_lists_and_unsets_groups(
     assert main([*group, "unset", "--", str(DINKES_GROUP)]) == 0
     assert main([*group, "list"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "SCOPE\tCHAT_ID\tTITLE\tSET_BY"
+
+
+async def test_lapor_status_piket_and_insiden(tmp_path: Path) -> None:
+    """SOP 1 from the chat through the report form's use case, and the commands."""
+    async with confirming(tmp_path) as chat:
+        for name, telegram_id in (("koord", KOORD), ("sari", SARI), ("budi", BUDI)):
+            await chat.link(name, telegram_id)
+        text = "Internet <b>mati</b> & *lambat* sejak jam 9"
+        reply = await chat.reply_to(BUDI, f"/lapor {text}")
+        assert reply.startswith("Laporan diterima, nomor #"), reply
+        incident_id = int(reply.removeprefix("Laporan diterima, nomor #").rstrip("."))
+        shown = await incident_uses.incident(chat.res, Actor.operator(), incident_id)
+        assert (shown.skpd, shown.opened_by, shown.source) == ("dinkes", "budi", "report")
+        assert shown.description == text  # kept as written; escaped where a chat shows it
+        page = await chat.page_of(SARI)  # the page to the staff on duty
+        assert f"[SIGAP #{incident_id}]" in str(page.params["text"])
+        # another report of the same SKPD joins its open incident
+        assert await chat.reply_to(KOORD, "/lapor dinkes listrik padam") == (
+            f"Laporan diterima, nomor #{incident_id}."
+        )
+        assert "/lapor SKPD" in await chat.reply_to(KOORD, "/lapor listrik padam")
+        assert "/lapor TEKS" in await chat.reply_to(BUDI, "/lapor")
+
+        status = await chat.reply_to(BUDI, "/status")  # an SKPD admin: their SKPD's nodes
+        assert status.splitlines()[0].startswith("Dinas Kesehatan: ")
+        assert "? uplink-dinkes · ? gw-dinkes" in status and "Tahap: " in status
+        assert "Setda" not in status
+        assert f"#{incident_id} Dinas Kesehatan" in await chat.reply_to(SARI, "/status")
+        assert "Piket sekarang: sari" in await chat.reply_to(BUDI, "/piket")
+        assert "Ditangani: -" in await chat.reply_to(SARI, f"/insiden #{incident_id}")
+        await chat.press(SARI, page, "Tangani")
+        detail = await chat.reply_to(BUDI, f"/insiden {incident_id}")
+        assert f"#{incident_id} Dinas Kesehatan" in detail and "Ditangani: sari" in detail
+        assert "Tulis: /insiden NOMOR" in await chat.reply_to(SARI, "/insiden satu")
+        other = await alert(chat, "setda", "gw-setda")
+        assert f"no incident {other}" in await chat.reply_to(BUDI, f"/insiden {other}")

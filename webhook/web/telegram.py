@@ -33,6 +33,7 @@ from webhook.core.chat import say
 from webhook.core.i18n import word
 from webhook.core.localtime import format_moment
 from webhook.core.refusals import Refused
+from webhook.core.status import say as status_words
 from webhook.services.leadership import Leadership
 from webhook.services.telegram import Telegram, keyboard, retry_after_seconds
 from webhook.store.database import DATABASE_ERRORS
@@ -40,7 +41,9 @@ from webhook.usecases import chat as chat_uses
 from webhook.usecases import incidents as incident_uses
 from webhook.usecases import roster as roster_uses
 from webhook.usecases.context import Actor, Resources
+from webhook.usecases.status import StatusCache, status_board
 from webhook.web.keys import LEADERSHIP, RESOURCES, TELEGRAM
+from webhook.web.status import STATUS_CACHE
 from webhook.web.ui.login import current_user, posted
 from webhook.web.ui.rendering import refusal, render
 
@@ -55,8 +58,11 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 class Door:
     """Answers updates with the use cases' results, in the words of whoever sent them."""
 
-    def __init__(self, telegram: Telegram, res: Resources) -> None:
-        self.telegram, self.res = telegram, res
+    def __init__(
+        self, telegram: Telegram, res: Resources, status: StatusCache | None = None
+    ) -> None:
+        self.telegram, self.res, self.status = telegram, res, status
+        """`status`: the status page's board (`/status` of an SKPD admin shows its nodes)."""
 
     async def handle(self, update: Update) -> None:
         """One update; whatever happens, the loop goes on and the person gets an answer."""
@@ -151,6 +157,8 @@ class Door:
         res = self.res
         inventory = res.inventory
         name = inventory.skpd_name if inventory is not None else str
+        if command == "/status" and actor.skpds is not None and self.status is not None:
+            return await self.skpd_status(actor, lang)
         if command == "/status":
             found = await incident_uses.incidents(res, actor, is_open=True)
             return "\n".join(
@@ -183,6 +191,25 @@ class Door:
         if command == "/lapor":
             return await self.report(actor, rest, lang)
         return say("unknown_command", lang)
+
+    async def skpd_status(self, actor: Actor, lang: str) -> str:
+        """An SKPD admin's `/status`: each of their SKPDs' condition now (the status page's),
+        its nodes up (✅), down (❌) or unread (?), and its open incident."""
+        assert self.status is not None
+        board = await status_board(self.res, self.status)
+        up = dict(board.node_up)
+        inventory = self.res.inventory
+        lines = []
+        for skpd in board.skpds:
+            if not actor.sees(skpd.id):
+                continue
+            lines.append(f"{skpd.name}: {status_words(skpd.condition.value, lang)}")
+            nodes = inventory.skpds[skpd.id].node_ids if inventory is not None else ()
+            marks = {True: "✅", False: "❌", None: "?"}
+            lines.append(" · ".join(f"{marks[up.get(node)]} {node}" for node in nodes))
+            if skpd.incident is not None:
+                lines.append(f"{word('state', lang)}: {word(f'state_{skpd.incident.state}', lang)}")
+        return "\n".join(lines) or say("no_open", lang)
 
     async def report(self, actor: Actor, rest: str, lang: str) -> str:
         """`/lapor TEXT` for an SKPD admin of one SKPD; `/lapor SKPD TEXT` otherwise."""
@@ -253,7 +280,7 @@ def telegram_ctx(telegram: Telegram) -> Callable[[web.Application], AsyncIterato
                 await telegram.bot.delete_webhook()
         except TelegramError as error:
             log.warning("telegram bot not started", extra={"error": str(error)})
-        door = Door(telegram, res)
+        door = Door(telegram, res, app.get(STATUS_CACHE))
         app[DOOR] = door
         tasks = []
         if secret is None:
