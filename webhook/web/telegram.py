@@ -125,6 +125,8 @@ class Door:
             return
         if in_group and not text.startswith("/"):
             return  # a group's conversation is its members', not the bot's
+        if in_group:  # its id, for `sigap-webhook telegram-group set`
+            log.info("telegram group command", extra={"chat": message.chat.id})
         command, _, rest = text.strip().partition(" ")
         command = command.split("@", 1)[0].lower()
         rest = rest.strip()
