@@ -84,9 +84,14 @@ class Telegram:
         return self.run(_call(method, *args))
 
     def close(self) -> None:
+        """Stop the server, its loop's executor threads and the loop's thread: nothing of it
+        may run on while pytest finishes (CPython 3.11's parser and a live thread collide)."""
         self.run(stop(self.bot, self.runner))
+        self.run(self.loop.shutdown_default_executor())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        assert not self.thread.is_alive()
+        self.loop.close()
 
     def to(self, chat_id: int) -> list[Sent]:
         return [s for s in self.bot.calls("sendMessage") if int(s.params["chat_id"]) == chat_id]
