@@ -212,7 +212,9 @@ class Stack:
             f"--config.file={self.config}",
         ]
         return self._add(
-            harness.start("webhook", argv, workdir=self.workdir, url=self.url, env=self.env)
+            harness.start(
+                "webhook", argv, workdir=self.workdir, url=self.url, env=self.env, timeout=90
+            )
         )
 
     def _add(self, service: Service) -> Service:

@@ -389,10 +389,10 @@ def _questions(
 ) -> list[Message]:
     """SOP 3 asked in the chat: "is your office's connection down?" with a signed button per
     answer, to each SKPD admin of the incident's SKPD with a linked chat and to its group."""
+    linked = [user for user in users if user.name in telegram_chats]
     to = [
         (user.name, telegram_chats[user.name])
-        for user in recipients(["skpd_admin"], incident, users)
-        if user.name in telegram_chats
+        for user in recipients(["skpd_admin"], incident, linked)
     ]
     if incident.skpd in telegram_groups:
         to.append((f"group:{incident.skpd}", telegram_groups[incident.skpd]))
