@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from tests.webhook.telegram_standin import Sent
 from tests.webhook.test_telegram import BUDI, KOORD, SARI, STRANGER, Chat, telegram
 from tests.workflow.conftest import alert_notification
 from webhook.cli import main
+from webhook.core.messages import BUTTON, OPENED, NotifyConfig, button_label, plan
 from webhook.store.models import TelegramChat, User
 from webhook.usecases import incidents as incident_uses
 from webhook.usecases.context import Actor
@@ -360,3 +362,74 @@ async def test_lapor_status_piket_and_insiden(tmp_path: Path) -> None:
         assert "Tulis: /insiden NOMOR" in await chat.reply_to(SARI, "/insiden satu")
         other = await alert(chat, "setda", "gw-setda")
         assert f"no incident {other}" in await chat.reply_to(BUDI, f"/insiden {other}")
+
+
+def _person(name: str, role: str, skpds: list[str] | None = None) -> SimpleNamespace:
+    return SimpleNamespace(
+        name=name, role=role, email=None, phone=None, skpds=skpds or [], active=True
+    )
+
+
+def _planned(move: str, chats: dict[str, str], groups: dict[str, str], **facts: Any) -> Any:
+    incident = SimpleNamespace(
+        id=9, skpd="dinkes", state="opened", responsibility=None, assignee=None,
+        estimated_recovery_at=None, holder=None, source="alert", skpd_answer=None,
+        skpd_answer_by=None, skpd_answer_at=None,
+    )  # fmt: skip
+    for key, value in facts.items():
+        setattr(incident, key, value)
+    people = [
+        _person("sari", "staff"), _person("koord", "coordinator"),
+        _person("budi", "skpd_admin", ["dinkes"]), _person("ani", "skpd_admin", ["setda"]),
+    ]  # fmt: skip
+    return {
+        (m.person, m.recipient): m
+        for m in plan(
+            move, incident, people, NotifyConfig(), secret="s", external_url="http://x",
+            now=datetime(2026, 12, 7, tzinfo=UTC), on_duty=["sari"], telegram_chats=chats,
+            telegram_groups=groups, skpd_name="Dinas Kesehatan",
+        )
+    }  # fmt: skip
+
+
+CHATS = {"sari": "1", "koord": "2", "budi": "3", "ani": "4"}
+GROUPS = {"noc": "-10", "dinkes": "-20", "setda": "-30"}
+
+
+def test_planning_asks_the_skpd_pages_the_noc_and_tells_the_skpds_group() -> None:
+    """Pure: who gets what in Telegram at each notice (no socket, no database)."""
+    opened = _planned(OPENED, CHATS, GROUPS)
+    assert set(opened) == {("sari", "1"), ("group:noc", "-10"), ("budi", "3"),
+                           ("group:dinkes", "-20")}  # fmt: skip
+    assert list(opened["group:noc", "-10"].links) == ["incident", f"{BUTTON}acknowledge"]
+    for asked in (opened["budi", "3"], opened["group:dinkes", "-20"]):
+        assert QUESTION in asked.text
+        assert [button_label(k, "id") for k in asked.links] == ANSWERS
+        assert [button_label(k, "en") for k in asked.links] == [
+            "Yes, it is down",
+            "No",
+            "Only slow",
+        ]
+    # a report is a person's word: nobody is asked; the NOC's group still gets the page
+    reported = _planned(OPENED, CHATS, GROUPS, source="report")
+    assert set(reported) == {("sari", "1"), ("group:noc", "-10")}
+    # no groups, no chats: nothing in Telegram, no question
+    assert _planned(OPENED, {}, {}) == {}
+    # SOP 4: the SKPD's group gets what its admins get, with their buttons; the NOC's does not
+    told = _planned("report", CHATS, GROUPS, state="reported")
+    assert ("group:dinkes", "-20") in told and ("group:noc", "-10") not in told
+    assert ("group:setda", "-30") not in told and ("ani", "4") not in told
+
+
+def test_the_answer_is_told_to_the_holder_and_the_staff_on_duty_with_a_one_press_f01() -> None:
+    at = datetime(2026, 12, 7, 1, 5, tzinfo=UTC)
+    facts = {"holder": "koord", "skpd_answer_by": "budi", "skpd_answer_at": at}
+    down = _planned("answer", CHATS, GROUPS, skpd_answer="down", **facts)
+    assert set(down) == {("koord", "2"), ("sari", "1")}
+    for message in down.values():
+        assert "Jawaban SKPD: Ya, terputus (budi, 7 Desember 2026, 09.05 WITA)" in message.text
+        assert f"{BUTTON}confirm" in message.links
+    up = _planned("answer", CHATS, GROUPS, skpd_answer="up", **facts)
+    assert all(f"{BUTTON}confirm" not in m.links for m in up.values())
+    # before any answer, no confirm button on a page
+    assert f"{BUTTON}confirm" not in _planned(OPENED, CHATS, GROUPS)["sari", "1"].links
