@@ -19,8 +19,9 @@ Configured in the `notify:` section of the webhook's config file::
       poll: 1s              # how often the delivery worker looks for work nobody woke it for
       lease: 1m             # how long a claimed message is its replica's; then anyone's again
       rules:                # SOP move -> who is told (coordinator, skpd_admin, staff, assignee,
-        report: [coordinator, skpd_admin]   # on_duty: the duty roster's people now, paged: the
-        opened: [on_duty]   # people a step of the paging chain named)
+        report: [coordinator, skpd_admin]   # holder, on_duty: the duty roster's people now,
+        opened: [on_duty]   # paged: the people a step of the paging chain named)
+        answer: [holder, on_duty]           # the SKPD's answer in the chat (SOP 3)
 """
 
 from __future__ import annotations
