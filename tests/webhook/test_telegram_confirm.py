@@ -8,6 +8,7 @@ English."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -136,6 +137,19 @@ async def test_the_incident_page_prefills_f01_from_the_answer(tmp_path: Path) ->
         assert 'data-answer="slow"' in page and "Hanya lambat" in page
         assert 'name="skpd_answer" value="slow"' in page
         assert 'value="budi (admin SKPD, chat)"' in page
+        # one press: the form as the page fills it, submitted as a browser does
+        form = re.search(r'<form[^>]*data-action="confirm">(.*?)</form>', page, re.S)
+        assert form is not None, page
+        fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form[1]))
+        fields["affected_service"] = "internet"  # the select's first option
+        done = await client.post(
+            f"/incidents/{incident_id}/actions/confirm", data=fields, allow_redirects=False
+        )
+        assert done.status == 303, await done.text()
+        shown = await incident_uses.incident(chat.res, Actor.operator(), incident_id)
+        assert shown.state == "confirmed"
+        f01 = await (await client.get(f"/incidents/{incident_id}/forms/f01")).text()
+        assert "budi (admin SKPD, chat)" in f01 and "Hanya lambat" in f01
 
 
 async def test_a_second_answer_a_stale_press_and_a_redelivery_change_nothing(
