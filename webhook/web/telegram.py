@@ -8,9 +8,10 @@ redelivered update acts no more. With `SIGAP_TELEGRAM_WEBHOOK_SECRET` set they c
 `POST /telegram/webhook` on any replica (Telegram's `setWebhook`, made at start), each checked
 by its `X-Telegram-Bot-Api-Secret-Token` header. A press is answered at once
 (`answerCallbackQuery`: what was done, or why nothing was); the edit of its message is owed
-through the outbox. Command replies are answers, sent directly, like an HTTP response. The
-page `/akun` shows a person's one-time link code and the deep link
-`https://t.me/<bot>?start=<code>`.
+through the outbox. Command replies are answers, sent directly, like an HTTP response, in the
+sender's language (`/bahasa`, else their Telegram's). In a group only commands are answered;
+a coordinator's `/grup noc|SKPD|lepas` sets it. The page `/akun` shows a person's one-time link
+code and the deep link `https://t.me/<bot>?start=<code>`.
 """
 
 from __future__ import annotations
