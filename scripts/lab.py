@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,7 +43,11 @@ if str(ROOT) not in sys.path:
 
 from exporter.inventory import Inventory, load_inventory  # noqa: E402
 
-PREFIX = "sgl"
+PREFIX = os.environ.get("SIGAP_LAB_PREFIX", "sgl")
+"""Of the lab's namespaces and veths. Another prefix builds a second lab beside the first when run
+from a network namespace of its own (scripts/test.sh does, to run the lab tests in two halves)."""
+if not re.fullmatch(r"[a-z]{2,4}", PREFIX):
+    sys.exit(f"SIGAP_LAB_PREFIX={PREFIX!r}: expected 2-4 lowercase letters (default sgl)")
 NETNS_PREFIX = f"{PREFIX}-"
 VETH_PREFIX = f"{PREFIX}v"
 LAB_NET = "198.18.0.0/16"
@@ -142,7 +147,7 @@ def _ip_batch(lines: Sequence[str], netns: str | None = None) -> None:
         raise LabError(f"{' '.join(cmd)} failed: {result.stderr.strip()}")
 
 
-def _lab_namespaces() -> list[str]:
+def lab_namespaces() -> list[str]:
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     names = (line.split()[0] for line in out.splitlines() if line.strip())
     return [name for name in names if name.startswith(NETNS_PREFIX)]
@@ -208,7 +213,7 @@ class Lab:
         if faults is not None:
             for node_id in list(faults.responders):
                 self._stop_responder(faults, node_id)
-        for ns in _lab_namespaces():
+        for ns in lab_namespaces():
             # Whatever still runs in a lab namespace (a responder whose PID the state lost in a
             # crash) was started by the lab; a deleted namespace would hide it.
             pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
@@ -328,7 +333,7 @@ class Lab:
                     break
                 time.sleep(0.02)
         ns = netns_name(node_id)
-        if ns in _lab_namespaces() and node_id not in faults.silenced:
+        if ns in lab_namespaces() and node_id not in faults.silenced:
             self._set_ignore_all(node_id, False)
 
 

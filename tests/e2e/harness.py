@@ -318,10 +318,13 @@ def own_lab(inventory: Path, state_dir: Path) -> Iterator[Any]:
     machine-wide: building ours would tear another run's down)."""
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (network namespaces)")
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    if any(line.startswith("sgl-") for line in listed.splitlines()):
-        pytest.skip("a lab is already up (sgl-* namespaces); if it is a leftover: lab.py down")
-    built = load_lab_module().Lab(inventory, state_dir=state_dir)
+    module = load_lab_module()
+    if module.lab_namespaces():
+        pytest.skip(
+            f"a lab is already up ({module.NETNS_PREFIX}* namespaces); "
+            "if it is a leftover: lab.py down"
+        )
+    built = module.Lab(inventory, state_dir=state_dir)
     try:
         built.up()
         yield built

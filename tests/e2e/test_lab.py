@@ -32,10 +32,10 @@ def test_every_node_gets_a_namespace_a_short_veth_and_its_address(lab: Any, inve
     root, inner = lab.up_plan(inventory)
     veths = lab.veth_names(inventory)
     assert len(set(veths.values())) == len(inventory.nodes)
-    assert all(len(v) <= 15 and v.startswith("sglv") for v in veths.values())
-    assert set(inner) == {f"sgl-{n}" for n in inventory.nodes}
-    assert "netns add sgl-gw-dinkes" in root
-    assert "address add 198.18.5.2/32 dev eth0" in inner["sgl-gw-dinkes"]
+    assert all(len(v) <= 15 and v.startswith(lab.VETH_PREFIX) for v in veths.values())
+    assert set(inner) == {lab.netns_name(n) for n in inventory.nodes}
+    assert f"netns add {lab.netns_name('gw-dinkes')}" in root
+    assert "address add 198.18.5.2/32 dev eth0" in inner[lab.netns_name("gw-dinkes")]
     assert all(n.ip.startswith("198.18.") for n in inventory.nodes.values())
 
 
