@@ -11,7 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,6 +23,7 @@ from tests.webhook.telegram_standin import Sent
 from tests.webhook.test_telegram import BUDI, KOORD, SARI, STRANGER, Chat, telegram
 from tests.workflow.conftest import alert_notification
 from webhook.cli import main
+from webhook.core.chat import ButtonRefused, sign_answer, sign_button, verify_button
 from webhook.core.messages import BUTTON, OPENED, NotifyConfig, button_label, plan
 from webhook.store.models import TelegramChat, User
 from webhook.usecases import incidents as incident_uses
@@ -447,3 +448,21 @@ def test_the_answer_is_told_to_the_holder_and_the_staff_on_duty_with_a_one_press
     assert all(f"{BUTTON}confirm" not in m.links for m in up.values())
     # before any answer, no confirm button on a page
     assert f"{BUTTON}confirm" not in _planned(OPENED, CHATS, GROUPS)["sari", "1"].links
+
+
+def test_answer_buttons_are_signed_and_hold_only_their_answer() -> None:
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    for answer in ("down", "up", "slow"):
+        press = verify_button("s", sign_answer("s", 9, answer, now, hour), now)
+        assert (press.incident_id, press.action, press.answer) == (9, "answer", answer)
+    genuine = sign_answer("s", 9, "down", now, hour)
+    with pytest.raises(ButtonRefused, match="tidak sah"):
+        verify_button("another secret", genuine, now)
+    # an answer index past the three, signed with the right key, is still not SIGAP's button
+    forged = sign_button("s", 9, "answer", "", None, now, hour, assignee_id=3)
+    with pytest.raises(ButtonRefused, match="tidak sah"):
+        verify_button("s", forged, now)
+    with pytest.raises(ButtonRefused, match="kedaluwarsa"):
+        verify_button("s", genuine, now + 2 * hour)
+    assert len(genuine.encode()) <= 64  # Telegram's limit on callback_data
