@@ -20,12 +20,15 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from exporter.inventory import Duration, YamlLines, format_path
 from webhook.core.deadlines import targets_of
 from webhook.core.documents import DEFAULT_PLACE
+from webhook.core.letterhead import DEFAULT_LETTERHEAD, Letterhead, LetterheadConfig
 from webhook.core.messages import NotifyConfig
+from webhook.core.photos import PhotoConfig
 from webhook.core.retention import RetentionConfig
 from webhook.core.roster import PagingConfig
 from webhook.core.workflow import State
@@ -97,6 +100,8 @@ class _Spec(BaseModel):
     escalation: dict[str, Duration] = Field(default_factory=dict)
     paging: PagingConfig = Field(default_factory=PagingConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    letterhead: LetterheadConfig = Field(default_factory=LetterheadConfig)
+    photos: PhotoConfig = Field(default_factory=PhotoConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -269,6 +274,10 @@ class Settings:
     telegram_webhook_secret: str | None = None
     """Set: Telegram posts updates to `/telegram/webhook` with this secret in the header
     `X-Telegram-Bot-Api-Secret-Token` (no long polling); None: long polling."""
+    letterhead: Letterhead = DEFAULT_LETTERHEAD
+    """The office's letterhead on every page, PDF and workbook that carries one."""
+    photos: PhotoConfig = field(default_factory=PhotoConfig)
+    """How many photos an F-04 may carry, and how big (`webhook.core.photos`)."""
 
 
 def database_url(url: str) -> str:
@@ -408,6 +417,11 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
             else f"{config_file}:{lines.line_for(('database_url',))}: database_url"
         )
         raise SettingsError(f"{where}: {exc}") from None
+    if spec.telegram_webhook_secret and not spec.external_url:
+        raise SettingsError(
+            "SIGAP_TELEGRAM_WEBHOOK_SECRET: Telegram's webhook mode needs SIGAP_EXTERNAL_URL (the "
+            "HTTPS URL Telegram posts to); set it, or unset the secret for long polling"
+        )
     privileged = {"auto": None, "true": True, "false": False}[spec.ping_privileged]
     return Settings(
         database_url=url,
@@ -443,4 +457,31 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         telegram_bot_token=spec.telegram_bot_token,
         telegram_api_url=spec.telegram_api_url,
         telegram_webhook_secret=spec.telegram_webhook_secret,
+        letterhead=_letterhead(spec.letterhead, config_file, lines),
+        photos=spec.photos,
     )
+
+
+def _letterhead(config: LetterheadConfig, config_file: str | None, lines: YamlLines) -> Letterhead:
+    """The letterhead with its crest checked now: a PNG or JPEG that Pillow reads (a path
+    relative to the settings file's directory), else SettingsError naming the file."""
+    if config.crest is None:
+        return Letterhead.of(config)
+    path = Path(config.crest)
+    if not path.is_absolute() and config_file:
+        path = Path(config_file).parent / path
+    path = path.absolute()
+    where = f"{config_file}:{lines.line_for(('letterhead', 'crest'))}: letterhead.crest"
+    try:
+        with Image.open(path) as image:
+            kind = image.format
+            image.verify()
+    except OSError as exc:
+        reason = exc.strerror or "not an image Pillow can read"
+        raise SettingsError(
+            f"{where}: cannot use {path}: {reason}; expected the regency's crest as a PNG or "
+            "JPEG file"
+        ) from None
+    if kind not in ("PNG", "JPEG"):
+        raise SettingsError(f"{where}: {path} is a {kind} image; expected a PNG or JPEG file")
+    return Letterhead.of(config.model_copy(update={"crest": str(path)}))

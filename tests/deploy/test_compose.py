@@ -77,10 +77,19 @@ def env_example() -> dict[str, str]:
     return values
 
 
+OPERATOR_SETS = {
+    "SIGAP_INVENTORY_FILE": "./deploy/inventory.example.yml",  # the operator's own, here the lab's
+    "SIGAP_EXTERNAL_URL": "https://sigap.example.go.id",
+}
+"""What the operator must set besides the secrets (compose refuses to start without them)."""
+
+
 def operator_env() -> dict[str, str]:
-    """.env as an operator makes it from .env.example: the empty secrets filled in."""
+    """.env as an operator makes it from .env.example: the empty secrets filled in, the
+    inventory and the external URL set."""
     return {
-        name: value or f"test-{name.lower()}-0123456789" for name, value in env_example().items()
+        name: value or OPERATOR_SETS.get(name, f"test-{name.lower()}-0123456789")
+        for name, value in env_example().items()
     }
 
 
@@ -294,6 +303,23 @@ def test_secrets_are_empty_in_the_example_and_required_by_compose() -> None:
     compose()
     assert ".env" in (ROOT / ".gitignore").read_text().split()
     assert ".env" in DOCKERIGNORE.read_text().split()
+
+
+@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "docker-compose.ha.yml"])
+@pytest.mark.parametrize("name", sorted(OPERATOR_SETS))
+def test_the_shipped_env_refuses_to_start_until_the_operator_sets_the_network(
+    compose_file: str, name: str
+) -> None:
+    """The traps of issue 24: the lab's inventory on a real server (SigapCoreDown at once), and
+    links to localhost. .env.example leaves both empty; compose stops naming what to set."""
+    assert env_example()[name] == "", f".env.example must not set {name}"
+    raw = yaml.safe_load((ROOT / compose_file).read_text())
+    uses = [m for m in VARIABLE.finditer((ROOT / compose_file).read_text())
+            if (m["braced"] or m["plain"]) == name]  # fmt: skip
+    assert uses and all(m["op"] == ":?" for m in uses), f"{compose_file}: ${{{name}:?...}}"
+    env = {**operator_env(), name: ""}
+    with pytest.raises(MissingVariable, match=f"{name}: set {name} in .env"):
+        interpolated(raw, env)
 
 
 def test_every_referenced_file_exists() -> None:
@@ -825,3 +851,8 @@ def test_webhook_example_config_and_its_commented_sections_are_valid() -> None:
     config = notify_config(sections["notify"])
     assert config.smtp is not None and config.webhook is not None
     targets_of(sections["escalation"])
+    from webhook.core.letterhead import LetterheadConfig
+    from webhook.core.photos import PhotoConfig
+
+    assert LetterheadConfig.model_validate(sections["letterhead"]).crest
+    PhotoConfig.model_validate(sections["photos"])

@@ -82,12 +82,12 @@ async def test_local_months_causes_and_charts(tmp_path: Path) -> None:
         listed = page.split('data-incidents="dinkes"')[1]
         assert "Listrik PLN padam" in listed  # the incident's cause
 
-        summary = await csv_of(service, "/laporan.csv?bulan=2026-11")
+        summary = await csv_of(service, "/laporan.csv?bulan=2026-11&format=csv")
         dinkes = next(r for r in summary if r["SKPD"] == "dinkes")
         assert dinkes["Waktu henti Listrik PLN padam (detik)"] == "1800"
         assert dinkes["Waktu henti Kabel fiber optik putus (detik)"] == "0"
         assert list(dinkes)[:4] == ["SKPD", "Nama SKPD", "Bulan", "Ketersediaan (0-1)"]
-        incidents = await csv_of(service, "/laporan/insiden.csv?bulan=2026-11")
+        incidents = await csv_of(service, "/laporan/insiden.csv?bulan=2026-11&format=csv")
         assert [(r["Insiden"], r["Penyebab gangguan"]) for r in incidents] == [
             (str(november), "pln_power")
         ]

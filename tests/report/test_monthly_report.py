@@ -191,9 +191,8 @@ async def _the_month(service: Service, prometheus: Backfilled) -> None:
     assert 'data-testid="availability-problem"' not in page
     assert f'href="/incidents/{duplicate["id"]}"' in page  # the cancelled one is listed
 
-    summary = {
-        r["SKPD"]: r for r in csv_rows(await text_of(service, f"/laporan.csv?bulan={month}"))
-    }
+    machine = f"/laporan.csv?bulan={month}&format=csv"
+    summary = {r["SKPD"]: r for r in csv_rows(await text_of(service, machine))}
     assert float(summary["dinkes"]["Ketersediaan (0-1)"]) == pytest.approx(
         expected[month, "dinkes"], abs=1e-6
     )
@@ -223,7 +222,7 @@ async def _the_month(service: Service, prometheus: Backfilled) -> None:
     times = row_of(page[page.index("Waktu per tahap SOP") :], "dinkes")
     assert "<th>Ditangani</th>" in page and cell(times, "stage-acknowledge") != "-"
 
-    incidents = csv_rows(await text_of(service, f"/laporan/insiden.csv?bulan={month}"))
+    incidents = csv_rows(await text_of(service, f"/laporan/insiden.csv?bulan={month}&format=csv"))
     assert {(r["Insiden"], r["SKPD"], r["Tahap"]) for r in incidents} == {
         (str(dinkes), "dinkes", "closed"),
         (str(duplicate["id"]), "dinkes", "cancelled"),
@@ -262,7 +261,7 @@ async def test_an_skpd_admin_sees_only_its_own(prometheus: Backfilled, tmp_path:
         assert "Dinas Kesehatan" not in page
         refused = await text_of(service, "/laporan.csv?skpd=dinkes", status=403)
         assert "wati sees only disdik" in refused
-        rows = csv_rows(await text_of(service, "/laporan.csv"))
+        rows = csv_rows(await text_of(service, "/laporan.csv?format=csv"))
         assert [r["SKPD"] for r in rows] == ["disdik"]
     finally:
         await service.client.close()

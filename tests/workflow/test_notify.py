@@ -26,6 +26,7 @@ from tests.workflow.conftest import (
 from tests.workflow.test_service import act, bearer
 from webhook.core.deadlines import overdue, targets_of
 from webhook.core.documents import build_document
+from webhook.core.letterhead import DEFAULT_LETTERHEAD
 from webhook.core.messages import Message, NotifyConfig, SmtpConfig, plan
 from webhook.core.pdf import document_pdf
 from webhook.core.workflow import State
@@ -158,8 +159,9 @@ async def test_revisions_0002_and_0003_match_the_workflow_models(service: Servic
 
 def test_f01_and_f04_pdfs_have_the_header_and_unicode() -> None:
     incident = SimpleNamespace(
-        id=7, skpd="dinkes", responsibility=None, nodes=[], opened_at=datetime.now(UTC)
-    )
+        id=7, skpd="dinkes", responsibility=None, nodes=[], opened_at=datetime.now(UTC),
+        recovered_at=None, closed_at=None, alerts=[], events=[],
+    )  # fmt: skip
     for kind in ("f01", "f04"):
         document = build_document(
             kind,
@@ -171,7 +173,7 @@ def test_f01_and_f04_pdfs_have_the_header_and_unicode() -> None:
             inventory=None,
             people={},
         )
-        pdf = document_pdf(document)
+        pdf = document_pdf(document, DEFAULT_LETTERHEAD)
         assert pdf.startswith(b"%PDF") and b"DejaVu" in pdf
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from exporter.inventory import Inventory
+from webhook.core import figures
 from webhook.core.confirmation import answer_word
 from webhook.core.forms import UNKNOWN_CAUSE
 from webhook.core.i18n import word
@@ -55,6 +56,33 @@ class IncidentOnForm(Protocol):
     def nodes(self) -> list[Any]: ...
     @property
     def opened_at(self) -> datetime: ...
+    @property
+    def recovered_at(self) -> datetime | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def alerts(self) -> Sequence[AlertSpan]: ...
+    @property
+    def events(self) -> Sequence[figures.EventRecord]: ...
+
+
+class AlertSpan(Protocol):
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPhoto:
+    """A repair photo on the F-04 (`webhook.core.photos`): shown on the page by `id`, drawn in
+    the PDF from `data`."""
+
+    id: int
+    content_type: str
+    data: bytes
+    width: int
+    height: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +120,8 @@ class Document:
     """Diskominfo's staff on the left, the SKPD's side on the right."""
     lang: str = "id"
     """The language of its words (the letterhead stays the regency's own)."""
+    photos: tuple[DocumentPhoto, ...] = ()
+    """F-04: the repair's photos, oldest first."""
 
     @property
     def heading(self) -> str:
@@ -144,6 +174,78 @@ def affected_nodes(
     return tuple(lines)
 
 
+def outage_span(
+    incident: IncidentOnForm, repair_ended_at: datetime | None
+) -> tuple[datetime, datetime | None]:
+    """When the outage began (its first alert, else the report) and ended (the alerts'
+    recovery, else the repair's end on the F-04); None: not over."""
+    starts = [a.starts_at for a in incident.alerts]
+    start = min(starts) if starts else incident.opened_at
+    return start, incident.recovered_at or repair_ended_at
+
+
+def format_span(seconds: float, lang: str) -> str:
+    """`2 jam 05 menit` / `2 h 05 min`: an outage's length as a document writes it."""
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    unit = ("d", "h", "min") if lang == "en" else ("hari", "jam", "menit")
+    parts = [f"{days} {unit[0]}"] if days else []
+    if days or hours:
+        parts.append(f"{hours} {unit[1]}")
+    parts.append(f"{minutes:02d} {unit[2]}" if parts else f"{minutes} {unit[2]}")
+    return " ".join(parts)
+
+
+def ping_result(incident: IncidentOnForm, inventory: Inventory | None, zone: str, lang: str) -> str:
+    """The latest ping check on the timeline in words: when, and each node by its inventory
+    name with its replies (`Gateway Dinkes: 0/3 balasan`); `-` when none was made."""
+    checks = [e for e in incident.events if e.kind == "ping_check"]
+    if not checks:
+        return word("ping_not_checked", lang)
+    check = checks[-1]
+    results = check.data.get("results")
+    parts = []
+    if isinstance(results, dict):
+        for node_id, result in results.items():
+            node = inventory.nodes.get(str(node_id)) if inventory is not None else None
+            name = (node.name or node.id) if node is not None else str(node_id)
+            replies = f"{result.get('received', 0)}/{result.get('sent', 0)} {word('replies', lang)}"
+            parts.append(f"{name}: {replies}")
+    if check.data.get("error"):
+        parts.append(str(check.data["error"]))
+    return f"{format_moment(check.at, zone, lang)}: " + ("; ".join(parts) or "-")
+
+
+def evidence(
+    incident: IncidentOnForm,
+    repair_ended_at: datetime | None,
+    inventory: Inventory | None,
+    zone: str,
+    lang: str,
+) -> list[tuple[str, str]]:
+    """What makes an F-04 evidence: the outage's start, recovery and length, the ping check."""
+    start, end = outage_span(incident, repair_ended_at)
+    intervals = figures.outage_intervals(
+        incident.opened_at,
+        incident.closed_at,
+        [(a.starts_at, a.ends_at) for a in incident.alerts],
+        repair_ended_at,
+    )
+    length = "-"
+    if end is not None:
+        length = format_span(figures.outage_seconds(intervals, end, (start, end)), lang)
+    return [
+        (word("outage_started_at", lang), format_moment(start, zone, lang)),
+        (
+            word("outage_recovered_at", lang),
+            format_moment(end, zone, lang) if end else word("not_recovered", lang),
+        ),
+        (word("outage_duration", lang), length),
+        (word("ping_check_result", lang), ping_result(incident, inventory, zone, lang)),
+    ]
+
+
 def build_document(
     kind: str,
     incident: IncidentOnForm,
@@ -157,9 +259,10 @@ def build_document(
     zone: str = DEFAULT_ZONE,
     lang: str = "id",
     place: str = DEFAULT_PLACE,
+    photos: Sequence[DocumentPhoto] = (),
 ) -> Document:
-    """F-01 (`kind` "f01") or F-04 ("f04") of `incident` from its saved `data`, signed at
-    `place`."""
+    """F-01 (`kind` "f01") or F-04 ("f04") of `incident` (alerts and events loaded) from its
+    saved `data`, signed at `place`; an F-04 with the outage's `evidence` and its `photos`."""
     code, title = KINDS[kind]
 
     def when(key: str) -> str:
@@ -211,6 +314,7 @@ def build_document(
             received = f"{who}, {format_moment(acknowledged_at, zone, lang)}"
         fields = [
             *head,
+            *evidence(incident, parse_moment(data.get("repair_ended_at")), inventory, zone, lang),
             (label("responsibility"), responsibility),
             (label("cause"), word(f"cause_{cause}", lang)),
             (label("findings"), text("findings")),
@@ -239,6 +343,7 @@ def build_document(
         place_date=f"{place}, {format_date(saved_at, zone, lang)}",
         signers=signers,
         lang=lang,
+        photos=tuple(photos) if kind == "f04" else (),
     )
 
 

@@ -277,6 +277,31 @@ WORDS: dict[str, dict[str, str]] = {
     "answer_slow": {"id": "Hanya lambat", "en": "Only slow"},
     "role_viewer": {"id": "pemantau", "en": "viewer"},
     "role_system": {"id": "sistem", "en": "system"},
+    # Reports for Excel, the letterhead, F-04 as evidence (issue 24)
+    "yes": {"id": "ya", "en": "yes"},
+    "no": {"id": "tidak", "en": "no"},
+    "hours_minutes": {"id": "jam:menit", "en": "hours:minutes"},
+    "summary": {"id": "Ringkasan", "en": "Summary"},
+    "incidents": {"id": "Insiden", "en": "Incidents"},
+    "incidents_of_month": {"id": "Insiden bulan ini", "en": "Incidents of the month"},
+    "xlsx_report": {"id": "Excel (.xlsx)", "en": "Excel (.xlsx)"},
+    "csv_for_programs": {"id": "CSV untuk program", "en": "CSV for programs"},
+    "outage_started_at": {"id": "Gangguan mulai", "en": "Outage started"},
+    "outage_recovered_at": {"id": "Pulih", "en": "Recovered"},
+    "not_recovered": {"id": "belum pulih", "en": "not recovered yet"},
+    "outage_duration": {"id": "Lama gangguan", "en": "Outage duration"},
+    "ping_check_result": {"id": "Hasil cek ping", "en": "Ping check result"},
+    "ping_not_checked": {"id": "belum dicek", "en": "not checked"},
+    "repair_photos": {"id": "Foto perbaikan", "en": "Repair photos"},
+    "attach_photo": {"id": "Lampirkan foto", "en": "Attach a photo"},
+    "photo_hint": {
+        "id": "JPEG atau PNG, paling banyak {count} foto, masing-masing paling besar {size} MB. "
+        "Lokasi GPS dihapus dari foto.",
+        "en": "JPEG or PNG, at most {count} photos of at most {size} MB each. "
+        "The GPS location is removed from the photo.",
+    },
+    "remove_photo": {"id": "Hapus foto", "en": "Remove photo"},
+    "no_photos": {"id": "Belum ada foto", "en": "No photos yet"},
 }
 
 MONTH_NAMES = {

@@ -230,7 +230,7 @@ def plan(
     config: NotifyConfig,
     *,
     secret: str,
-    external_url: str,
+    external_url: str | None,
     now: datetime,
     detail: str = "",
     on_duty: Sequence[str] = (),
@@ -245,6 +245,8 @@ def plan(
     the paging step named; `skpd_name`: the SKPD's name in the inventory (if any);
     `telegram_chats`: the Telegram chat of each person who linked one (when the bot is set up);
     `telegram_groups`: the group chats by scope (`noc`, an SKPD's id).
+    Without `external_url` (SIGAP_EXTERNAL_URL unset) the messages carry no links: a link to a
+    host nobody can reach (localhost) would be worse than none; chat buttons still work.
 
     A new outage (OPENED) opened by an alert also asks the SKPD's admins with a linked chat,
     and the SKPD's group, to confirm it (SOP 3, `webhook.core.confirmation`); the NOC group
@@ -257,7 +259,7 @@ def plan(
     name = skpd_name or incident.skpd
     subject = f"[SIGAP #{incident.id}] {word(f'subject_{move}', lang)}: {name}"
     skpd = name if name == incident.skpd else f"{name} ({incident.skpd})"
-    page = f"{external_url.rstrip('/')}/incidents/{incident.id}"
+    page = f"{external_url.rstrip('/')}/incidents/{incident.id}" if external_url else None
     state = word(f"state_{incident.state}", lang)
     responsibility = word(f"responsibility_{incident.responsibility or 'unknown'}", lang)
     audience = config.rules.get(move, [])
@@ -283,9 +285,9 @@ def plan(
             secret=secret, now=now, lifetime=lifetime, lang=lang,
         )  # fmt: skip
     for user in recipients(audience, incident, users, on_duty, paged):
-        user_links = {"incident": page}
+        user_links = {"incident": page} if page else {}
         link_action = LINK_ACTIONS.get((move, user.role))
-        if link_action:
+        if link_action and external_url:
             token = links.sign(secret, incident.id, link_action, user.name, now, lifetime)
             user_links[link_action] = links.url(external_url, token)
         lines = list(lines_of_all)
@@ -354,7 +356,7 @@ def _telegram(
     person: str,
     subject: str,
     lines: list[str],
-    page: str,
+    page: str | None,
     *,
     secret: str,
     now: datetime,
@@ -372,6 +374,8 @@ def _telegram(
         )
         for action in chat.button_actions(incident.state, role, answer)
     }
+    if page is None:
+        return Message("telegram", chat_id, person, subject, "\n".join(lines) + "\n", buttons)
     text = "\n".join([*lines, f"{action_name('incident', lang)}: {page}"]) + "\n"
     return Message("telegram", chat_id, person, subject, text, {"incident": page, **buttons})
 

@@ -2,8 +2,8 @@
 downtime split by responsibility, time per SOP stage, and the incidents.
 
 Pure: the month's incidents (with their alerts and events), the F-04 repair ends and the
-availability from Prometheus in, a `MonthlyReport` out, and its CSV. The page and the PDF
-(`webhook.web.ui.monthly`, `webhook.core.pdf`) render the same object. The rules:
+availability from Prometheus in, a `MonthlyReport` out, and its tables (CSV, workbook). The
+page and the PDF (`webhook.web.ui.monthly`, `webhook.core.pdf`) render the same object. The rules:
 
 - an incident belongs to the month when its life (opening to closing, or now) overlaps it;
 - outages: incidents opened in the month, cancelled ones (false alarms, duplicates) left out;
@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from webhook.core import figures
 from webhook.core.forms import CAUSES, UNKNOWN_CAUSE
@@ -375,7 +375,123 @@ def format_time(moment: datetime | None, zone: str = DEFAULT_ZONE, lang: str = "
     return format_moment(moment, zone, lang, short=True)
 
 
-# --- CSV -----------------------------------------------------------------------------------------
+# --- tables: CSV for machines, CSV for Excel, the workbook ------------------------------------
+
+
+Kind = Literal["text", "word", "count", "flag", "ratio", "duration", "moment"]
+"""How a column's values are written: `word` is a stable id (a state, a responsibility) that
+people read translated (`Column.words` is the catalogue's prefix); `duration` is seconds;
+`moment` an aware datetime shown on `Column.zone`'s clock."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    """Without a unit: each rendering adds its own (`(detik)`, `(jam:menit)`, `(0-1)`)."""
+    kind: Kind = "text"
+    words: str = ""
+    zone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One download of the report: its columns and rows, values as `Column.kind` says (None:
+    no figure). The three renderings below (and `webhook.core.workbook`) write this one object,
+    so they never differ in what they say."""
+
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[object, ...], ...]
+
+
+def summary_table(report: MonthlyReport, lang: str) -> Table:
+    """One row per SKPD: availability as a ratio 0..1, durations in seconds."""
+
+    def t(key: str) -> str:
+        return word(key, lang)
+
+    def downtime(what: str) -> Column:
+        return Column(f"{t('downtime')} {what}", "duration")
+
+    columns = (
+        Column("SKPD"),
+        Column(t("skpd_name")),
+        Column(t("month")),
+        Column(t("availability"), "ratio"),
+        Column(t("outages"), "count"),
+        downtime(t("total")),
+        *(downtime(t(f"responsibility_{r}")) for r in figures.RESPONSIBILITIES),
+        *(Column(t(f"stage_{s}"), "duration") for s in REPORT_STAGES),
+        Column(t("downtime_planned"), "duration"),
+        Column(t("downtime_unplanned"), "duration"),
+        Column(t("maintenance"), "duration"),
+        Column(t("availability_sla"), "ratio"),
+        *(downtime(t(f"cause_{c}")) for c in (*CAUSES, UNKNOWN_CAUSE)),
+    )
+    rows = []
+    for skpd in report.skpds:
+        by_cause = skpd_downtime_by_cause(report, skpd)
+        rows.append(
+            (
+                skpd.skpd,
+                skpd.name,
+                str(report.month),
+                skpd.availability,
+                skpd.outages,
+                skpd.downtime_total,
+                *(skpd.downtime[r] for r in figures.RESPONSIBILITIES),
+                *(skpd.time_to_stage[s] for s in REPORT_STAGES),
+                skpd.downtime_planned,
+                skpd.downtime_unplanned,
+                skpd.planned_time,
+                skpd.availability_excl_planned,
+                *(by_cause[c] for c in (*CAUSES, UNKNOWN_CAUSE)),
+            )
+        )
+    return Table(f"{t('monthly_title')} · {report.month.name(lang)}", columns, tuple(rows))
+
+
+def incidents_table(report: MonthlyReport, lang: str) -> Table:
+    """One row per incident of the month."""
+
+    def t(key: str) -> str:
+        return word(key, lang)
+
+    zone = report.month.zone
+    columns = (
+        Column(t("incident"), "count"),
+        Column("SKPD"),
+        Column(f"{t('opened_at')} (UTC)", "moment"),
+        Column(t("state"), "word", words="state_"),
+        Column(t("responsibility"), "word", words="responsibility_"),
+        Column(t("downtime"), "duration"),
+        *(Column(t(f"stage_{s}"), "duration") for s in REPORT_STAGES),
+        Column(t("description")),
+        Column(t("planned"), "flag"),
+        Column(t("downtime_planned"), "duration"),
+        Column(t("cause"), "word", words="cause_"),
+        Column(f"{t('opened_at')} ({zone})", "moment", zone=zone),
+    )
+    rows = [
+        (
+            line.id,
+            line.skpd,
+            line.opened_at,
+            line.state,
+            line.responsibility,
+            line.downtime,
+            *(line.time_to_stage.get(s) for s in REPORT_STAGES),
+            line.title,
+            line.planned,
+            line.planned_downtime,
+            line_cause(report, line),
+            line.opened_at,
+        )
+        for skpd in report.skpds
+        for line in skpd.incidents
+    ]
+    title = f"{t('incidents_of_month')} · {report.month.name(lang)}"
+    return Table(title, columns, tuple(rows))
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -390,108 +506,74 @@ def neutralised(value: object) -> object:
     return value
 
 
-class _Writer:
-    """csv.writer whose every cell is `neutralised`: the only way SIGAP writes CSV."""
-
-    def __init__(self, out: io.StringIO) -> None:
-        self._writer = csv.writer(out)
-
-    def writerow(self, row: Sequence[object]) -> None:
-        self._writer.writerow([neutralised(cell) for cell in row])
+def hours_minutes(seconds: float) -> str:
+    """`26:05`: a duration as hours (not wrapped at a day) and minutes, to the nearest minute."""
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours}:{minutes:02d}"
 
 
-def _seconds(value: float | None) -> int | str:
-    return "" if value is None else round(value)
+def _machine_cells(column: Column, value: object, lang: str) -> list[object]:
+    if value is None:
+        return [""]
+    match column.kind:
+        case "ratio" if isinstance(value, float):
+            return [f"{value:.6f}"]
+        case "duration" if isinstance(value, int | float):
+            return [round(value)]
+        case "flag":
+            return [int(bool(value))]
+        case "moment" if isinstance(value, datetime):
+            if column.zone == "UTC":
+                return [value.isoformat()]
+            return [local(value, column.zone).isoformat(timespec="seconds")]
+    return [value]
 
 
-def summary_csv(report: MonthlyReport, lang: str) -> str:
-    """One row per SKPD; availability as a ratio 0..1, durations in whole seconds."""
+def _excel_cells(column: Column, value: object, lang: str) -> list[object]:
+    """Indonesian Excel's reading: decimal comma, durations as `h:mm` then seconds, local
+    times as `2026-11-30 17:02:00` (a date Excel recognises), words instead of ids."""
+    if value is None:
+        return ["", ""] if column.kind == "duration" else [""]
+    match column.kind:
+        case "ratio" if isinstance(value, float):
+            return [f"{value:.6f}".replace(".", ",")]
+        case "duration" if isinstance(value, int | float):
+            return [hours_minutes(value), round(value)]
+        case "flag":
+            return [word("yes" if value else "no", lang)]
+        case "word":
+            return [word(f"{column.words}{value}", lang)]
+        case "moment" if isinstance(value, datetime):
+            return [local(value, column.zone).strftime("%Y-%m-%d %H:%M:%S")]
+    return [value]
+
+
+def _headers(column: Column, lang: str, excel: bool) -> list[str]:
+    seconds = f"{column.header} ({word('seconds', lang)})"
+    match column.kind:
+        case "ratio":
+            return [f"{column.header} (0-1)"]
+        case "duration" if excel:
+            return [f"{column.header} ({word('hours_minutes', lang)})", seconds]
+        case "duration":
+            return [seconds]
+    return [column.header]
+
+
+EXCEL_BOM = "\ufeff"
+"""Without it Excel reads the file in the machine's code page: names with `é` or `–` garble."""
+
+
+def table_csv(table: Table, lang: str, *, excel: bool) -> str:
+    """`table` as CSV: for Excel with Indonesian regional settings (`excel`: `;` between
+    cells, decimal comma, a BOM, durations as `h:mm` with the seconds beside), or for
+    programs (`,`, dots, seconds, ids, ISO 8601). The only way SIGAP writes CSV: every cell is
+    `neutralised`."""
     out = io.StringIO()
-    writer = _Writer(out)
-    seconds = word("seconds", lang)
-    writer.writerow(
-        [
-            "SKPD",
-            word("skpd_name", lang),
-            word("month", lang),
-            f"{word('availability', lang)} (0-1)",
-            word("outages", lang),
-            f"{word('downtime', lang)} {word('total', lang)} ({seconds})",
-            *(
-                f"{word('downtime', lang)} {word(f'responsibility_{r}', lang)} ({seconds})"
-                for r in figures.RESPONSIBILITIES
-            ),
-            *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in REPORT_STAGES),
-            f"{word('downtime_planned', lang)} ({seconds})",
-            f"{word('downtime_unplanned', lang)} ({seconds})",
-            f"{word('maintenance', lang)} ({seconds})",
-            f"{word('availability_sla', lang)} (0-1)",
-            *(
-                f"{word('downtime', lang)} {word(f'cause_{c}', lang)} ({seconds})"
-                for c in (*CAUSES, UNKNOWN_CAUSE)
-            ),
-        ]
-    )
-    for skpd in report.skpds:
-        sla = skpd.availability_excl_planned
-        by_cause = skpd_downtime_by_cause(report, skpd)
-        writer.writerow(
-            [
-                skpd.skpd,
-                skpd.name,
-                str(report.month),
-                "" if skpd.availability is None else f"{skpd.availability:.6f}",
-                skpd.outages,
-                _seconds(skpd.downtime_total),
-                *(_seconds(skpd.downtime[r]) for r in figures.RESPONSIBILITIES),
-                *(_seconds(skpd.time_to_stage[s]) for s in REPORT_STAGES),
-                _seconds(skpd.downtime_planned),
-                _seconds(skpd.downtime_unplanned),
-                _seconds(skpd.planned_time),
-                "" if sla is None else f"{sla:.6f}",
-                *(_seconds(by_cause[c]) for c in (*CAUSES, UNKNOWN_CAUSE)),
-            ]
-        )
-    return out.getvalue()
-
-
-def incidents_csv(report: MonthlyReport, lang: str) -> str:
-    """One row per incident of the month."""
-    out = io.StringIO()
-    writer = _Writer(out)
-    seconds = word("seconds", lang)
-    writer.writerow(
-        [
-            word("incident", lang),
-            "SKPD",
-            f"{word('opened_at', lang)} (UTC)",
-            word("state", lang),
-            word("responsibility", lang),
-            f"{word('downtime', lang)} ({seconds})",
-            *(f"{word(f'stage_{s}', lang)} ({seconds})" for s in REPORT_STAGES),
-            word("description", lang),
-            word("planned", lang),
-            f"{word('downtime_planned', lang)} ({seconds})",
-            word("cause", lang),
-            f"{word('opened_at', lang)} ({report.month.zone})",
-        ]
-    )
-    for skpd in report.skpds:
-        for line in skpd.incidents:
-            writer.writerow(
-                [
-                    line.id,
-                    line.skpd,
-                    line.opened_at.isoformat(),
-                    line.state,
-                    line.responsibility,
-                    _seconds(line.downtime),
-                    *(_seconds(line.time_to_stage.get(s)) for s in REPORT_STAGES),
-                    line.title,
-                    int(line.planned),
-                    _seconds(line.planned_downtime),
-                    line_cause(report, line),
-                    local(line.opened_at, report.month.zone).isoformat(timespec="seconds"),
-                ]
-            )
-    return out.getvalue()
+    writer = csv.writer(out, delimiter=";" if excel else ",")
+    cells = _excel_cells if excel else _machine_cells
+    writer.writerow([h for c in table.columns for h in _headers(c, lang, excel)])
+    for row in table.rows:
+        written = [x for c, v in zip(table.columns, row, strict=True) for x in cells(c, v, lang)]
+        writer.writerow([neutralised(x) for x in written])
+    return (EXCEL_BOM if excel else "") + out.getvalue()

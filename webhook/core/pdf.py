@@ -1,5 +1,5 @@
 """Forms F-01 (aduan SKPD) and F-04 (tindakan) and the monthly report as PDF, with the
-Diskominfo header.
+office's letterhead (`webhook.core.letterhead`, from the settings).
 
 fpdf2 with the DejaVu fonts of Debian's fonts-dejavu-core (Indonesian text, any Unicode a person
 types). Pure: data in, bytes out.
@@ -7,6 +7,7 @@ types). Pure: data in, bytes out.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from fpdf import FPDF
@@ -15,37 +16,61 @@ from webhook.core import charts, monthly
 from webhook.core.documents import Document, signature_lines
 from webhook.core.figures import RESPONSIBILITIES, TIMED_STAGES
 from webhook.core.i18n import word
+from webhook.core.letterhead import Letterhead
 from webhook.core.localtime import zone_abbreviation
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+PHOTO_HEIGHT = 75.0
+"""Millimetres: the tallest a repair photo is drawn."""
+CREST_HEIGHT = 22.0
+"""Millimetres: the crest beside the letterhead's lines."""
 
 
-def _letterhead(title: str, orientation: str) -> FPDF:
-    """A new A4 document with the Diskominfo header on its first page."""
+def _letterhead(title: str, orientation: str, letterhead: Letterhead) -> FPDF:
+    """A new A4 document with the letterhead on its first page: the crest on the left, the
+    government and office in capitals, the unit, the address line, a double rule."""
     pdf = FPDF(orientation=orientation, format="A4")
     pdf.set_title(title)
-    pdf.set_author("SIGAP · Diskominfo Kabupaten Tanah Bumbu")
+    pdf.set_author(f"SIGAP · {letterhead.short_name}")
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
     pdf.add_page()
+    top, left, right = pdf.get_y(), pdf.l_margin, pdf.r_margin
+    if letterhead.crest is not None:
+        crest = pdf.image(str(letterhead.crest), x=left, y=top, h=CREST_HEIGHT)
+        indent = float(crest.rendered_width) + 3
+        pdf.set_left_margin(left + indent)  # the lines centred between the crest and its mirror
+        pdf.set_right_margin(right + indent)
+        pdf.set_x(pdf.l_margin)
     pdf.set_font("DejaVu", "B", 13)
-    pdf.cell(0, 7, "PEMERINTAH KABUPATEN TANAH BUMBU", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 7, "DINAS KOMUNIKASI DAN INFORMATIKA", align="C", new_x="LMARGIN", new_y="NEXT")
+    for line in letterhead.title_lines:
+        pdf.multi_cell(0, 7, line, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    pdf.cell(0, 5, "Bidang Jaringan · SIGAP", align="C", new_x="LMARGIN", new_y="NEXT")
+    if letterhead.unit:
+        pdf.cell(0, 5, letterhead.unit, align="C", new_x="LMARGIN", new_y="NEXT")
+    if letterhead.contact_line:
+        pdf.set_font("DejaVu", "", 8)
+        pdf.multi_cell(0, 4, letterhead.contact_line, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_left_margin(left)
+    pdf.set_right_margin(right)
+    pdf.set_x(left)
+    if letterhead.crest is not None:
+        pdf.set_y(max(pdf.get_y(), top + CREST_HEIGHT))
     pdf.set_line_width(0.8)
     pdf.line(15, pdf.get_y() + 2, pdf.w - 15, pdf.get_y() + 2)
-    pdf.ln(6)
+    pdf.set_line_width(0.2)
+    pdf.line(15, pdf.get_y() + 3, pdf.w - 15, pdf.get_y() + 3)
+    pdf.ln(7)
     return pdf
 
 
-def document_pdf(document: Document) -> bytes:
+def document_pdf(document: Document, letterhead: Letterhead) -> bytes:
     """F-01 or F-04 as the office prints it: letterhead, title and number, the fields, the
     affected nodes, the place and date, and the two signature blocks with the names."""
     lang = document.lang
     incident = word("incident", lang).lower()
     title = f"{document.code} {document.number or ''} {incident} #{document.incident_id}"
-    pdf = _letterhead(title, "portrait")
+    pdf = _letterhead(title, "portrait", letterhead)
     pdf.set_font("DejaVu", "B", 12)
     pdf.cell(0, 7, document.heading, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
@@ -72,8 +97,34 @@ def document_pdf(document: Document) -> bytes:
                 table.row([node.id, node.name, node.address, node.location, node.responsibility])
     else:
         pdf.cell(0, 5, "-", new_x="LMARGIN", new_y="NEXT")
+    if document.photos:
+        _photos(pdf, document)
     _signatures(pdf, document)
     return bytes(pdf.output())
+
+
+def _photos(pdf: FPDF, document: Document) -> None:
+    """The repair's photos, two to a row, each scaled to fit its half of the page."""
+    gap = 4.0
+    width = (pdf.w - pdf.l_margin - pdf.r_margin - gap) / 2
+    most = PHOTO_HEIGHT
+    first = max(min(most, width * p.height / max(p.width, 1)) for p in document.photos[:2])
+    if pdf.get_y() + 9 + first > pdf.h - pdf.b_margin:
+        pdf.add_page()  # the heading stays with its first photos
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(0, 6, word("repair_photos", document.lang), new_x="LMARGIN", new_y="NEXT")
+    for start in range(0, len(document.photos), 2):
+        pair = document.photos[start : start + 2]
+        heights = [min(most, width * p.height / max(p.width, 1)) for p in pair]
+        if pdf.get_y() + max(heights) > pdf.h - pdf.b_margin:
+            pdf.add_page()
+        top = pdf.get_y()
+        for column, (photo, height) in enumerate(zip(pair, heights, strict=True)):
+            shown = min(width, height * photo.width / max(photo.height, 1))
+            x = pdf.l_margin + column * (width + gap) + (width - shown) / 2
+            pdf.image(io.BytesIO(photo.data), x=x, y=top, w=shown, h=height)
+        pdf.set_y(top + max(heights) + gap)
 
 
 def _signatures(pdf: FPDF, document: Document) -> None:
@@ -100,9 +151,9 @@ def _signatures(pdf: FPDF, document: Document) -> None:
             pdf.cell(half, 5.5, line, align="C", new_x="LEFT", new_y="NEXT")
 
 
-def monthly_report_pdf(report: monthly.MonthlyReport, lang: str) -> bytes:
+def monthly_report_pdf(report: monthly.MonthlyReport, lang: str, letterhead: Letterhead) -> bytes:
     """The monthly report: the SKPDs' figures, then each SKPD's incidents (A4 landscape)."""
-    pdf = _letterhead(f"{word('monthly', lang)} {report.month}", "landscape")
+    pdf = _letterhead(f"{word('monthly', lang)} {report.month}", "landscape", letterhead)
 
     def t(key: str) -> str:
         return word(key, lang)

@@ -55,6 +55,8 @@ log = logging.getLogger("sigap.notify")
 
 Attachments = Callable[[int], Awaitable[tuple[tuple[str, bytes], ...]]]
 """The files an email of an incident's `repair` notice carries (F-04 as PDF), made at send time."""
+Evidence = Callable[[int], Awaitable[str]]
+"""The lines a `repair` notice's messages add: the F-04's evidence (outage, ping check, nodes)."""
 SEND_ERRORS = (OSError, aiosmtplib.SMTPException, aiohttp.ClientError, TimeoutError)
 """What a channel that is down, slow or refusing raises: the attempt failed, retry later."""
 BATCH = 50
@@ -122,8 +124,9 @@ class Delivery:
         config: NotifyConfig,
         *,
         secret: str,
-        external_url: str,
+        external_url: str | None,
         attachments: Attachments | None = None,
+        evidence: Evidence | None = None,
         clock: Clock = system_clock,
         zone: str = DEFAULT_ZONE,
         skpd_name: Callable[[str], str] = str,
@@ -135,6 +138,7 @@ class Delivery:
         """An SKPD's name by its id (the inventory's), for the messages."""
         self.secret, self.external_url = secret, external_url
         self.attachments = attachments
+        self.evidence = evidence
         self.clock = clock
         self.zone = zone
         """The regency's time zone: the messages' times are written in it, the duty roster's
@@ -217,6 +221,11 @@ class Delivery:
             groups = await telegram_groups(session) if self.telegram is not None else {}
             for notice in notices:
                 try:
+                    detail = notice.detail
+                    if notice.notice == "repair" and self.evidence is not None:
+                        detail = "\n".join(
+                            p for p in (detail, await self.evidence(notice.incident_id)) if p
+                        )
                     messages = plan(
                         notice.notice,
                         by_id[notice.incident_id],
@@ -225,7 +234,7 @@ class Delivery:
                         secret=self.secret,
                         external_url=self.external_url,
                         now=now,
-                        detail=notice.detail,
+                        detail=detail,
                         on_duty=on_duty,
                         paged=paged.get((notice.incident_id, notice.created_at), []),
                         zone=self.zone,

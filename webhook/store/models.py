@@ -472,3 +472,22 @@ class TelegramUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     received_at: Mapped[datetime]
+
+
+class RepairPhoto(Base):
+    """A photo of a repair attached to an incident's F-04 (evidence), as cleaned by
+    `webhook.core.photos.clean_photo`: JPEG or PNG, encoded again without metadata."""
+
+    __tablename__ = "repair_photo"
+    # ids never come back after a removal (SQLite would reuse the highest): a browser that
+    # cached /photos/{id} must not show a removed photo for a new one
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

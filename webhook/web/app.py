@@ -52,7 +52,7 @@ from webhook.services.telegram import Telegram
 from webhook.settings import Settings
 from webhook.store.database import DATABASE_ERRORS, Database, checkpoints
 from webhook.usecases.context import Resources
-from webhook.usecases.documents import f04_attachment
+from webhook.usecases.documents import f04_attachment, f04_evidence
 from webhook.usecases.figures import open_now
 from webhook.web.alertmanager import receive, recorder_ctx
 from webhook.web.api import setup_api
@@ -77,6 +77,8 @@ from webhook.web.telegram import setup_telegram
 from webhook.web.ui.incidents import setup_incidents
 from webhook.web.ui.login import setup_login
 from webhook.web.ui.monthly import setup_monthly_report
+from webhook.web.ui.photos import setup_photos
+from webhook.web.ui.rendering import setup_rendering
 from webhook.web.ui.roster import setup_roster
 from webhook.web.ui.users import setup_users
 
@@ -249,8 +251,9 @@ def create_app(
         database,
         settings.notify,
         secret=settings.secret_key,
-        external_url=settings.external_url or "http://localhost:9428",
+        external_url=settings.external_url,  # None: messages without links
         attachments=lambda incident_id: f04_attachment(res, incident_id),
+        evidence=lambda incident_id: f04_evidence(res, incident_id),
         clock=clock,
         zone=settings.timezone,
         skpd_name=inventory.skpd_name if inventory is not None else str,
@@ -312,6 +315,8 @@ def create_app(
     setup_links(app)
     setup_login(app)
     setup_incidents(app)
+    setup_photos(app)
+    setup_rendering(app)
     setup_users(app)
     setup_monthly_report(app)
     setup_roster(app)

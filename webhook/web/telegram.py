@@ -275,7 +275,7 @@ def telegram_ctx(telegram: Telegram) -> Callable[[web.Application], AsyncIterato
         try:
             await telegram.start()
             if secret is not None:
-                url = (res.settings.external_url or "http://localhost:9428") + WEBHOOK_PATH
+                url = f"{res.settings.external_url}{WEBHOOK_PATH}"  # set: checked by the settings
                 await telegram.bot.set_webhook(
                     url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
                 )

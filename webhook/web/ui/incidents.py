@@ -23,6 +23,8 @@ from webhook.store.models import Incident, User
 from webhook.usecases import incidents
 from webhook.usecases.context import Actor
 from webhook.usecases.documents import form_document
+from webhook.usecases.photos import ATTACHERS
+from webhook.web.http import status_exception
 from webhook.web.keys import INVENTORY, RESOURCES, SETTINGS
 from webhook.web.ui.login import current_user, posted
 from webhook.web.ui.rendering import language, refusal, render
@@ -32,7 +34,7 @@ DATETIME_FIELDS = {"reported_at", "estimated_recovery_at", "repair_started_at", 
 """The UI's datetime-local fields: wall time in the regency's zone (`attach_zone`)."""
 
 
-def _incident_id(request: web.Request) -> int:
+def incident_id_of(request: web.Request) -> int:
     text = request.match_info["id"]
     if not (text.isascii() and text.isdigit() and len(text) < 10):
         raise web.HTTPNotFound()
@@ -115,7 +117,7 @@ async def incident_page(request: web.Request) -> web.Response:
     user, login = await current_user(request)
     res = request.app[RESOURCES]
     try:
-        view = await incidents.incident_view(res, Actor.of(user), _incident_id(request))
+        view = await incidents.incident_view(res, Actor.of(user), incident_id_of(request))
     except Refused as refused:
         raise refusal(refused) from None
     incident, now = view.incident, res.clock()
@@ -149,7 +151,7 @@ async def incident_page(request: web.Request) -> web.Response:
 
 
 async def act(request: web.Request) -> web.Response:
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     user, form = await posted(request)
     res, actor = request.app[RESOURCES], Actor.of(user)
     data: dict[str, Any] = attach_zone(form, DATETIME_FIELDS, res.settings.timezone)
@@ -175,29 +177,50 @@ async def form_view(request: web.Request) -> web.Response:
     if kind not in FORM_KINDS:
         raise web.HTTPNotFound()
     user, _ = await current_user(request)
+    return await form_page(request, user, kind, pdf=bool(request.match_info.get("pdf")))
+
+
+async def form_page(
+    request: web.Request,
+    user: User,
+    kind: str,
+    *,
+    pdf: bool = False,
+    photo_error: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    """The incident's F-01 or F-04 as a page (with `photo_error` beside the photo upload, when
+    one was refused) or as a PDF."""
     res = request.app[RESOURCES]
     try:
-        incident = await incidents.incident(res, Actor.of(user), _incident_id(request))
+        incident = await incidents.incident(res, Actor.of(user), incident_id_of(request))
     except Refused as refused:
         raise refusal(refused) from None
     document = await form_document(res, incident, kind, language(request))
+    if document is None and photo_error is not None:
+        raise status_exception(status, photo_error)  # no F-04 page to come back to
     if document is None:
         raise web.HTTPNotFound(text=f"incident {incident.id} has no {kind.upper()} yet")
-    if request.match_info.get("pdf"):
-        body = await asyncio.to_thread(document_pdf, document)
+    if pdf:
+        body = await asyncio.to_thread(document_pdf, document, res.settings.letterhead)
         return web.Response(
             body=body,
             content_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="{document.filename}"'},
         )
+    photos = res.settings.photos
     return render(
         request,
         "form.html",
+        status=status,
         user=user,
         incident=incident,
         kind=kind,
         document=document,
         signature_lines=signature_lines,
+        may_attach=Role(user.role) in ATTACHERS,
+        photo_error=photo_error,
+        photo_limits={"count": photos.max_count, "size": photos.max_bytes // (1024 * 1024)},
     )
 
 

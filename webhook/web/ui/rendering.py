@@ -56,6 +56,8 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         zone=zone,
         zone_name=zone_abbreviation(zone, request.app[CLOCK]()),
         fields=FIELDS,
+        letterhead=request.app[SETTINGS].letterhead,
+        crest_path=CREST_PATH,
         **context,
     )
     response = web.Response(status=status, text=html, content_type="text/html")
@@ -69,3 +71,18 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
 def refusal(refused: Refused) -> web.HTTPException:
     """A refusal as the UI's plain answer: its status by kind, its reason as the text."""
     return status_exception(HTTP_STATUS[refused.kind], refused.reason)
+
+
+CREST_PATH = "/letterhead/crest"
+"""The letterhead's crest image, for the pages that draw the letterhead (public, as printed)."""
+
+
+async def crest(request: web.Request) -> web.StreamResponse:
+    path = request.app[SETTINGS].letterhead.crest
+    if path is None:
+        raise web.HTTPNotFound(text="no crest is configured (letterhead.crest)")
+    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def setup_rendering(app: web.Application) -> None:
+    app.router.add_get(CREST_PATH, crest)
