@@ -1,8 +1,8 @@
 """Chat, second part (issue 21): the SKPD's answer to "is your office's connection down?" on the
 incident (SOP 3), the group chats (the NOC's, an SKPD's own), and each linked chat's language.
 
-Revision ID: 0011_chat_confirm
-Revises: 0010_chat
+Revision ID: 0012_chat_confirm
+Revises: 0011_repair_photos
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_chat_confirm"
-down_revision: str | None = "0010_chat"
+revision: str = "0012_chat_confirm"
+down_revision: str | None = "0011_repair_photos"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
