@@ -26,7 +26,7 @@ from webhook.core.roster import REASONS, SHIFT_DAYS, shift_name
 from webhook.services.silences import Silences
 from webhook.settings import Settings, SettingsError, load_settings
 from webhook.store.database import Database
-from webhook.usecases import maintenance, roster, users
+from webhook.usecases import chat, maintenance, roster, users
 from webhook.usecases.context import Actor, Resources
 from webhook.usecases.users import PERSON_ROLES
 from webhook.web.app import create_app
@@ -147,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     override.add_argument("--reason", choices=list(REASONS), default="swap")
     show = duty.add_parser("show", help="who is on duty now, next, and the coming shifts")
     show.add_argument("--days", type=int, default=7)
+    group = commands.add_parser(
+        "telegram-group", help="Telegram group chats: the NOC's, an SKPD's own"
+    ).add_subparsers(dest="telegram-group_command", required=True)
+    put = group.add_parser("set", help="CHAT_ID (negative) becomes the group of SCOPE")
+    put.add_argument("chat_id", type=int, metavar="CHAT_ID")
+    put.add_argument("scope", metavar="SCOPE", help="noc (every new outage) or an SKPD's id")
+    put.add_argument("--title", default="", help="the group's name, as a reminder")
+    unset = group.add_parser("unset", help="CHAT_ID gets SIGAP's messages no more")
+    unset.add_argument("chat_id", type=int, metavar="CHAT_ID")
+    group.add_parser("list", help="the groups set: scope, chat id, title, who set it")
     return parser
 
 
@@ -300,10 +310,25 @@ async def _roster(res: Resources, args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+async def _telegram_group(res: Resources, args: argparse.Namespace) -> str:
+    """`telegram-group set | unset | list`: what a coordinator's `/grup` does in the group."""
+    word = getattr(args, "telegram-group_command")
+    if word == "list":
+        lines = ["SCOPE\tCHAT_ID\tTITLE\tSET_BY"]
+        lines += [
+            f"{g.scope}\t{g.chat_id}\t{g.title or '-'}\t{g.set_by}" for g in await chat.groups(res)
+        ]
+        return "\n".join(lines)
+    scope = args.scope if word == "set" else chat.UNSET
+    title = getattr(args, "title", "")
+    return await chat.set_group(res, OPERATOR, args.chat_id, scope, title, "en")
+
+
 COMMANDS: dict[str, Callable[[Resources, argparse.Namespace], Awaitable[str]]] = {
     "token": _token,
     "maintenance": _maintenance,
     "roster": _roster,
+    "telegram-group": _telegram_group,
 }
 
 
@@ -352,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 FLAGS = {"name": "NAME", "role": "--role", "skpd": "--skpd", "nip": "--nip",
-         "full_name": "--full-name", "phone": "--phone"}  # fmt: skip
+         "full_name": "--full-name", "phone": "--phone", "scope": "SCOPE",
+         "chat_id": "CHAT_ID"}  # fmt: skip
 """A refused input's name in the use cases -> the command's word for it."""
 
 

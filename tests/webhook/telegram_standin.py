@@ -52,6 +52,8 @@ class Sent:
     at: float
     """time.monotonic() when the server received it."""
     message_id: int | None = None
+    dropped: bool = False
+    """Held (`hold`) and its client gone before the release: not acted on."""
 
 
 @dataclass
@@ -75,6 +77,9 @@ class StandIn:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    held: dict[str, asyncio.Event] = field(default_factory=dict)
+    """Methods whose calls wait until released (`hold`): a call whose client went away
+    meanwhile (a process killed) is dropped, as a server drops a closed connection's request."""
 
     # --- what a test does -------------------------------------------------------------------
 
@@ -131,6 +136,15 @@ class StandIn:
         )
         return query_id
 
+    def hold(self, method: str) -> None:
+        """Calls of `method` wait, unanswered, until `release(method)`."""
+        self.held[method] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        gate = self.held.pop(method, None)
+        if gate is not None:
+            gate.set()
+
     async def close(self) -> None:
         """End the long polls under way (as a server that stops does)."""
         async with self._arrived:
@@ -162,8 +176,15 @@ class StandIn:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await _params(request)
+        record = Sent(method, params, time.monotonic())
         if method != "getUpdates":
-            self.sent.append(Sent(method, params, time.monotonic()))
+            self.sent.append(record)
+        gate = self.held.get(method)
+        if gate is not None:
+            await gate.wait()
+            if request.transport is None or request.transport.is_closing():
+                record.dropped = True
+                return web.Response(status=499)  # the client is gone: nothing done
         queued = self.failures.get(method)
         if queued:
             code, text, retry_after = queued.pop(0)

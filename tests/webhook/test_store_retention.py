@@ -31,6 +31,8 @@ from webhook.store.models import (
     Incident,
     Notification,
     RawNotification,
+    TelegramLinkCode,
+    TelegramUpdate,
     UsedLink,
     User,
     WebSession,
@@ -108,6 +110,14 @@ async def _seed(db: Database) -> None:
             UsedLink(nonce="new", incident_id=incident.id, action="ack", person="ana",
                      used_at=RECENT),
         ])  # fmt: skip
+        # Telegram's updates: the newest stays however old (long polling resumes after it)
+        s.add_all([TelegramUpdate(update_id=n, received_at=OLD) for n in (10, 11, 12)])
+        s.add_all([
+            TelegramLinkCode(code_hash="old", user_id=user.id, created_at=OLD,
+                             expires_at=OLD + timedelta(minutes=15)),
+            TelegramLinkCode(code_hash="live", user_id=user.id, created_at=NOW,
+                             expires_at=NOW + timedelta(minutes=15)),
+        ])  # fmt: skip
 
 
 async def _count(db: Database, model: type[object]) -> int:
@@ -122,7 +132,10 @@ async def test_round_prunes_only_finished_rows_past_retention(database: Database
 
     pruned = await pruner.round(NOW)
 
-    assert pruned == {"raw_notification": 7, "notification": 2, "web_session": 1, "used_link": 1}
+    assert pruned == {
+        "raw_notification": 7, "notification": 2, "web_session": 1, "used_link": 1,
+        "telegram_update": 2, "telegram_link_code": 1,
+    }  # fmt: skip
     assert await _count(database, RawNotification) == 1
     async with database.read() as s:
         statuses = sorted(await s.scalars(select(Notification.status)))
@@ -131,6 +144,9 @@ async def test_round_prunes_only_finished_rows_past_retention(database: Database
     assert statuses == ["pending", "sent"]
     assert sessions == ["live"]
     assert links == ["new"]
+    async with database.read() as s:
+        assert list(await s.scalars(select(TelegramUpdate.update_id))) == [12]
+        assert list(await s.scalars(select(TelegramLinkCode.code_hash))) == ["live"]
     assert await _count(database, Incident) == 1
     assert await _count(database, Event) == 1
     value = registry.get_sample_value(

@@ -13,6 +13,7 @@ from webhook.core.forms import FORM_OF_MOVE, FormInvalid
 from webhook.core.workflow import (
     ACTIONS,
     TRANSITIONS,
+    AlreadyAnswered,
     Move,
     Role,
     State,
@@ -47,6 +48,7 @@ GOOD_DATA: dict[str, dict[str, Any]] = {
     "reopen": {"reason": "masih mati"},
     "escalate": {"target_seconds": 900},
     "page": {"step": 2, "to": "next_on_duty", "people": ["andi"], "after_seconds": 600},
+    "answer": {"answer": "down"},
 }
 
 
@@ -122,6 +124,29 @@ def test_every_form_refuses_fields_it_does_not_have(action: str) -> None:
         move(action, state, skpd="evil", downtime_seconds=1)
     assert "unknown field(s) downtime_seconds, skpd" in refused.value.reason
     assert refused.value.reason.startswith(f"{action}: ")
+
+
+def test_the_skpds_answer_is_recorded_once_by_an_admin_of_the_skpd() -> None:
+    """SOP 3 from the SKPD's side: the answer sets who said what and when; a second answer
+    (another admin, or a press again) is refused naming the first; staff cannot answer."""
+    answered = move("answer", State.PING_CHECKED, Role.SKPD_ADMIN)
+    assert answered.changes["skpd_answer"] == "down"
+    assert answered.changes["skpd_answer_by"] == "sari"
+    assert answered.changes["skpd_answer_at"] == NOW
+    assert "state" not in answered.changes and answered.owed == ("answer",)
+    again = Move(
+        "answer", "budi", Role.SKPD_ADMIN, NOW, {"answer": "up"}, answered=("sari", "down")
+    )
+    with pytest.raises(AlreadyAnswered, match="sari already answered") as refused:
+        apply_move(Facts("opened"), again)
+    assert (refused.value.by, refused.value.answer) == ("sari", "down")
+    with pytest.raises(TransitionRefused, match="a staff cannot answer"):
+        move("answer", State.OPENED, Role.STAFF)
+    with pytest.raises(FormInvalid, match="answer"):
+        move("answer", State.OPENED, Role.SKPD_ADMIN, answer="mungkin")
+    for state in ("closed", "transient", "cancelled"):
+        with pytest.raises(TransitionRefused, match="cannot answer an incident that is"):
+            apply_move(Facts(state), Move("answer", "sari", Role.SKPD_ADMIN, NOW, {"answer": "up"}))
 
 
 def test_malformed_values_are_named() -> None:

@@ -38,6 +38,7 @@ EXPECTED_ROLES = {
     "reopen": {Role.SYSTEM, Role.COORDINATOR},
     "escalate": {Role.SYSTEM},
     "page": {Role.SYSTEM},
+    "answer": {Role.SKPD_ADMIN},
 }
 S = State
 OPEN = [s for s in State if s not in FINAL_STATES]
@@ -70,6 +71,7 @@ EXPECTED_TARGET: dict[tuple[str, State], State] = {
     **{("escalate", s): s for s in OPEN},
     ("page", S.OPENED): S.OPENED,
     ("page", S.PING_CHECKED): S.PING_CHECKED,
+    **{("answer", s): s for s in OPEN},
 }
 
 

@@ -22,12 +22,17 @@ import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from webhook.core.confirmation import ANSWERS, CONFIRMING
 from webhook.core.refusals import Conflict, Forbidden
 from webhook.core.workflow import ACTIONS, Role, State, available
 
-BUTTON_ACTIONS = ("acknowledge", "dispatch", "forward", "order_repair", "close")
-"""Moves a press can make: none needs a form (dispatch asks whom with a second keyboard). The
-others (F-01, responsibility, the estimate, F-04) are made on the incident's page."""
+BUTTON_ACTIONS = ("acknowledge", "confirm", "dispatch", "forward", "order_repair", "close")
+"""Moves a press can make: none needs a form (dispatch asks whom with a second keyboard; confirm
+takes its F-01 from the SKPD's answer, `webhook.core.confirmation`, and is offered only once
+the SKPD confirmed). The others (responsibility, the estimate, F-04) are made on the incident's
+page."""
+ANSWER = "answer"
+"""The SKPD's answer to its confirmation question: a button per answer, not a stage's move."""
 _PAYLOAD = struct.Struct(">IBIII")
 """incident id, action's index in ACTIONS, assignee's user id, expiry (Unix s), seen."""
 _MAC_BYTES = 12
@@ -46,9 +51,14 @@ class Press:
     action: str
     assignee_id: int
     """The staff member a dispatch button names (a user's id); 0 for every other button, and
-    for the dispatch button that asks whom."""
+    for the dispatch button that asks whom. An answer button's answer (its index in ANSWERS)."""
     seen: int
     expires_at: datetime
+
+    @property
+    def answer(self) -> str:
+        """What an answer button says (`down`, `up`, `slow`)."""
+        return ANSWERS[self.assignee_id]
 
 
 class ButtonRefused(Forbidden):
@@ -93,6 +103,14 @@ def sign_button(
     return _b64(payload) + _b64(_mac(secret, payload))
 
 
+def sign_answer(
+    secret: str, incident_id: int, answer: str, now: datetime, lifetime: timedelta
+) -> str:
+    """The button of one answer to the SKPD's question: valid whatever the incident's stage or
+    holder (an answer is asked once and taken once, `webhook.core.workflow.AlreadyAnswered`)."""
+    return sign_button(secret, incident_id, ANSWER, "", None, now, lifetime, ANSWERS.index(answer))
+
+
 def verify_button(secret: str, data: str, now: datetime) -> Press:
     """The press a button asks for; ButtonRefused when it was not made by SIGAP or expired."""
     forged = ButtonRefused("Tombol ini tidak sah (bukan dari SIGAP).")
@@ -107,7 +125,9 @@ def verify_button(secret: str, data: str, now: datetime) -> Press:
     if len(payload) != _PAYLOAD.size or not hmac.compare_digest(mac, _mac(secret, payload)):
         raise forged
     incident_id, action_index, assignee_id, expires, digest = _PAYLOAD.unpack(payload)
-    if action_index >= len(ACTIONS) or ACTIONS[action_index] not in BUTTON_ACTIONS:
+    if action_index >= len(ACTIONS) or ACTIONS[action_index] not in (*BUTTON_ACTIONS, ANSWER):
+        raise forged
+    if ACTIONS[action_index] == ANSWER and assignee_id >= len(ANSWERS):
         raise forged
     expires_at = datetime.fromtimestamp(expires, UTC)
     if now >= expires_at:
@@ -115,13 +135,15 @@ def verify_button(secret: str, data: str, now: datetime) -> Press:
     return Press(incident_id, ACTIONS[action_index], assignee_id, digest, expires_at)
 
 
-def button_actions(state: str, role: str) -> list[str]:
-    """The moves `role` may make now that a press can make, in the table's order."""
+def button_actions(state: str, role: str, answer: str | None = None) -> list[str]:
+    """The moves `role` may make now that a press can make, in the table's order; confirm only
+    once the SKPD's `answer` confirmed a problem."""
     try:
         moves = available(State(state), Role(role))
     except ValueError:
         return []
-    return list(dict.fromkeys(t.action for t in moves if t.action in BUTTON_ACTIONS))
+    pressable = set(BUTTON_ACTIONS) - (set() if answer in CONFIRMING else {"confirm"})
+    return list(dict.fromkeys(t.action for t in moves if t.action in pressable))
 
 
 def new_link_code() -> str:
@@ -179,8 +201,8 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "Message too long (at most {limit} characters).",
     },
     "unknown_command": {
-        "id": "Perintah: /status, /piket, /insiden NOMOR, /lapor TEKS",
-        "en": "Commands: /status, /piket, /insiden NUMBER, /lapor TEXT",
+        "id": "Perintah: /status, /piket, /insiden NOMOR, /lapor TEKS, /bahasa en",
+        "en": "Commands: /status, /piket, /insiden NUMBER, /lapor TEXT, /bahasa id",
     },
     "busy": {
         "id": "SIGAP sedang sibuk; coba lagi sebentar lagi.",
@@ -200,6 +222,47 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "You administer several SKPDs; write: /lapor SKPD TEXT ({skpds}).",
     },
     "insiden_usage": {"id": "Tulis: /insiden NOMOR", "en": "Write: /insiden NUMBER"},
+    "answered": {
+        "id": "Terima kasih, jawaban tercatat: {answer}.",
+        "en": "Thank you, your answer is recorded: {answer}.",
+    },
+    "answered_before": {
+        "id": "Sudah dijawab oleh {who}: {answer}. Tidak ada yang diubah.",
+        "en": "Already answered by {who}: {answer}. Nothing was changed.",
+    },
+    "answer_note": {
+        "id": "{answer}, dijawab {who}, {at}",
+        "en": "{answer}, answered by {who}, {at}",
+    },
+    "not_skpd_admin": {
+        "id": "Pertanyaan ini untuk admin SKPD {skpd}.",
+        "en": "This question is for the SKPD admins of {skpd}.",
+    },
+    "group_set": {
+        "id": "Grup ini kini grup {scope} SIGAP.",
+        "en": "This group is now SIGAP's {scope} group.",
+    },
+    "group_unset": {
+        "id": "Grup ini tidak lagi menerima pesan SIGAP.",
+        "en": "This group no longer gets SIGAP's messages.",
+    },
+    "group_usage": {
+        "id": "Tulis di grup: /grup noc, /grup KODE_SKPD, atau /grup lepas (koordinator).",
+        "en": "Write in the group: /grup noc, /grup SKPD_ID, or /grup lepas (coordinators).",
+    },
+    "group_only": {
+        "id": "Hanya grup (id chat negatif) yang bisa menjadi grup SIGAP, bukan chat pribadi.",
+        "en": "Only a group (a negative chat id) can be a SIGAP group, not a private chat.",
+    },
+    "private_only": {
+        "id": "Hubungkan akun di chat pribadi dengan bot, bukan di grup.",
+        "en": "Link your account in a private chat with the bot, not in a group.",
+    },
+    "language_set": {"id": "Bahasa: Indonesia.", "en": "Language: English."},
+    "language_usage": {
+        "id": "Tulis: /bahasa id atau /bahasa en",
+        "en": "Write: /bahasa id or /bahasa en",
+    },
     "holder": {"id": "Ditangani", "en": "Held by"},
 }
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from exporter.inventory import Inventory
 from webhook.core import figures
+from webhook.core.confirmation import answer_word
 from webhook.core.forms import UNKNOWN_CAUSE
 from webhook.core.i18n import word
 from webhook.core.localtime import DEFAULT_ZONE, ROMAN, format_date, format_moment, parse_moment
@@ -296,6 +297,9 @@ def build_document(
             (label("reported_at"), when("reported_at")),
             (label("responsibility"), responsibility),
         ]
+        if data.get("skpd_answer"):  # confirmed in the chat (SOP 3, webhook.core.confirmation)
+            said = answer_word(str(data["skpd_answer"]), lang)
+            fields.append((label("skpd_answer"), f"{said}, {when('confirmed_at')}"))
         signers = (
             signer(label("signed_staff"), saved_by, people),
             Signer(label("signed_skpd_admin"), admin),

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from webhook.core.confirmation import Answer
 from webhook.core.i18n import FIELDS
 from webhook.core.refusals import Refused
 
@@ -50,6 +51,16 @@ class F01Form(_Form):
     complaint: Text
     affected_service: Line
     reported_at: Moment
+    confirmed_at: Moment | None = None
+    """When the SKPD confirmed (its answer in the chat, `webhook.core.confirmation`)."""
+    skpd_answer: Answer | None = None
+    """What the SKPD answered in the chat."""
+
+
+class AnswerForm(_Form):
+    """SOP step 3 from the SKPD's side: its answer to "is your connection down?"."""
+
+    answer: Answer
 
 
 class ResponsibilityForm(_Form):
@@ -148,6 +159,7 @@ FORM_OF_MOVE: dict[str, type[_Form]] = {
     "ping_check": PingCheckForm,
     "acknowledge": NoData,
     "confirm": F01Form,
+    "answer": AnswerForm,
     "report": ResponsibilityForm,
     "set_responsibility": ResponsibilityForm,
     "dispatch": DispatchForm,

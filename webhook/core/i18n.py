@@ -244,6 +244,8 @@ WORDS: dict[str, dict[str, str]] = {
     # the messages to people (webhook.core.messages); a link's label is its move's own
     "action_incident": {"id": "Halaman insiden", "en": "Incident page"},
     "subject_report": {"id": "Gangguan dilaporkan", "en": "Outage reported"},
+    "subject_answer": {"id": "Jawaban konfirmasi SKPD", "en": "The SKPD's confirmation"},
+    "subject_question": {"id": "Konfirmasi gangguan", "en": "Please confirm the outage"},
     "subject_dispatch": {"id": "Anda ditugaskan", "en": "You are dispatched"},
     "subject_estimate": {"id": "Estimasi pemulihan", "en": "Recovery estimate"},
     "subject_forward": {
@@ -458,6 +460,14 @@ WORDS: dict[str, dict[str, str]] = {
     "role_staff": {"id": "staf jaringan", "en": "network staff"},
     "role_coordinator": {"id": "koordinator jaringan", "en": "network coordinator"},
     "role_skpd_admin": {"id": "admin SKPD", "en": "SKPD admin"},
+    # the SKPD's confirmation in the chat (SOP 3, webhook.core.confirmation)
+    "skpd_question": {
+        "id": "Apakah internet/intranet di kantor Anda terputus?",
+        "en": "Is the internet/intranet at your office down?",
+    },
+    "answer_down": {"id": "Ya, terputus", "en": "Yes, it is down"},
+    "answer_up": {"id": "Tidak", "en": "No"},
+    "answer_slow": {"id": "Hanya lambat", "en": "Only slow"},
     "role_viewer": {"id": "pemantau", "en": "viewer"},
     "role_system": {"id": "sistem", "en": "system"},
     # Reports for Excel, the letterhead, F-04 as evidence (issue 24)
@@ -542,6 +552,9 @@ FIELDS: dict[str, dict[str, str]] = {
     "starts_at": {"id": "Mulai", "en": "Start"},
     "ends_at": {"id": "Selesai", "en": "End"},
     "description": {"id": "Uraian", "en": "Description"},
+    "answer": {"id": "Jawaban SKPD", "en": "SKPD's answer"},
+    "skpd_answer": {"id": "Jawaban SKPD", "en": "SKPD's answer"},
+    "confirmed_at": {"id": "Waktu konfirmasi", "en": "Confirmed at"},
 }
 
 

@@ -19,8 +19,9 @@ Configured in the `notify:` section of the webhook's config file::
       poll: 1s              # how often the delivery worker looks for work nobody woke it for
       lease: 1m             # how long a claimed message is its replica's; then anyone's again
       rules:                # SOP move -> who is told (coordinator, skpd_admin, staff, assignee,
-        report: [coordinator, skpd_admin]   # on_duty: the duty roster's people now, paged: the
-        opened: [on_duty]   # people a step of the paging chain named)
+        report: [coordinator, skpd_admin]   # holder, on_duty: the duty roster's people now,
+        opened: [on_duty]   # paged: the people a step of the paging chain named)
+        answer: [holder, on_duty]           # the SKPD's answer in the chat (SOP 3)
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exporter.inventory import Duration
 from webhook.core import chat, links
+from webhook.core.confirmation import ANSWERS, answer_word
 from webhook.core.i18n import word
 from webhook.core.localtime import DEFAULT_ZONE, format_moment
 from webhook.core.workflow import FINAL_STATES, TRANSITIONS, Role
 
 # SOP steps 1 (the page of the staff on duty), 4, 5, 7, 8, 9 and the escalation of an overdue
 # stage.
-Audience = Literal["coordinator", "skpd_admin", "staff", "assignee", "on_duty", "paged"]
-"""Who a rule names: people by role, the incident's assignee, the staff on duty when the notice
-is planned (`webhook.core.roster`), or the people a step of the paging chain named."""
+Audience = Literal["coordinator", "skpd_admin", "staff", "assignee", "holder", "on_duty", "paged"]
+"""Who a rule names: people by role, the incident's assignee or holder, the staff on duty when
+the notice is planned (`webhook.core.roster`), or the people a step of the paging chain named."""
 OPENED = "opened"
 """The notice of a new outage (an alert or a report opened an incident): no move of the table
 owes it, the opening does (`webhook.intake.batch`, `webhook.store.moves.record_report`)."""
@@ -56,6 +58,7 @@ DEFAULT_RULES: dict[str, list[Audience]] = {
     "order_repair": ["assignee"],
     "repair": ["skpd_admin", "coordinator"],
     "escalate": ["coordinator"],
+    "answer": ["holder", "on_duty"],
 }
 # The one-click link a recipient of a move gets: (move, role) -> the action of the link.
 LINK_ACTIONS: dict[tuple[str, str], str] = {
@@ -212,6 +215,7 @@ def recipients(
                     and incident.skpd in user.skpds
                 )
                 or (who in ("coordinator", "staff") and user.role == who)
+                or (who == "holder" and user.name == getattr(incident, "holder", None))
                 or (who == "on_duty" and user.name in on_duty)
                 or (who == "paged" and user.name in paged)
             ):
@@ -237,6 +241,7 @@ def plan(
     phone_numbers: Mapping[str, str] = {},
     whatsapp_cloud: bool = False,
     gateway_replies: bool = False,
+    telegram_groups: Mapping[str, str] = {},
 ) -> list[Message]:
     """The messages a committed `move` sends: one per recipient and configured channel, times
     on the regency's clock (`zone`). `on_duty`: who the roster has on duty now; `paged`: whom
@@ -244,10 +249,15 @@ def plan(
     `telegram_chats`: the Telegram chat of each person who linked one (when the bot is set up);
     `phone_numbers`: each person's number (E.164: `webhook.core.phones.phones_of`), which
     `whatsapp_cloud` (the Cloud API is set up) and the gateway send to;
-    `gateway_replies`: the gateway's messages carry numbered options people answer by text.
+    `gateway_replies`: the gateway's messages carry numbered options people answer by text;
+    `telegram_groups`: the group chats by scope (`noc`, an SKPD's id).
 
     Without `external_url` (SIGAP_EXTERNAL_URL unset) the messages carry no links: a link to a
-    host nobody can reach (localhost) would be worse than none; chat buttons still work."""
+    host nobody can reach (localhost) would be worse than none; chat buttons still work.
+
+    A new outage (OPENED) opened by an alert also asks the SKPD's admins with a linked chat,
+    and the SKPD's group, to confirm it (SOP 3, `webhook.core.confirmation`); the NOC group
+    gets it with the buttons staff may press; the SKPD's group gets what its admins get."""
     if move in (OPENED, "page") and incident.state in FINAL_STATES:
         return []  # the outage ended before the page went out: nobody to wake
     messages = []
@@ -259,35 +269,46 @@ def plan(
     page = f"{external_url.rstrip('/')}/incidents/{incident.id}" if external_url else None
     state = word(f"state_{incident.state}", lang)
     responsibility = word(f"responsibility_{incident.responsibility or 'unknown'}", lang)
-    for user in recipients(config.rules.get(move, []), incident, users, on_duty, paged):
+    audience = config.rules.get(move, [])
+    lines_of_all = _head(incident, skpd, state, responsibility, zone, lang, detail)
+    answer = getattr(incident, "skpd_answer", None)  # a stand-in of a test may have none
+    if move == "answer" and answer:
+        said = answer_word(answer, lang)
+        at = format_moment(getattr(incident, "skpd_answer_at", None) or now, zone, lang)
+        by = getattr(incident, "skpd_answer_by", "")
+        lines_of_all.insert(-1, f"{word('skpd_answer', lang)}: {said} ({by}, {at})")
+    groups = [("noc", Role.STAFF)] if move == OPENED else []
+    if "skpd_admin" in audience:
+        groups.append((incident.skpd, Role.SKPD_ADMIN))
+    for scope, role in groups:
+        if scope in telegram_groups:
+            messages.append(
+                _chat("telegram", incident, role, telegram_groups[scope], f"group:{scope}",
+                      subject, lines_of_all, page, secret=secret, now=now, lifetime=lifetime,
+                      lang=lang)
+            )  # fmt: skip
+    if move == OPENED and getattr(incident, "source", "alert") == "alert":
+        messages += _questions(
+            incident, users, telegram_chats, telegram_groups, skpd,
+            secret=secret, now=now, lifetime=lifetime, lang=lang,
+        )  # fmt: skip
+    for user in recipients(audience, incident, users, on_duty, paged):
         user_links = {"incident": page} if page else {}
         link_action = LINK_ACTIONS.get((move, user.role))
         if link_action and external_url:
             token = links.sign(secret, incident.id, link_action, user.name, now, lifetime)
             user_links[link_action] = links.url(external_url, token)
-        lines = [
-            f"{word('incident', lang)} #{incident.id} · SKPD {skpd} · "
-            f"{word('state', lang)}: {state}",
-            f"{word('responsibility', lang)}: {responsibility}",
-        ]
-        if incident.assignee:
-            lines.append(f"{word('staff', lang)}: {incident.assignee}")
-        if incident.estimated_recovery_at:
-            estimate = format_moment(incident.estimated_recovery_at, zone, lang)
-            lines.append(f"{word('estimated_recovery_at', lang)}: {estimate}")
-        if detail:
-            lines.append(detail)
-        lines.append("")
+        lines = list(lines_of_all)
         if user.name in telegram_chats:
             messages.append(
-                _chat("telegram", incident, user, telegram_chats[user.name], subject, lines,
-                      page, secret=secret, now=now, lifetime=lifetime, lang=lang)
+                _chat("telegram", incident, Role(user.role), telegram_chats[user.name], user.name,
+                      subject, lines, page, secret=secret, now=now, lifetime=lifetime, lang=lang)
             )  # fmt: skip
         number = phone_numbers.get(user.name)
         if whatsapp_cloud and number is not None:
             messages.append(
-                _chat("whatsapp", incident, user, number, subject, lines, page,
-                      secret=secret, now=now, lifetime=lifetime, lang=lang)
+                _chat("whatsapp", incident, Role(user.role), number, user.name, subject, lines,
+                      page, secret=secret, now=now, lifetime=lifetime, lang=lang)
             )  # fmt: skip
         lines += [f"{action_name(name, lang)}: {target}" for name, target in user_links.items()]
         text = "\n".join(lines) + "\n"
@@ -298,7 +319,7 @@ def plan(
             gateway_links = dict(user_links)
             if gateway_replies:  # sent as numbered options (`webhook.services.delivery`)
                 gateway_links.update(
-                    _buttons(incident, user, secret=secret, now=now, lifetime=lifetime)
+                    _buttons(incident, Role(user.role), secret=secret, now=now, lifetime=lifetime)
                 )
             messages.append(Message("webhook", recipient, user.name, subject, text, gateway_links))
     return messages
@@ -315,11 +336,48 @@ EDIT = "edit"
 """A Telegram message's `links` key naming the message it replaces (an edit after a press)."""
 
 
+ANSWER_BUTTON = f"{BUTTON}{chat.ANSWER}:"
+"""`button:answer:down` -> the callback data of the answer "down" (SOP 3's question)."""
+
+
+def button_label(key: str, lang: str) -> str:
+    """What a button (a `links` key starting with BUTTON) says, in any chat."""
+    name = key.removeprefix(BUTTON)
+    if key.startswith(ANSWER_BUTTON):
+        return answer_word(key.removeprefix(ANSWER_BUTTON), lang)
+    return action_name(name, lang)
+
+
+def _head(
+    incident: IncidentToTell,
+    skpd: str,
+    state: str,
+    responsibility: str,
+    zone: str,
+    lang: str,
+    detail: str,
+) -> list[str]:
+    """The lines every message of a notice starts with (a blank line last)."""
+    lines = [
+        f"{word('incident', lang)} #{incident.id} · SKPD {skpd} · {word('state', lang)}: {state}",
+        f"{word('responsibility', lang)}: {responsibility}",
+    ]
+    if incident.assignee:
+        lines.append(f"{word('staff', lang)}: {incident.assignee}")
+    if incident.estimated_recovery_at:
+        estimate = format_moment(incident.estimated_recovery_at, zone, lang)
+        lines.append(f"{word('estimated_recovery_at', lang)}: {estimate}")
+    if detail:
+        lines.append(detail)
+    return [*lines, ""]
+
+
 def _chat(
     channel: str,
     incident: IncidentToTell,
-    user: Person,
+    role: Role,
     recipient: str,
+    person: str,
     subject: str,
     lines: list[str],
     page: str | None,
@@ -329,27 +387,29 @@ def _chat(
     lifetime: timedelta,
     lang: str,
 ) -> Message:
-    """The chat message (Telegram's, WhatsApp's) of one recipient: the lines, the incident's
-    page, and a signed button for each move they may make now that a press can make
-    (`webhook.core.chat`)."""
-    buttons = _buttons(incident, user, secret=secret, now=now, lifetime=lifetime)
+    """The chat message (Telegram's, WhatsApp's) of one recipient (a person, or a group as
+    `group:<scope>`): the lines, the incident's page, and a signed button for each move `role`
+    may make now that a press can make (`webhook.core.chat`); whoever presses acts with their
+    own role."""
+    buttons = _buttons(incident, role, secret=secret, now=now, lifetime=lifetime)
     if page is None:
-        return Message(channel, recipient, user.name, subject, "\n".join(lines) + "\n", buttons)
+        return Message(channel, recipient, person, subject, "\n".join(lines) + "\n", buttons)
     text = "\n".join([*lines, f"{action_name('incident', lang)}: {page}"]) + "\n"
-    return Message(channel, recipient, user.name, subject, text, {"incident": page, **buttons})
+    return Message(channel, recipient, person, subject, text, {"incident": page, **buttons})
 
 
 def _buttons(
-    incident: IncidentToTell, user: Person, *, secret: str, now: datetime, lifetime: timedelta
+    incident: IncidentToTell, role: Role, *, secret: str, now: datetime, lifetime: timedelta
 ) -> dict[str, str]:
-    """A signed button (`button:acknowledge` -> its data) for each move `user` may make now
+    """A signed button (`button:acknowledge` -> its data) for each move `role` may make now
     that a press can make (`webhook.core.chat`)."""
     holder = getattr(incident, "holder", None)
+    answer = getattr(incident, "skpd_answer", None)
     return {
         f"{BUTTON}{action}": chat.sign_button(
             secret, incident.id, action, incident.state, holder, now, lifetime
         )
-        for action in chat.button_actions(incident.state, user.role)
+        for action in chat.button_actions(incident.state, role, answer)
     }
 
 
@@ -379,6 +439,38 @@ def options(links: Mapping[str, str], lang: str) -> list[tuple[str, str]]:
 def choice_links(choices: Sequence[tuple[str, str]]) -> dict[str, str]:
     """`links` of a message offering `choices` (label, signed data), numbered in order."""
     return {f"{CHOICE}{n:02d}:{label}": data for n, (label, data) in enumerate(choices, 1)}
+
+
+def _questions(
+    incident: IncidentToTell,
+    users: Sequence[Person],
+    telegram_chats: Mapping[str, str],
+    telegram_groups: Mapping[str, str],
+    skpd: str,
+    *,
+    secret: str,
+    now: datetime,
+    lifetime: timedelta,
+    lang: str,
+) -> list[Message]:
+    """SOP 3 asked in the chat: "is your office's connection down?" with a signed button per
+    answer, to each SKPD admin of the incident's SKPD with a linked chat and to its group."""
+    linked = [user for user in users if user.name in telegram_chats]
+    to = [
+        (user.name, telegram_chats[user.name])
+        for user in recipients(["skpd_admin"], incident, linked)
+    ]
+    if incident.skpd in telegram_groups:
+        to.append((f"group:{incident.skpd}", telegram_groups[incident.skpd]))
+    subject = f"[SIGAP #{incident.id}] {word('subject_question', lang)}: {skpd}"
+    text = f"{word('skpd_question', lang)}\n{word('incident', lang)} #{incident.id} · SKPD {skpd}\n"
+    buttons = {
+        f"{ANSWER_BUTTON}{answer}": chat.sign_answer(secret, incident.id, answer, now, lifetime)
+        for answer in ANSWERS
+    }
+    return [
+        Message("telegram", chat_id, person, subject, text, dict(buttons)) for person, chat_id in to
+    ]
 
 
 def action_name(action: str, lang: str) -> str:

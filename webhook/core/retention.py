@@ -15,7 +15,14 @@ from exporter.inventory import Duration
 
 DAY = 86400.0
 
-KINDS = ("raw_notification", "notification", "web_session", "used_link")
+KINDS = (
+    "raw_notification",
+    "notification",
+    "web_session",
+    "used_link",
+    "telegram_update",
+    "telegram_link_code",
+)
 """The tables pruned, in the order a round prunes them."""
 
 
@@ -28,6 +35,11 @@ class RetentionConfig(BaseModel):
     notification: Duration | None = 180 * DAY
     web_session: Duration | None = 30 * DAY
     used_link: Duration | None = 90 * DAY
+    telegram_update: Duration | None = 30 * DAY
+    """Telegram's updates acted on (their ids refuse a redelivery, which Telegram makes within
+    a day at most); the newest is always kept: long polling resumes after it."""
+    telegram_link_code: Duration | None = 30 * DAY
+    """One-time link codes expired this long ago (used or not)."""
     interval: Duration = 600.0
     """How often the leader prunes."""
     batch: int = 500

@@ -153,6 +153,17 @@ TRANSITIONS: tuple[Transition, ...] = (
         "Confirm (F-01)",
     ),
     _t(
+        "answer",
+        OPEN_STATES,
+        None,
+        {R.SKPD_ADMIN},
+        ("answer",),
+        3,
+        "Jawab konfirmasi",
+        "Answer the confirmation",
+        notifies=True,
+    ),
+    _t(
         "report",
         {S.CONFIRMED},
         S.REPORTED,
@@ -312,6 +323,14 @@ class TransitionRefused(Conflict):
         self.field = at
 
 
+class AlreadyAnswered(TransitionRefused):
+    """The SKPD answered the confirmation before (once per incident): `by` said `answer`."""
+
+    def __init__(self, by: str, answer: str) -> None:
+        self.by, self.answer = by, answer
+        super().__init__(f"{by} already answered the confirmation: {answer}")
+
+
 def find(state: State, action: str) -> Transition | None:
     for t in TRANSITIONS:
         if t.action == action and state in t.sources:
@@ -448,6 +467,8 @@ class Move:
     alarm_firing: bool = False
     """An alert of the incident still fires: a close says so on the timeline (the UI asks for a
     confirmation first, `webhook.usecases.incidents.despite_alarm`)."""
+    answered: tuple[str, str] | None = None
+    """Who answered the SKPD's confirmation and what (the answer move is made once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,6 +531,12 @@ def _reopen(incident: IncidentFacts, move: Move, form: Any) -> dict[str, Any]:
     return {"open_key": incident.skpd, "closed_at": None}
 
 
+def _answer(incident: IncidentFacts, move: Move, form: Any) -> dict[str, Any]:
+    if move.answered is not None:
+        raise AlreadyAnswered(*move.answered)
+    return {"skpd_answer": form.answer, "skpd_answer_by": move.actor, "skpd_answer_at": move.at}
+
+
 Effect = Callable[[IncidentFacts, Move, Any], dict[str, Any]]
 EFFECTS: dict[str, Effect] = {
     "acknowledge": lambda incident, move, form: {"holder": move.actor},
@@ -518,6 +545,7 @@ EFFECTS: dict[str, Effect] = {
     "dispatch": _dispatch,
     "estimate": lambda incident, move, form: {"estimated_recovery_at": form.estimated_recovery_at},
     "reopen": _reopen,
+    "answer": _answer,
 }
 """The incident's columns each move sets, beside the state and the times every move keeps."""
 

@@ -40,7 +40,6 @@ from webhook.core.localtime import DEFAULT_ZONE
 from webhook.core.messages import (
     BUTTON,
     CHOICE,
-    OPENED,
     Message,
     NotifyConfig,
     SmtpConfig,
@@ -55,6 +54,7 @@ from webhook.services.telegram import Telegram, TelegramDeferred
 from webhook.services.whatsapp import SEND_ERRORS as WHATSAPP_ERRORS
 from webhook.services.whatsapp import WhatsApp
 from webhook.store.chat import chats_by_person
+from webhook.store.chat import groups as telegram_groups
 from webhook.store.database import DATABASE_ERRORS, Database
 from webhook.store.models import Incident, User
 from webhook.store.outbox import (
@@ -246,11 +246,14 @@ class Delivery:
             # the page of a new outage goes to whoever is on duty now; a chain's step to whom
             # it named
             on_duty = (
-                (await duty_at(session, ZoneInfo(self.zone), now)).now if OPENED in kinds else []
+                (await duty_at(session, ZoneInfo(self.zone), now)).now
+                if any("on_duty" in self.config.rules.get(kind, []) for kind in kinds)
+                else []
             )
             paged = await paged_people(session, ids) if "page" in kinds else {}
             chats = await chats_by_person(session) if self.telegram is not None else {}
             numbers = phones_of(users, self.contacts)
+            groups = await telegram_groups(session) if self.telegram is not None else {}
             for notice in notices:
                 try:
                     detail = notice.detail
@@ -275,6 +278,7 @@ class Delivery:
                         phone_numbers=numbers,
                         whatsapp_cloud=self.whatsapp is not None,
                         gateway_replies=self.gateway_replies,
+                        telegram_groups=groups,
                     )
                 except Exception as error:  # one notice's bug must not hold up the others
                     log.exception(

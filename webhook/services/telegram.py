@@ -15,7 +15,7 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from webhook.core.chat import as_html
-from webhook.core.messages import BUTTON, EDIT, Message, action_name
+from webhook.core.messages import BUTTON, EDIT, Message, button_label
 
 # python-telegram-bot's time periods as timedelta (its next major version's default): with the
 # old ints, even building its RetryAfter (a 429) warns.
@@ -81,7 +81,7 @@ class Telegram:
             await self.start()
         text = as_html(message.subject, message.text)
         buttons = [
-            (action_name(key.removeprefix(BUTTON), lang), data)
+            (button_label(key, lang), data)
             for key, data in message.links.items()
             if key.startswith(BUTTON)
         ]

@@ -16,6 +16,7 @@ from webhook.store.models import (
     Event,
     Notification,
     TelegramChat,
+    TelegramGroup,
     TelegramLinkCode,
     TelegramUpdate,
     User,
@@ -33,7 +34,7 @@ def add_code(
 
 
 async def use_code(
-    session: AsyncSession, code_hash: str, chat_id: int, now: datetime
+    session: AsyncSession, code_hash: str, chat_id: int, now: datetime, language: str | None
 ) -> User | None:
     """Link `chat_id` to the person of an unused, unexpired code, using it up; None otherwise.
     The chat's or the person's earlier link is replaced."""
@@ -49,7 +50,7 @@ async def use_code(
             or_(TelegramChat.chat_id == chat_id, TelegramChat.user_id == user.id)
         )
     )
-    session.add(TelegramChat(chat_id=chat_id, user_id=user.id, linked_at=now))
+    session.add(TelegramChat(chat_id=chat_id, user_id=user.id, linked_at=now, language=language))
     await session.flush()
     return user
 
@@ -62,6 +63,53 @@ async def user_of_chat(session: AsyncSession, chat_id: int) -> User | None:
         .where(TelegramChat.chat_id == chat_id, User.active)
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def language_of(session: AsyncSession, chat_id: int) -> str | None:
+    """The language a linked chat chose (None: not linked, or the installation's)."""
+    return await session.scalar(
+        select(TelegramChat.language).where(TelegramChat.chat_id == chat_id)
+    )
+
+
+async def set_language(session: AsyncSession, chat_id: int, language: str) -> bool:
+    """Whether `chat_id` is linked (and now answered in `language`)."""
+    chat = await session.get(TelegramChat, chat_id)
+    if chat is not None:
+        chat.language = language
+    return chat is not None
+
+
+async def groups(session: AsyncSession) -> dict[str, str]:
+    """The group chats by scope (`noc`, an SKPD's id), each chat id as the outbox's recipient."""
+    rows = await session.execute(select(TelegramGroup.scope, TelegramGroup.chat_id))
+    return {scope: str(chat_id) for scope, chat_id in rows.all()}
+
+
+async def list_groups(session: AsyncSession) -> list[TelegramGroup]:
+    return list(
+        (await session.execute(select(TelegramGroup).order_by(TelegramGroup.scope))).scalars()
+    )
+
+
+async def set_group(
+    session: AsyncSession, chat_id: int, scope: str, title: str, by: str, now: datetime
+) -> None:
+    """`chat_id` becomes the group of `scope`: a scope has one group, a group one scope (an
+    earlier setting of either is replaced)."""
+    await session.execute(
+        delete(TelegramGroup).where(
+            or_(TelegramGroup.chat_id == chat_id, TelegramGroup.scope == scope)
+        )
+    )
+    session.add(TelegramGroup(chat_id=chat_id, scope=scope, title=title, set_by=by, set_at=now))
+    await session.flush()
+
+
+async def unset_group(session: AsyncSession, chat_id: int) -> bool:
+    """Whether `chat_id` was a group of SIGAP's (it is not any more)."""
+    gone = await session.execute(delete(TelegramGroup).where(TelegramGroup.chat_id == chat_id))
+    return bool(getattr(gone, "rowcount", 0))
 
 
 async def chat_of(session: AsyncSession, user_id: int) -> int | None:

@@ -120,6 +120,11 @@ class Incident(Base):
     updated_at: Mapped[datetime]
     planned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Its outage started inside a maintenance window of its SKPD (`webhook.core.maintenance`)."""
+    skpd_answer: Mapped[str | None] = mapped_column(String(16))
+    """The SKPD's answer to "is your connection down?" (SOP 3, `webhook.core.confirmation`):
+    down, up or slow; NULL until an admin of the SKPD answered."""
+    skpd_answer_by: Mapped[str | None] = mapped_column(String(100))
+    skpd_answer_at: Mapped[datetime | None]
 
     alerts: Mapped[list[Alert]] = relationship(
         back_populates="incident", lazy="raise_on_sql", order_by="Alert.id"
@@ -426,8 +431,25 @@ class TelegramChat(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), unique=True)
     linked_at: Mapped[datetime]
+    language: Mapped[str | None] = mapped_column(String(8))
+    """The words the bot answers this chat in (`/bahasa`, or Telegram's language at linking);
+    NULL: the installation's (`notify.language`)."""
 
     user: Mapped[User] = relationship(lazy="raise_on_sql")
+
+
+class TelegramGroup(Base):
+    """A group chat a coordinator set (issue 21): `noc` gets every page; an SKPD's id gets that
+    SKPD's messages and its confirmation question. A press in a group acts as the member who
+    pressed, with what that person may do."""
+
+    __tablename__ = "telegram_group"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    scope: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime]
 
 
 class TelegramLinkCode(Base):

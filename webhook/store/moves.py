@@ -55,7 +55,10 @@ async def make_move(
     if action == "repair" and not data.get("staff"):
         data = {**data, "staff": incident.assignee or actor}  # F-04 names who repaired
     firing = action == "close" and await alarm_firing(session, incident.id)
-    move = Move(action, actor, role, now, data, staff, other_open, firing)
+    answered = None
+    if action == "answer" and incident.skpd_answer is not None:
+        answered = (incident.skpd_answer_by or "", incident.skpd_answer)
+    move = Move(action, actor, role, now, data, staff, other_open, firing, answered)
     applied = apply_move(incident, move)
     earlier = list(
         (

@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from webhook.store.database import Database
-from webhook.store.models import Base, Notification, RawNotification, UsedLink, WebSession
+from webhook.store.models import (
+    Base,
+    Notification,
+    RawNotification,
+    TelegramLinkCode,
+    TelegramUpdate,
+    UsedLink,
+    WebSession,
+)
 
 
 def _finished(
@@ -33,6 +41,13 @@ def _finished(
         return WebSession.id, or_(WebSession.expires_at < cutoff, WebSession.revoked_at < cutoff)
     if kind == "used_link":
         return UsedLink.nonce, UsedLink.used_at < cutoff
+    if kind == "telegram_update":  # never the newest: where long polling resumes
+        newest = select(func.max(TelegramUpdate.update_id)).scalar_subquery()
+        return TelegramUpdate.update_id, and_(
+            TelegramUpdate.received_at < cutoff, TelegramUpdate.update_id < newest
+        )
+    if kind == "telegram_link_code":
+        return TelegramLinkCode.code_hash, TelegramLinkCode.expires_at < cutoff
     raise ValueError(f"unknown retention kind {kind!r}")
 
 

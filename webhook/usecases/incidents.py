@@ -200,6 +200,8 @@ class IncidentView:
     names: dict[str, str]
     """Each person's full name by user name (the timeline names people so)."""
     alarm_firing: bool
+    answerer: str | None
+    """The SKPD admin who answered its confirmation in the chat, as F-01 names them."""
 
 
 async def incident_view(res: Resources, actor: Actor, incident_id: int) -> IncidentView:
@@ -210,6 +212,10 @@ async def incident_view(res: Resources, actor: Actor, incident_id: int) -> Incid
             raise NotFound(
                 f"no incident {incident_id}", key="no_incident", params={"id": incident_id}
             )
+        answerer = None
+        if found.skpd_answer_by is not None:
+            admin = await people.user_by_name(session, found.skpd_answer_by)
+            answerer = (admin.full_name or admin.name) if admin else found.skpd_answer_by
         return IncidentView(
             found,
             await load_form(session, found.id, "f01"),
@@ -219,6 +225,7 @@ async def incident_view(res: Resources, actor: Actor, incident_id: int) -> Incid
             await people.network_staff(session),
             {u.name: u.full_name or u.name for u in await people.users(session)},
             await alarm_firing(session, found.id),
+            answerer,
         )
 
 

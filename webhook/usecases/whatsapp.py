@@ -174,7 +174,7 @@ async def text_move(
             lang = res.settings.notify.language
             name = action_name(move.action, lang)
             raise Forbidden(NOT_YOURS[lang].format(action=name, id=found.id))
-        raise Stale(stale_reason(found, list(found.events), res))
+        raise Stale(stale_reason(found, list(found.events), res, res.settings.notify.language))
     assignee = 0
     if move.action == "dispatch" and move.rest:
         wanted = move.rest.lower()

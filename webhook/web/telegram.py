@@ -8,9 +8,10 @@ redelivered update acts no more. With `SIGAP_TELEGRAM_WEBHOOK_SECRET` set they c
 `POST /telegram/webhook` on any replica (Telegram's `setWebhook`, made at start), each checked
 by its `X-Telegram-Bot-Api-Secret-Token` header. A press is answered at once
 (`answerCallbackQuery`: what was done, or why nothing was); the edit of its message is owed
-through the outbox. Command replies are answers, sent directly, like an HTTP response. The
-page `/akun` shows a person's one-time link code and the deep link
-`https://t.me/<bot>?start=<code>`.
+through the outbox. Command replies are answers, sent directly, like an HTTP response, in the
+sender's language (`/bahasa`, else their Telegram's). In a group only commands are answered;
+a coordinator's `/grup noc|SKPD|lepas` sets it. The page `/akun` shows a person's one-time link
+code and the deep link `https://t.me/<bot>?start=<code>`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 from telegram import CallbackQuery, Update
 from telegram import Message as ChatMessage
+from telegram.constants import ChatType
 from telegram.error import RetryAfter, TelegramError
 
 from webhook.core import chat
@@ -35,8 +37,10 @@ from webhook.services.telegram import Telegram, keyboard, retry_after_seconds
 from webhook.store.database import DATABASE_ERRORS
 from webhook.usecases import chat as chat_uses
 from webhook.usecases.context import Actor, Resources
+from webhook.usecases.status import StatusCache
 from webhook.web import chat_commands as commands
 from webhook.web.keys import LEADERSHIP, RESOURCES, TELEGRAM
+from webhook.web.status import STATUS_CACHE
 from webhook.web.ui.login import current_user, posted
 from webhook.web.ui.rendering import refusal, render
 
@@ -49,29 +53,35 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 class Door:
-    """Answers updates with the use cases' results."""
+    """Answers updates with the use cases' results, in the words of whoever sent them."""
 
-    def __init__(self, telegram: Telegram, res: Resources) -> None:
-        self.telegram, self.res = telegram, res
-        self.lang = res.settings.notify.language
+    def __init__(
+        self, telegram: Telegram, res: Resources, status: StatusCache | None = None
+    ) -> None:
+        self.telegram, self.res, self.status = telegram, res, status
+        """`status`: the status page's board (`/status` of an SKPD admin shows its nodes)."""
 
     async def handle(self, update: Update) -> None:
         """One update; whatever happens, the loop goes on and the person gets an answer."""
+        lang: str = self.res.settings.notify.language
         try:
+            sender = update.effective_user
+            if sender is not None:
+                lang = await chat_uses.language(self.res, sender.id, sender.language_code)
             if update.callback_query is not None:
-                await self.pressed(update.update_id, update.callback_query)
+                await self.pressed(update.update_id, update.callback_query, lang)
             elif update.message is not None and update.message.text is not None:
-                await self.message(update.update_id, update.message)
+                await self.message(update.update_id, update.message, lang)
         except chat_uses.Redelivered:
             log.info("telegram update redelivered, ignored", extra={"update": update.update_id})
         except DATABASE_ERRORS as error:
             log.warning("telegram update not acted on", extra={"error": str(error)})
-            await self._tell(update, say("busy", self.lang))
+            await self._tell(update, say("busy", lang))
         except TelegramError as error:
             log.warning("telegram answer failed", extra={"error": str(error)})
         except Exception:
             log.exception("telegram update failed", extra={"update": update.update_id})
-            await self._tell(update, say("busy", self.lang))
+            await self._tell(update, say("busy", lang))
 
     async def _tell(self, update: Update, text: str) -> None:
         with contextlib.suppress(TelegramError):
@@ -80,7 +90,7 @@ class Door:
             elif update.message is not None:
                 await update.message.reply_text(text)
 
-    async def pressed(self, update_id: int, query: CallbackQuery) -> None:
+    async def pressed(self, update_id: int, query: CallbackQuery, lang: str) -> None:
         shown = None
         message = query.message
         if isinstance(message, ChatMessage) and message.text:
@@ -88,41 +98,60 @@ class Door:
             shown = chat_uses.Shown(message.chat.id, message.message_id, subject, text)
         try:
             result = await chat_uses.press(
-                self.res, query.from_user.id, query.data or "", update_id, shown
+                self.res, query.from_user.id, query.data or "", update_id, shown, lang
             )
         except Refused as refused:
-            await query.answer(refused.reason[:200], show_alert=True)
+            await query.answer(refused.say(lang)[:200], show_alert=True)
             return
         if isinstance(result, chat_uses.Choice):
             await query.answer()
             if shown is not None:
                 await self.telegram.bot.send_message(
                     shown.chat_id,
-                    say("choose_staff", self.lang, id=result.incident_id),
+                    say("choose_staff", lang, id=result.incident_id),
                     reply_markup=keyboard(result.buttons),
                 )
             return
         await query.answer(result.note[:200])
 
-    async def message(self, update_id: int, message: ChatMessage) -> None:
+    async def message(self, update_id: int, message: ChatMessage, lang: str) -> None:
         text = message.text or ""
+        in_group = message.chat.type != ChatType.PRIVATE
         if len(text) > chat.TEXT_LIMIT:
-            await message.reply_text(say("too_long", self.lang, limit=chat.TEXT_LIMIT))
+            await message.reply_text(say("too_long", lang, limit=chat.TEXT_LIMIT))
             return
+        if in_group and not text.startswith("/"):
+            return  # a group's conversation is its members', not the bot's
+        if in_group:  # its id, for `sigap-webhook telegram-group set`
+            log.info("telegram group command", extra={"chat": message.chat.id})
         command, _, rest = text.strip().partition(" ")
         command = command.split("@", 1)[0].lower()
         rest = rest.strip()
         person = message.from_user.id if message.from_user is not None else message.chat.id
         try:
             if command == "/start" and rest:
-                user = await chat_uses.link(self.res, message.chat.id, rest, update_id)
-                answer = say("linked", self.lang, name=user.full_name or user.name)
+                if in_group:  # the code would link the group as the person
+                    raise Refused(say("private_only", lang))
+                user = await chat_uses.link(self.res, message.chat.id, rest, update_id, lang)
+                answer = say("linked", lang, name=user.full_name or user.name)
             else:
-                actor = await chat_uses.chat_user(self.res, person)
+                actor = await chat_uses.chat_user(self.res, person, lang)
                 await chat_uses.first_time(self.res, update_id)
-                answer = await commands.answer(self.res, actor, command, rest)
+                if command == "/grup":
+                    answer = await chat_uses.set_group(
+                        self.res, actor, message.chat.id, rest.lower(), message.chat.title or "",
+                        lang,
+                    )  # fmt: skip
+                elif command == "/bahasa":
+                    await chat_uses.choose_language(self.res, person, rest.lower(), lang)
+                    lang = rest.lower()
+                    answer = say("language_set", lang)
+                else:
+                    answer = await commands.answer(
+                        self.res, actor, command, rest, lang, self.status
+                    )
         except Refused as refused:
-            answer = refused.reason
+            answer = refused.say(lang)
         await message.reply_text(answer[: chat.TEXT_LIMIT])
 
 
@@ -177,7 +206,7 @@ def telegram_ctx(telegram: Telegram) -> Callable[[web.Application], AsyncIterato
                 await telegram.bot.delete_webhook()
         except TelegramError as error:
             log.warning("telegram bot not started", extra={"error": str(error)})
-        door = Door(telegram, res)
+        door = Door(telegram, res, app.get(STATUS_CACHE))
         app[DOOR] = door
         tasks = []
         if secret is None:

@@ -85,7 +85,7 @@ class Door:
             log.info("%s message redelivered, ignored", self.channel)
             return None
         except Refused as refused:
-            text = refused.reason
+            text = refused.say(self.lang)
         except DATABASE_ERRORS as error:
             log.warning("%s message not acted on: %s", self.channel, error)
             text = say("busy", self.lang)

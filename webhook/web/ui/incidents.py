@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from exporter.inventory import Inventory
+from webhook.core.confirmation import f01_from_answer
 from webhook.core.deadlines import overdue
 from webhook.core.documents import signature_lines
 from webhook.core.forms import CAUSES, FormInvalid
@@ -43,7 +44,7 @@ from webhook.web.ui.rendering import language, refusal, render
 FORM_KINDS = ("f01", "f04")
 TIMELINE_FIELDS = frozenset(
     {*F01_FIELDS, *F04_FIELDS, "findings", "estimated_recovery_at", "responsibility",
-     "assignee", "reason", "cause", "parts_replaced", "staff"}
+     "assignee", "reason", "cause", "parts_replaced", "staff", "answer"}
 )  # fmt: skip
 """What a timeline line shows of its move's data: what people typed (never SIGAP's own keys:
 alert times, fingerprints, the downtime ledger)."""
@@ -104,6 +105,8 @@ def _prefill(
     inventory: Inventory | None,
     now: datetime,
     zone: str,
+    answerer: str | None,
+    lang: str,
 ) -> dict[str, str]:
     """Defaults of the action forms, from the incident, the inventory, the saved F-01 and what
     was typed earlier (the findings of the estimate carry into F-04)."""
@@ -120,7 +123,7 @@ def _prefill(
             first_alert.annotations.get("summary") or first_alert.labels.get("alertname", "")
         )
     estimates = [e for e in incident.events if e.kind == "estimate" and e.data.get("findings")]
-    return {
+    prefill = {
         "reporter": user.full_name or user.name,
         "complaint": incident.description or incident.title or summary,
         "affected_service": "internet",
@@ -131,6 +134,11 @@ def _prefill(
         "contact_confirmed_with": (f01 or {}).get("contact_confirmed_with", contact),
         "findings": str(estimates[-1].data["findings"]) if estimates else "",
     }
+    # the SKPD answered in the chat (SOP 3): F-01 says with whom, when and what; one press
+    answered = f01_from_answer(incident, user.name, answerer or "", lang)
+    if answered is not None and f01 is None:
+        prefill |= {k: v for k, v in answered.items() if k != "reported_at"}
+    return prefill
 
 
 PING_WAIT = timedelta(seconds=60)
@@ -175,7 +183,14 @@ async def incident_page(
     elif refused is not None and refused.field:
         errors = {refused.field: refused.say(lang)}
     prefill = _prefill(
-        incident, user, view.f01, request.app.get(INVENTORY), now, res.settings.timezone
+        incident,
+        user,
+        view.f01,
+        request.app.get(INVENTORY),
+        now,
+        res.settings.timezone,
+        view.answerer,
+        lang,
     )
     return render(
         request,
@@ -202,7 +217,7 @@ async def incident_page(
         notifications=view.notifications,
         unplannable=view.unplannable,
         overdue=overdue(incident.state, incident.stage_entered_at, res.settings.escalation, now),
-        datetime_fields=DATETIME_FIELDS,
+        datetime_fields=DATETIME_FIELDS | {"confirmed_at"},
         timeline_fields=TIMELINE_FIELDS,
         min_estimate=input_value(now, res.settings.timezone),
         ping_pending=_ping_pending(incident, request.query.get("cek"), now),
