@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from exporter.cli import build_parser as exporter_parser
+from exporter.inventory_cli import build_parser as inventory_parser
 from webhook.cli import build_parser as webhook_parser
 from webhook.settings import ENVIRONMENT
 
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 COMMANDS = {"sigap-exporter": exporter_parser, "sigap-webhook": webhook_parser}
+WORDS_APART = {("sigap-exporter", "inventory"): inventory_parser}
+"""A command word its command hands to a parser of its own (`sigap-exporter inventory ...`)."""
 
 
 def env_example_names() -> set[str]:
@@ -70,6 +73,9 @@ def problems_of(command: str, words: list[str]) -> list[str]:
     (a word where a subcommand is due that is not one), a command left without its subcommand."""
     parser = COMMANDS[command]()
     found, path, value_due = [], [command], False
+    apart = WORDS_APART.get((command, words[0])) if words else None
+    if apart is not None:
+        parser, path, words = apart(), [command, words[0]], words[1:]
     known = dict(parser._option_string_actions)
     for word in words:
         if word.startswith("--"):
