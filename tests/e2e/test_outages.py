@@ -90,8 +90,8 @@ def client(stack: Stack) -> Client:
     built = Client(stack)
     # Every node probed, up and scraped, and nothing firing, before any fault.
     wait_for(
-        "all 91 nodes up in Prometheus",
-        lambda: built.query("count(sigap_node_up == 1) == 91"),
+        "all 92 nodes up in Prometheus",
+        lambda: built.query("count(sigap_node_up == 1) == 92"),
         timeout=60,
     )
     assert built.active_alerts() == []

@@ -239,8 +239,8 @@ def test_an_outage_walks_the_whole_sop(
 ) -> None:
     prometheus, webhook = Prometheus(stack.prometheus.url), Webhook(stack)
     wait_for(
-        "all 91 nodes up in Prometheus",
-        lambda: prometheus.value("count(sigap_node_up == 1)") == 91,
+        "all 92 nodes up in Prometheus",
+        lambda: prometheus.value("count(sigap_node_up == 1)") == 92,
         timeout=60,
     )
     status = render(find("sigap-noc", "Status SKPD"), VARIABLES, RANGE, scrape_interval())
