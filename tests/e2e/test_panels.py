@@ -335,7 +335,7 @@ def test_every_panel_query_returns_data(
         "a notification failed": 'sum(sigap_notifications_total{status="failed"})',
         "an overdue stage": "sum(max by (stage, skpd) (sigap_incident_overdue))",
         "downtime counted": f'sum(sigap_incident_downtime_seconds_total{{skpd="{CUT_SKPD}"}})',
-        "availability recorded": "count(sigap:skpd_availability:ratio_30d)",
+        "availability recorded": "count(sigap:skpd_connection_availability:ratio_30d)",
     }
 
     def positive(promql: str) -> Callable[[], bool]:

@@ -100,9 +100,7 @@ def test_every_series_carries_the_contract_labels_and_promtool_accepts_the_page(
     assert value(text, "sigap_node_info", node="core-router", parent="") == 1
     assert value(text, "sigap_node_info", node="gw-dinkes", handover="true") == 1
     assert value(text, "sigap_node_info", node="uplink-dinkes", handover="false") == 1
-    edges = {
-        (dict(k)["node"], dict(k)["parent"]) for k in samples(text, "sigap_node_parent_info")
-    }
+    edges = {(dict(k)["node"], dict(k)["parent"]) for k in samples(text, "sigap_node_parent_info")}
     assert edges == {
         ("uplink-dinkes", "core-router"), ("gw-dinkes", "uplink-dinkes"), ("sw-dinkes", "gw-dinkes")
     }  # fmt: skip

@@ -1,7 +1,7 @@
 """The monthly report against a real Prometheus: two months of the recording rule
-`sigap:skpd_up:avg1m` are generated (a node of two down 3 hours last month), backfilled with
-`promtool tsdb create-blocks-from openmetrics` and served by the Debian `prometheus`; incidents
-are made through the real app. The page, the CSVs and the PDF must show the same figures."""
+`sigap:skpd_connection_up:avg1m` are generated (a node of two down 3 hours last month),
+backfilled with `promtool tsdb create-blocks-from openmetrics` and served by the Debian
+`prometheus`; incidents are made through the real app. The page, the CSVs and the PDF must show the same figures."""
 
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ from tests.workflow.sop_walk import (
 )
 from tests.workflow.test_service import login
 from webhook.core.monthly import Month
+from webhook.services.prometheus import CONNECTION_RULE
 
 ROOT = Path(__file__).resolve().parents[2]
 
 INVENTORY = ROOT / "deploy" / "inventory.example.yml"
-RULE = "sigap:skpd_up:avg1m"
+RULE = CONNECTION_RULE
 
 
 @dataclass
