@@ -1,7 +1,8 @@
 """The monthly report against a real Prometheus: two months of the recording rule
 `sigap:skpd_connection_up:avg1m` are generated (a node of two down 3 hours last month),
 backfilled with `promtool tsdb create-blocks-from openmetrics` and served by the Debian
-`prometheus`; incidents are made through the real app. The page, the CSVs and the PDF must show the same figures."""
+`prometheus`; incidents are made through the real app. The page, the CSVs and the PDF must
+show the same figures."""
 
 from __future__ import annotations
 
