@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from exporter.inventory import Inventory
+from exporter.stats import upstream
 from webhook.core.localtime import format_moment, local
 from webhook.core.refusals import Refused
 from webhook.core.workflow import OPEN_STATES, Responsibility, State
@@ -178,9 +179,12 @@ class PublicNode:
 
     id: str
     parent: str | None
+    """The primary parent: where the map places the node."""
     role: str
     skpd: str
     up: bool | None
+    parents: tuple[str, ...] = ()
+    """Every parent (redundant paths): the map draws an edge to each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,22 +212,33 @@ def condition_of(
     now: datetime,
 ) -> Condition:
     """The SKPD's connection now. A down node upstream (core, distribution, the SKPD's uplink
-    or gateway) is Diskominfo's side; its own equipment all dark is inside the SKPD, some of
-    it dark is degraded; outside office hours its own equipment dark is expected. An open
-    incident with every node answering (a report: slow, one service down) is degraded."""
+    or gateway) is Diskominfo's side, unless it is a lost path of a redundant node (everything
+    behind it still reached another way: degraded); its own equipment all dark is inside the
+    SKPD, some of it dark is degraded; outside office hours its own equipment dark is expected.
+    An open incident with every node answering (a report: slow, one service down) is
+    degraded."""
     if in_maintenance:
         return Condition.MAINTENANCE
     own = inventory.nodes_of(skpd)
     theirs = [n for n in own if n.owner == "diskominfo"]
-    upstream = {a.id for n in theirs for a in inventory.ancestors(n.id)} | {n.id for n in theirs}
-    known = [node_up[n] for n in upstream if n in node_up]
+    upstream_ids = {a.id for n in theirs for a in inventory.ancestors(n.id)} | {
+        n.id for n in theirs
+    }
     if not node_up:
         if incident is None:
             return Condition.UNKNOWN
         if incident.responsibility == Responsibility.SKPD:
             return Condition.DOWN_SKPD
         return Condition.DOWN_DISKOMINFO
-    if known and not all(known):
+    # the paths seen from this SKPD: a node is bypassed when this SKPD loses nothing by it
+    order = [i for i in inventory.nodes if i in upstream_ids]
+    paths = upstream(
+        order,
+        {i: [p for p in inventory.nodes[i].parents if p in upstream_ids] for i in order},
+        node_up,
+    )
+    dark = [i for i in order if node_up.get(i) is False]
+    if any(not paths[i].bypassed for i in dark):
         return Condition.DOWN_DISKOMINFO
     states = [node_up[n.id] for n in own if n.owner == "skpd" and n.id in node_up]
     hours = inventory.skpds[skpd].office_hours
@@ -231,8 +246,8 @@ def condition_of(
         return Condition.AFTER_HOURS  # switched off for the night, as expected
     if states and not any(states):
         return Condition.DOWN_SKPD
-    if states and not all(states):
-        return Condition.DEGRADED
+    if (states and not all(states)) or dark:
+        return Condition.DEGRADED  # some equipment dark, or running on a backup path
     if incident is not None and incident.state != State.REPAIRED:
         return Condition.DEGRADED  # every node answers, yet someone reported a problem
     return Condition.NORMAL
@@ -320,15 +335,22 @@ def badge_svg(skpd: PublicSkpd, lang: str) -> str:
 def public_nodes(inventory: Inventory, node_up: Mapping[str, bool]) -> tuple[PublicNode, ...]:
     """Diskominfo's nodes only (core, distribution, uplinks, gateways), in topology order."""
     return tuple(
-        PublicNode(n.id, n.parent, n.role, n.skpd, node_up.get(n.id))
+        PublicNode(n.id, n.parent, n.role, n.skpd, node_up.get(n.id), n.parents)
         for i in inventory.topology_order()
         if (n := inventory.nodes[i]).owner == "diskominfo"
     )
 
 
+def _parents(node: PublicNode) -> tuple[str, ...]:
+    """Every parent of a node as drawn (`parents`, else the primary `parent` alone)."""
+    return node.parents or ((node.parent,) if node.parent else ())
+
+
 def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = None) -> str:
     """The tree drawn left to right by depth, one row per leaf: a down node red and every
-    node below it grey-red, so the failed branch shows at a glance. Nodes are labelled by id
+    node below it without another path grey-red, so the failed branch shows at a glance; a
+    node with redundant paths sits under its primary parent, a dashed edge to each other one,
+    a lost path's edge red. Nodes are labelled by id
     (unique and short: `gw-dinkes`); `names` adds each one's name to its tooltip (the NOC
     wall); the public map has none."""
     depth: dict[str, int] = {}
@@ -355,8 +377,9 @@ def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = 
         place(root)
     by_id = {n.id: n for n in nodes}
     dark: set[str] = set()
-    for n in nodes:  # parents first
-        if n.up is False or (n.parent in dark):
+    for n in nodes:  # parents first; a node with redundant paths is dark when all of them are
+        drawn = [p for p in _parents(n) if p in by_id]
+        if n.up is False or (drawn and all(p in dark for p in drawn)):
             dark.add(n.id)
     tips = {n.id: f"{n.id}: {name}" if (name := (names or {}).get(n.id)) else n.id for n in nodes}
     col, line = 30 + round(6.5 * max((len(n.id) for n in nodes), default=8)), 22
@@ -367,13 +390,17 @@ def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = 
         'xmlns="http://www.w3.org/2000/svg">'
     ]
     for n in nodes:
-        if n.parent in by_id:
-            x1, y1 = depth[n.parent] * col + 14, row[n.parent] * line + 16
+        for parent in _parents(n):
+            if parent not in by_id:
+                continue
+            x1, y1 = depth[parent] * col + 14, row[parent] * line + 16
             x2, y2 = depth[n.id] * col + 6, row[n.id] * line + 16
-            stroke = "#c62828" if n.id in dark else "#90a4ae"
+            # red: this path is lost; dashed: a redundant path besides the primary one
+            stroke = "#c62828" if n.id in dark or parent in dark else "#90a4ae"
+            dash = "" if parent == n.parent else ' stroke-dasharray="4 3"'
             parts.append(
                 f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{stroke}" '
-                'stroke-width="1.5"/>'
+                f'stroke-width="1.5"{dash} data-edge="{html.escape(parent)} {html.escape(n.id)}"/>'
             )
     for n in nodes:
         x, y = depth[n.id] * col + 10, row[n.id] * line + 16
