@@ -25,9 +25,9 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from exporter import __version__
-from exporter.inventory import OfficeHours
+from exporter.inventory import OfficeHours, upstream
 from exporter.prober import LAG_BUCKETS, ProbeEngine, Target
-from exporter.stats import RTT_BUCKETS, upstream
+from exporter.stats import RTT_BUCKETS
 
 CHUNK_NODES = 500
 DROP_REASONS = ("invalid", "duplicate", "late", "foreign")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -376,6 +376,59 @@ class Inventory:
             return self.core_name
         skpd = self.skpds.get(skpd_id)
         return skpd.name if skpd else skpd_id
+
+
+# --- paths to the core (the topology applied to the nodes' states) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """What the topology makes of one node's state (`upstream()`)."""
+
+    up: bool
+    """At least one parent reaches the core (true for a root): `sigap_node_upstream_up`."""
+    paths: int
+    """Parents the node has: 2 or more is a redundant node."""
+    paths_up: int
+    """Parents that reach the core now: fewer than `paths` is redundancy lost."""
+    bypassed: bool
+    """The node cannot be reached, yet nothing behind it is cut off: every node directly
+    behind it still has another parent that reaches the core, or is bypassed itself. Never
+    true for a node with nothing behind it."""
+
+
+def upstream(
+    order: Sequence[str], parents: Mapping[str, Sequence[str]], up: Mapping[str, bool | None]
+) -> dict[str, Upstream]:
+    """For each node (parents first in `order`): its paths to the core.
+
+    A node is reachable when it is not down and a parent is reachable (a root: when it is not
+    down). A node whose state is not known yet counts as up, so that a starting exporter does not
+    claim an upstream outage it has not seen; so does a parent this exporter does not probe.
+    """
+    reachable: dict[str, bool] = {}
+    upstream_up: dict[str, bool] = {}
+    live: dict[str, int] = {}
+    children: dict[str, list[str]] = {}
+    for node in order:
+        mine = parents[node]
+        live[node] = sum(1 for p in mine if reachable.get(p, True))
+        upstream_up[node] = not mine or live[node] > 0
+        reachable[node] = upstream_up[node] and up.get(node) is not False
+        for p in mine:
+            children.setdefault(p, []).append(node)
+    bypassed: dict[str, bool] = {}
+    for node in reversed(order):
+        below = children.get(node, ())
+        bypassed[node] = (
+            not reachable[node]
+            and bool(below)
+            and all(upstream_up[c] or bypassed[c] for c in below)
+        )
+    return {
+        node: Upstream(upstream_up[node], len(parents[node]), live[node], bypassed[node])
+        for node in order
+    }
 
 
 # --- errors ---------------------------------------------------------------------------------------

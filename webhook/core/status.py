@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from exporter.inventory import Inventory
-from exporter.stats import upstream
+from exporter.inventory import Inventory, upstream
 from webhook.core.localtime import format_moment, local
 from webhook.core.refusals import Refused
 from webhook.core.workflow import OPEN_STATES, Responsibility, State
