@@ -217,7 +217,8 @@ def board_json(board: Board, zone: str, lang: str) -> dict[str, Any]:
             for s in board.skpds
         ],
         "network": [
-            {"id": n.id, "parent": n.parent, "role": n.role, "up": n.up} for n in board.nodes
+            {"id": n.id, "parent": n.parent, "parents": list(n.parents), "role": n.role, "up": n.up}
+            for n in board.nodes
         ],
     }
 
