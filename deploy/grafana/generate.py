@@ -859,6 +859,8 @@ def skpd() -> Json:
         f"max by ({NODE}) (sigap_node_jitter_seconds{{{sel}}})",
         rtt_quantile(0.5, sel, f"{NODE}, ", "1m"),
         f"max by ({NODE}) (sigap:node_availability:ratio_1d{{{sel}}})",
+        f"max by ({NODE}) (sigap_node_upstream_paths_up{{{sel}}})",
+        f"max by ({NODE}) (sigap_node_upstream_paths{{{sel}}})",
     ]
     layout.add(
         24,
@@ -878,11 +880,14 @@ def skpd() -> Json:
                 ("Value #E", "Jitter"),
                 ("Value #F", "Median RTT"),
                 ("Value #G", "Ketersediaan 1 hari"),
+                ("Value #H", "Jalur aktif"),
+                ("Value #I", "Jalur"),
             ],
             sort_by="Value #A",
             description="Node SKPD dalam urutan topologi: setiap node tepat sebelum node di "
             "belakangnya (jalur/uplink, gateway, lalu switch dan access point di belakangnya). "
-            "Pemilik Diskominfo: di luar SKPD; SKPD: jaringan internal.",
+            "Pemilik Diskominfo: di luar SKPD; SKPD: jaringan internal. Jalur aktif di bawah Jalur: "
+            "node redundan berjalan di jalur cadangan.",
             overrides=[
                 by_name("Value #B", mappings=UP, custom_cellOptions=COLORED_CELLS),
                 by_name("Value #C", mappings=UP, custom_cellOptions=COLORED_CELLS),
