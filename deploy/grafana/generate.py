@@ -886,8 +886,8 @@ def skpd() -> Json:
             sort_by="Value #A",
             description="Node SKPD dalam urutan topologi: setiap node tepat sebelum node di "
             "belakangnya (jalur/uplink, gateway, lalu switch dan access point di belakangnya). "
-            "Pemilik Diskominfo: di luar SKPD; SKPD: jaringan internal. Jalur aktif di bawah Jalur: "
-            "node redundan berjalan di jalur cadangan.",
+            "Pemilik Diskominfo: di luar SKPD; SKPD: jaringan internal. Jalur aktif di bawah "
+            "Jalur: node redundan berjalan di jalur cadangan.",
             overrides=[
                 by_name("Value #B", mappings=UP, custom_cellOptions=COLORED_CELLS),
                 by_name("Value #C", mappings=UP, custom_cellOptions=COLORED_CELLS),
