@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -381,9 +381,9 @@ class Inventory:
 # --- paths to the core (the topology applied to the nodes' states) ------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    """What the topology makes of one node's state (`upstream()`)."""
+class Upstream(NamedTuple):
+    """What the topology makes of one node's state (`upstream()`); a tuple, as a scrape of
+    20,000 nodes makes one per node."""
 
     up: bool
     """At least one parent reaches the core (true for a root): `sigap_node_upstream_up`."""
@@ -405,30 +405,34 @@ def upstream(
     A node is reachable when it is not down and a parent is reachable (a root: when it is not
     down). A node whose state is not known yet counts as up, so that a starting exporter does not
     claim an upstream outage it has not seen; so does a parent this exporter does not probe.
+    Only unreachable nodes are looked at twice (bottom-up, for `bypassed`).
     """
     reachable: dict[str, bool] = {}
-    upstream_up: dict[str, bool] = {}
-    live: dict[str, int] = {}
-    children: dict[str, list[str]] = {}
+    found: dict[str, Upstream] = {}
+    unreachable: list[str] = []
     for node in order:
         mine = parents[node]
-        live[node] = sum(1 for p in mine if reachable.get(p, True))
-        upstream_up[node] = not mine or live[node] > 0
-        reachable[node] = upstream_up[node] and up.get(node) is not False
+        live = 0
         for p in mine:
-            children.setdefault(p, []).append(node)
-    bypassed: dict[str, bool] = {}
-    for node in reversed(order):
-        below = children.get(node, ())
-        bypassed[node] = (
-            not reachable[node]
-            and bool(below)
-            and all(upstream_up[c] or bypassed[c] for c in below)
-        )
-    return {
-        node: Upstream(upstream_up[node], len(parents[node]), live[node], bypassed[node])
-        for node in order
-    }
+            if reachable.get(p, True):
+                live += 1
+        through = live > 0 or not mine
+        reachable[node] = ok = through and up.get(node) is not False
+        found[node] = Upstream(through, len(mine), live, False)
+        if not ok:
+            unreachable.append(node)
+    if not unreachable:
+        return found
+    children: dict[str, list[str]] = {}
+    for node in order:
+        for p in parents[node]:
+            if not reachable.get(p, True):
+                children.setdefault(p, []).append(node)
+    for node in reversed(unreachable):
+        below = children.get(node)
+        if below and all(found[c].up or found[c].bypassed for c in below):
+            found[node] = found[node]._replace(bypassed=True)
+    return found
 
 
 # --- errors ---------------------------------------------------------------------------------------
