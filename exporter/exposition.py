@@ -25,9 +25,9 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from exporter import __version__
-from exporter.inventory import OfficeHours
+from exporter.inventory import OfficeHours, upstream
 from exporter.prober import LAG_BUCKETS, ProbeEngine, Target
-from exporter.stats import RTT_BUCKETS, upstream_up
+from exporter.stats import RTT_BUCKETS
 
 CHUNK_NODES = 500
 DROP_REASONS = ("invalid", "duplicate", "late", "foreign")
@@ -105,9 +105,9 @@ def render(
 
     labels.prune({t.slot for t in engine.order})
     per_node = [(t, labels.get(t)) for t in published]
-    upstream = upstream_up(
+    paths = upstream(
         [t.node.id for t in engine.order],
-        {t.node.id: t.node.parent for t in engine.order},
+        {t.node.id: t.node.parents for t in engine.order},
         {t.node.id: t.stats.up for t in engine.order},
     )
 
@@ -124,13 +124,26 @@ def render(
     yield _family(
         "sigap_node_info",
         "gauge",
-        "The node's place in the topology: its parent (empty for a root) and its name; always 1.",
+        "The node's place in the topology: its primary parent (empty for a root), its name, and "
+        "whether it is where Diskominfo hands the connection to its SKPD over; always 1.",
     )
     for start in range(0, len(per_node), CHUNK_NODES):
         yield "".join(
             f'sigap_node_info{{{label_text},parent="{escape(t.node.parent or "")}",'
-            f'name="{escape(t.node.name or "")}"}} 1\n'
+            f'name="{escape(t.node.name or "")}",handover="{str(t.handover).lower()}"}} 1\n'
             for t, label_text in per_node[start : start + CHUNK_NODES]
+        )
+    yield _family(
+        "sigap_node_parent_info",
+        "gauge",
+        "One series per path of the node: each parent it can be reached through (several for a "
+        "redundant node, none for a root); always 1.",
+    )
+    for start in range(0, len(per_node), CHUNK_NODES):
+        yield "".join(
+            f'sigap_node_parent_info{{{label_text},parent="{escape(parent)}"}} 1\n'
+            for t, label_text in per_node[start : start + CHUNK_NODES]
+            for parent in t.node.parents
         )
     yield from per_node_family(
         "sigap_node_topology_order",
@@ -155,8 +168,28 @@ def render(
     yield from per_node_family(
         "sigap_node_upstream_up",
         "gauge",
-        "1 when every ancestor of the node in the topology is up (1 without a parent).",
-        lambda t: int(upstream[t.node.id]),
+        "1 when at least one parent chain of the node up to the core is up (1 without a parent).",
+        lambda t: int(paths[t.node.id].up),
+    )
+    yield from per_node_family(
+        "sigap_node_upstream_paths",
+        "gauge",
+        "Parents the node can be reached through (0 for a root, 2 or more when redundant).",
+        lambda t: paths[t.node.id].paths,
+    )
+    yield from per_node_family(
+        "sigap_node_upstream_paths_up",
+        "gauge",
+        "Parents through which the node reaches the core now; below sigap_node_upstream_paths "
+        "a redundant node runs on its remaining path (redundancy lost).",
+        lambda t: paths[t.node.id].paths_up,
+    )
+    yield from per_node_family(
+        "sigap_node_bypassed",
+        "gauge",
+        "1 while the node cannot be reached but nothing behind it is cut off (every node behind "
+        "it still reaches the core through another parent): a lost path, not an outage.",
+        lambda t: int(paths[t.node.id].bypassed),
     )
     yield from per_node_family(
         "sigap_probe_packets_sent_total",

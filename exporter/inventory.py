@@ -10,11 +10,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -47,7 +47,7 @@ Role = Literal[
 ROLES: tuple[Role, ...] = get_args(Role)
 Owner = Literal["diskominfo", "skpd"]
 RESERVED_LABELS = frozenset(
-    {"skpd", "node", "role", "owner", "address", "parent", "name", "instance", "job"}
+    {"skpd", "node", "role", "owner", "address", "parent", "name", "handover", "instance", "job"}
 )
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -139,6 +139,8 @@ class _NodeSpec(_Strict):
     role: Role
     owner: Owner
     parent: str | None = None
+    parents: Annotated[list[str], Field(min_length=1)] | None = None
+    """Redundant paths: every node this one can be reached through, the primary first."""
     name: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     probe: _ProbeSpec | None = None
@@ -266,7 +268,9 @@ class Node:
     owner: str
     skpd: str
     """The SKPD's id, or `CORE` for Diskominfo's core."""
-    parent: str | None
+    parents: tuple[str, ...]
+    """The nodes this one is reached through (`parent:` or `parents:`), the primary first;
+    empty for a root. The node is reachable while any of them is."""
     name: str | None
     labels: Mapping[str, str]
     probe: ProbeSettings
@@ -275,6 +279,11 @@ class Node:
     office_hours: OfficeHours | None = None
     """Its SKPD's hours when the SKPD owns it (`owner: skpd`) and declares them; else None:
     always expected (Diskominfo's uplinks and gateways, the core, SKPDs without hours)."""
+
+    @property
+    def parent(self) -> str | None:
+        """The primary parent (the first of `parents`): the tree the lists and the map draw."""
+        return self.parents[0] if self.parents else None
 
 
 def expected_up(node: Node, now: datetime) -> bool:
@@ -310,30 +319,59 @@ class Inventory:
     children: Mapping[str, tuple[str, ...]] = field(repr=False)
 
     def ancestors(self, node_id: str) -> Iterator[Node]:
-        """The node's parent, its parent's parent, ... up to a root."""
-        parent = self.nodes[node_id].parent
-        while parent is not None:
-            node = self.nodes[parent]
-            yield node
-            parent = node.parent
+        """Every node on any path from this one up to a root, each once, nearest first."""
+        seen: set[str] = set()
+        queue = list(self.nodes[node_id].parents)
+        while queue:
+            parent = queue.pop(0)
+            if parent not in seen:
+                seen.add(parent)
+                node = self.nodes[parent]
+                yield node
+                queue.extend(node.parents)
 
     def descendants(self, node_id: str) -> Iterator[Node]:
+        """Every node behind this one (through any of its parents), each once, depth-first."""
+        seen: set[str] = set()
         stack = list(reversed(self.children.get(node_id, ())))
         while stack:
-            node = self.nodes[stack.pop()]
-            yield node
-            stack.extend(reversed(self.children.get(node.id, ())))
+            child = stack.pop()
+            if child not in seen:
+                seen.add(child)
+                yield self.nodes[child]
+                stack.extend(reversed(self.children.get(child, ())))
 
     def topology_order(self) -> list[str]:
-        """Every node id depth-first: each node right before its subtree, siblings in file
-        order, so a list sorted by this position draws the tree (a gateway, then its switches
-        and their access points, then the next gateway)."""
-        roots = [n.id for n in self.nodes.values() if n.parent is None]
+        """Every node id depth-first along primary parents: each node right before its
+        subtree, siblings in file order, so a list sorted by this position draws the tree (a
+        gateway, then its switches and their access points, then the next gateway). A node
+        with redundant paths sits under its first parent."""
         order: list[str] = []
-        for root in roots:
-            order.append(root)
-            order.extend(n.id for n in self.descendants(root))
+        stack = [n.id for n in self.nodes.values() if not n.parents][::-1]
+        while stack:
+            node_id = stack.pop()
+            order.append(node_id)
+            stack.extend(
+                child
+                for child in reversed(self.children.get(node_id, ()))
+                if self.nodes[child].parent == node_id
+            )
         return order
+
+    def handover(self, node_id: str) -> bool:
+        """Whether the node is where Diskominfo hands the connection over to its SKPD (the
+        SKPD's gateway): a Diskominfo node of an SKPD, reached through Diskominfo's nodes
+        only, with none of Diskominfo's nodes behind it. Its reachability is the connection
+        Diskominfo delivers (README, "Availability")."""
+        node = self.nodes[node_id]
+        if node.skpd == CORE or node.owner != "diskominfo":
+            return False
+        if any(self.nodes[p].owner != "diskominfo" for p in node.parents):
+            return False
+        return not any(
+            self.nodes[c].owner == "diskominfo" and self.nodes[c].skpd == node.skpd
+            for c in self.children.get(node_id, ())
+        )
 
     def nodes_of(self, skpd_id: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.skpd == skpd_id]
@@ -343,6 +381,63 @@ class Inventory:
             return self.core_name
         skpd = self.skpds.get(skpd_id)
         return skpd.name if skpd else skpd_id
+
+
+# --- paths to the core (the topology applied to the nodes' states) ------------------------------
+
+
+class Upstream(NamedTuple):
+    """What the topology makes of one node's state (`upstream()`); a tuple, as a scrape of
+    20,000 nodes makes one per node."""
+
+    up: bool
+    """At least one parent reaches the core (true for a root): `sigap_node_upstream_up`."""
+    paths: int
+    """Parents the node has: 2 or more is a redundant node."""
+    paths_up: int
+    """Parents that reach the core now: fewer than `paths` is redundancy lost."""
+    bypassed: bool
+    """The node cannot be reached, yet nothing behind it is cut off: every node directly
+    behind it still has another parent that reaches the core, or is bypassed itself. Never
+    true for a node with nothing behind it."""
+
+
+def upstream(
+    order: Sequence[str], parents: Mapping[str, Sequence[str]], up: Mapping[str, bool | None]
+) -> dict[str, Upstream]:
+    """For each node (parents first in `order`): its paths to the core.
+
+    A node is reachable when it is not down and a parent is reachable (a root: when it is not
+    down). A node whose state is not known yet counts as up, so that a starting exporter does not
+    claim an upstream outage it has not seen; so does a parent this exporter does not probe.
+    Only unreachable nodes are looked at twice (bottom-up, for `bypassed`).
+    """
+    reachable: dict[str, bool] = {}
+    found: dict[str, Upstream] = {}
+    unreachable: list[str] = []
+    for node in order:
+        mine = parents[node]
+        live = 0
+        for p in mine:
+            if reachable.get(p, True):
+                live += 1
+        through = live > 0 or not mine
+        reachable[node] = ok = through and up.get(node) is not False
+        found[node] = Upstream(through, len(mine), live, False)
+        if not ok:
+            unreachable.append(node)
+    if not unreachable:
+        return found
+    children: dict[str, list[str]] = {}
+    for node in order:
+        for p in parents[node]:
+            if not reachable.get(p, True):
+                children.setdefault(p, []).append(node)
+    for node in reversed(unreachable):
+        below = children.get(node)
+        if below and all(found[c].up or found[c].bypassed for c in below):
+            found[node] = found[node]._replace(bypassed=True)
+    return found
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -663,7 +758,7 @@ def _build(
             role=n.role,
             owner=n.owner,
             skpd=skpd_id,
-            parent=n.parent,
+            parents=_parents_of(problem, loc, n),
             name=n.name,
             labels={**skpd_labels, **n.labels},
             probe=probe,
@@ -672,18 +767,21 @@ def _build(
         )
 
     for loc, n, _ in entries:
-        if n.parent is None or ids.get(n.id) != loc:
+        if ids.get(n.id) != loc:
             continue
-        if n.parent not in built:
-            problem(
-                (*loc, "parent"),
-                f"unknown node {n.parent!r}; expected the id of a node "
-                "defined in this inventory (core or any SKPD)",
-            )
-        elif n.parent == n.id:
-            problem(
-                (*loc, "parent"), f"{n.parent!r} is the node itself; expected its upstream node"
-            )
+        key, listed = ("parent", [n.parent]) if n.parents is None else ("parents", n.parents)
+        for i, parent in enumerate(listed):
+            where = (*loc, key) if key == "parent" else (*loc, key, i)
+            if parent is None:
+                continue
+            if parent not in built:
+                problem(
+                    where,
+                    f"unknown node {parent!r}; expected the id of a node "
+                    "defined in this inventory (core or any SKPD)",
+                )
+            elif parent == n.id:
+                problem(where, f"{parent!r} is the node itself; expected its upstream node")
 
     _check_cycles(problem, built, ids)
     if problems:
@@ -692,8 +790,8 @@ def _build(
     order = _topological(built)
     children: dict[str, list[str]] = {}
     for node in order:
-        if node.parent is not None:
-            children.setdefault(node.parent, []).append(node.id)
+        for parent in node.parents:
+            children.setdefault(parent, []).append(node.id)
     skpds = {
         s.id: Skpd(
             id=s.id,
@@ -766,43 +864,81 @@ def _address(
         return None, 4
 
 
+def _parents_of(
+    problem: Callable[[tuple[Any, ...], str], None], loc: tuple[Any, ...], n: _NodeSpec
+) -> tuple[str, ...]:
+    """`parent: a` or `parents: [a, b]`, never both, each parent once."""
+    if n.parents is None:
+        return () if n.parent is None else (n.parent,)
+    if n.parent is not None:
+        problem(
+            (*loc, "parents"),
+            "both parent and parents are given; expected one of them: "
+            f"parents: [{', '.join([n.parent, *[p for p in n.parents if p != n.parent]])}]",
+        )
+    for i, parent in enumerate(n.parents):
+        if parent in n.parents[:i]:
+            problem(
+                (*loc, "parents", i),
+                f"{parent!r} is listed twice; expected each parent once",
+            )
+    return tuple(dict.fromkeys(n.parents))
+
+
 def _check_cycles(
     problem: Callable[[tuple[Any, ...], str], None],
     nodes: Mapping[str, Node],
     ids: Mapping[str, tuple[Any, ...]],
 ) -> None:
-    state: dict[str, int] = {}  # 1 = on the current chain, 2 = known to reach a root
+    """Every path up through any parent must end at a root: one problem per cycle found."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = every path from it ends at a root
     for start in nodes:
-        chain: list[str] = []
-        current: str | None = start
-        while current is not None and state.get(current) is None:
-            state[current] = 1
-            chain.append(current)
-            parent = nodes[current].parent
-            current = parent if parent in nodes and parent != current else None
-        if current is not None and state[current] == 1:
-            cycle = [*chain[chain.index(current) :], current]
-            first = cycle[0]
-            problem(
-                (*ids[first], "parent"),
-                "makes a cycle "
-                + " → ".join(cycle)
-                + "; expected every chain of parents to end at a node without a parent",
-            )
-        for node_id in chain:
-            state[node_id] = 2
+        if start in state:
+            continue
+        # iterative depth-first walk up the parents: (node, its parents not yet walked)
+        path: list[str] = []
+        stack: list[tuple[str, list[str]]] = [(start, list(nodes[start].parents))]
+        state[start] = 1
+        path.append(start)
+        while stack:
+            node_id, pending = stack[-1]
+            if not pending:
+                stack.pop()
+                path.pop()
+                state[node_id] = 2
+                continue
+            parent = pending.pop(0)
+            if parent not in nodes or parent == node_id:
+                continue  # reported as unknown or as the node itself
+            if state.get(parent) == 1:
+                cycle = [*path[path.index(parent) :], parent]
+                key = "parent" if len(nodes[cycle[0]].parents) == 1 else "parents"
+                problem(
+                    (*ids[cycle[0]], key),
+                    "makes a cycle "
+                    + " → ".join(cycle)
+                    + "; expected every chain of parents to end at a node without a parent",
+                )
+            elif parent not in state:
+                state[parent] = 1
+                path.append(parent)
+                stack.append((parent, list(nodes[parent].parents)))
 
 
 def _topological(nodes: Mapping[str, Node]) -> list[Node]:
-    """Parents before children; siblings keep their file order."""
+    """Parents before children (by the longest path from a root); file order within a depth."""
     depth: dict[str, int] = {}
-
-    def depth_of(node_id: str) -> int:
-        if node_id not in depth:
-            parent = nodes[node_id].parent
-            depth[node_id] = 0 if parent is None else depth_of(parent) + 1
-        return depth[node_id]
-
     for node_id in nodes:
-        depth_of(node_id)
+        stack = [node_id]
+        while stack:
+            current = stack[-1]
+            if current in depth:
+                stack.pop()
+                continue
+            pending = [p for p in nodes[current].parents if p not in depth]
+            if pending:
+                stack.extend(pending)
+                continue
+            depth[current] = max((depth[p] + 1 for p in nodes[current].parents), default=0)
+            stack.pop()
     return sorted(nodes.values(), key=lambda n: depth[n.id])

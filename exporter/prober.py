@@ -84,6 +84,7 @@ class Target:
 
     __slots__ = (
         "family",
+        "handover",
         "interval",
         "ip",
         "last_answered",
@@ -110,6 +111,8 @@ class Target:
         """Bumped when the target is rescheduled: its older schedule entries are void."""
         self.position = 0
         """Depth-first place of the node in the topology (`Inventory.topology_order`)."""
+        self.handover = False
+        """Where Diskominfo hands the SKPD its connection over (`Inventory.handover`)."""
         self.stats = NodeStats(node.probe.window_probes, node.probe.down_after)
         self.update(node, published)
 
@@ -214,6 +217,7 @@ class ProbeEngine:
                 if target.interval != interval:
                     restart.append(target)
             target.position = position[node.id]
+            target.handover = inventory.handover(node.id)
             targets[target.slot] = target
             order.append(target)
         for key in [k for k, slot in self._slot_of.items() if slot not in targets]:

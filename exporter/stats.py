@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
 
 RTT_BUCKETS: tuple[float, ...] = (
     0.0001,
@@ -135,21 +134,3 @@ class NodeStats:
             self._deltas = array("d", bytes(8 * max(1, window_probes - 1)))
             self._deltas_len = self._deltas_pos = 0
             self._delta_sum = 0.0
-
-
-def upstream_up(
-    order: Sequence[str], parent: Mapping[str, str | None], up: Mapping[str, bool | None]
-) -> dict[str, bool]:
-    """For each node (parents first in `order`): is every ancestor up?
-
-    A node without a parent has its upstream up. An ancestor whose state is not known yet counts
-    as up, so that a starting exporter does not claim an upstream outage it has not seen.
-    """
-    result: dict[str, bool] = {}
-    for node in order:
-        p = parent[node]
-        if p is None or p not in result:
-            result[node] = True
-        else:
-            result[node] = result[p] and up.get(p) is not False
-    return result

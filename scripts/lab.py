@@ -3,8 +3,10 @@
 
 Every node becomes a network namespace ``sgl-<node id>`` holding the node's address on ``eth0``,
 joined by a veth pair ``sglv<n>`` to the root namespace, where the exporter runs. The topology
-(``parent``) lives in the lab, not in routing: cutting a node's link takes down the veths of the
-node and of everything behind it, exactly what the NOC would see if that link broke. A star of
+(``parent``, ``parents``) lives in the lab, not in routing: cutting a node's link takes down the
+veths of the node and of everything behind it that has no other path (a node with redundant
+``parents`` goes dark only when every parent has), exactly what the NOC would see if that link
+broke. A star of
 veths keeps ~100 nodes to two batched ``ip`` calls plus one per namespace (well under 20 s).
 
     sudo python3 scripts/lab.py up                    # build deploy/inventory.example.yml
@@ -86,11 +88,13 @@ def veth_names(inventory: Inventory) -> dict[str, str]:
 
 
 def dark_nodes(inventory: Inventory, cut: Iterable[str]) -> set[str]:
-    """Nodes that cannot be reached: each cut node and everything behind it."""
+    """Nodes that cannot be reached: each cut node, and every node all of whose parents are
+    dark (a node with redundant paths stays lit while one of them is)."""
+    cut_off = set(cut)
     dark: set[str] = set()
-    for node_id in cut:
-        dark.add(node_id)
-        dark.update(n.id for n in inventory.descendants(node_id))
+    for node in inventory.nodes.values():  # parents first
+        if node.id in cut_off or (node.parents and all(p in dark for p in node.parents)):
+            dark.add(node.id)
     return dark
 
 
@@ -234,7 +238,8 @@ class Lab:
     # faults
 
     def cut(self, node_id: str) -> None:
-        """Break the link between the node and its parent: it and all behind it go dark."""
+        """Break the link between the node and its parents: it goes dark, and so does everything
+        behind it without another path."""
         faults = self._load()
         if self._node(node_id) not in faults.cut:
             faults.cut.append(node_id)

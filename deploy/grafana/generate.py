@@ -121,7 +121,8 @@ CAUSE_NAMES = {
 UP = [values(("0", "Mati", "red"), ("1", "Hidup", "green"))]
 NO_FIGURE = [{"type": "special", "options": {"match": "nan", "result": {"text": "–"}}}]
 """A quantile of no observation in the range is NaN: shown as a dash."""
-# The status of an SKPD, worst node first: 0 normal; 1 degraded (loss or a latency/loss alert);
+# The status of an SKPD, worst node first: 0 normal; 1 degraded (loss, a latency/loss alert, or
+# a lost path of a redundant node: sigap_node_bypassed, running on the other path);
 # 2 an SKPD-owned node down (its internal network: the SKPD's responsibility); 3 a
 # Diskominfo-owned node down (link, gateway or core: Diskominfo's responsibility, SOP step 4).
 STATUS = [
@@ -134,7 +135,8 @@ STATUS = [
 ]
 STATUS_STEPS = steps("green", 1, "yellow", 2, "orange", 3, "red")
 STATUS_HELP = (
-    "Hijau: semua node normal. Kuning: terganggu (paket hilang > 10 % atau alarm latensi). "
+    "Hijau: semua node normal. Kuning: terganggu (paket hilang > 10 %, alarm latensi, atau satu "
+    "jalur redundan putus sehingga jalur cadangan dipakai). "
     "Oranye: perangkat internal SKPD mati, tanggung jawab SKPD (Kominfo membantu). "
     "Merah: jalur, gateway atau jaringan inti Diskominfo putus, tanggung jawab Diskominfo "
     "(SOP langkah 4)."
@@ -151,6 +153,8 @@ def series(metric: str, selector: str = "") -> str:
 
 AFTER_HOURS = " unless on(instance, skpd, node) sigap_node_expected_up == 0"
 """Leaves out an SKPD's own nodes outside its office hours: dark then is not an outage."""
+BYPASSED = " unless on(instance, skpd, node) sigap_node_bypassed == 1"
+"""Leaves out a lost path of a redundant node: nothing is cut off, so it is not an outage."""
 
 
 def skpd_status(selector: str = "") -> str:
@@ -160,10 +164,12 @@ def skpd_status(selector: str = "") -> str:
     alerts = f'ALERTS{{alertstate="firing", alertname=~"SigapPacketLossHigh|SigapLatencyHigh"{s}}}'
     return (
         "max by (skpd) (\n"
-        f'    label_replace(3 * (sigap_node_up{{owner="diskominfo"{s}}} == bool 0),'
+        f'    label_replace(3 * (sigap_node_up{{owner="diskominfo"{s}}} == bool 0){BYPASSED},'
         ' "sebab", "mati", "", "")\n'
-        f'  or label_replace(2 * (sigap_node_up{{owner="skpd"{s}}} == bool 0){AFTER_HOURS},'
-        ' "sebab", "mati", "", "")\n'
+        f'  or label_replace(2 * (sigap_node_up{{owner="skpd"{s}}} == bool 0){AFTER_HOURS}'
+        f'{BYPASSED}, "sebab", "mati", "", "")\n'
+        f"  or label_replace({series('sigap_node_bypassed', selector)} == bool 1,"
+        ' "sebab", "cadangan", "", "")\n'
         f"  or label_replace({series('sigap_node_packet_loss_ratio', selector)} > bool 0.1,"
         ' "sebab", "hilang", "", "")\n'
         f'  or label_replace(0 * {alerts} + 1, "sebab", "alarm", "", "")\n'
@@ -901,16 +907,31 @@ def skpd() -> Json:
         ),
     )
     down = f"count(max by (node) (sigap_node_up{{{sel}}}{AFTER_HOURS}) == 0) or vector(0)"
-    layout.add(3, 4, stat("Node mati", down, thresholds=OK_ELSE_RED))
+    layout.add(2, 4, stat("Node mati", down, thresholds=OK_ELSE_RED))
+    # the two figures of README "Availability": Diskominfo's delivered connection, and apart
+    # the SKPD's internal network
     for window, text in (("1h", "1 jam"), ("1d", "1 hari"), ("30d", "30 hari")):
         layout.add(
-            3,
+            2,
             4,
             stat(
-                f"Ketersediaan {text}",
-                f"max(sigap:skpd_availability:ratio_{window}{{{sel}}})",
-                description="Bagian waktu node SKPD ini menjawab ping (rata-rata node; "
-                "aturan perekaman, dihitung tiap menit).",
+                f"Koneksi Diskominfo {text}",
+                f"max(sigap:skpd_connection_availability:ratio_{window}{{{sel}}})",
+                description="Ketersediaan koneksi yang diserahkan Diskominfo: bagian waktu "
+                "gateway SKPD (titik serah) menjawab ping, lewat jalur mana pun. Angka "
+                "perjanjian layanan, sama dengan laporan bulanan dan halaman status.",
+                **availability,
+            ),
+        )
+    for window, text in (("1d", "1 hari"), ("30d", "30 hari")):
+        layout.add(
+            2,
+            4,
+            stat(
+                f"Jaringan internal {text}",
+                f"max(sigap:skpd_internal_availability:ratio_{window}{{{sel}}})",
+                description="Ketersediaan jaringan internal SKPD: bagian perangkat milik SKPD "
+                "yang menjawab ping pada jam yang diharapkan, selama koneksi Diskominfo utuh.",
                 **availability,
             ),
         )
@@ -937,6 +958,8 @@ def skpd() -> Json:
         f"max by ({NODE}) (sigap_node_jitter_seconds{{{sel}}})",
         rtt_quantile(0.5, sel, f"{NODE}, ", "1m"),
         f"max by ({NODE}) (sigap:node_availability:ratio_1d{{{sel}}})",
+        f"max by ({NODE}) (sigap_node_upstream_paths_up{{{sel}}})",
+        f"max by ({NODE}) (sigap_node_upstream_paths{{{sel}}})",
     ]
     layout.add(
         24,
@@ -956,11 +979,14 @@ def skpd() -> Json:
                 ("Value #E", "Jitter"),
                 ("Value #F", "Median RTT"),
                 ("Value #G", "Ketersediaan 1 hari"),
+                ("Value #H", "Jalur aktif"),
+                ("Value #I", "Jalur"),
             ],
             sort_by="Value #A",
             description="Node SKPD dalam urutan topologi: setiap node tepat sebelum node di "
             "belakangnya (jalur/uplink, gateway, lalu switch dan access point di belakangnya). "
-            "Pemilik Diskominfo: di luar SKPD; SKPD: jaringan internal.",
+            "Pemilik Diskominfo: di luar SKPD; SKPD: jaringan internal. Jalur aktif di bawah "
+            "Jalur: node redundan berjalan di jalur cadangan.",
             overrides=[
                 by_name("Value #B", mappings=UP, custom_cellOptions=COLORED_CELLS),
                 by_name("Value #C", mappings=UP, custom_cellOptions=COLORED_CELLS),

@@ -49,6 +49,8 @@ ROUTES = [
     # The network's alerts still open incidents through the webhook, and only there.
     ({"alertname": "SigapUplinkDown", "skpd": "dinkes"}, "sigap-webhook"),
     ({"alertname": "SigapCoreDown", "skpd": "core"}, "sigap-webhook"),
+    # A lost path of a redundant node is no outage: the coordinators' mail, no incident.
+    ({"alertname": "SigapRedundancyLost", "skpd": "rsud", "severity": "info"}, "sigap-redundancy"),
 ]
 
 

@@ -39,7 +39,11 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 # left-closed [1m] that ends on a whole minute holds two samples, a left-open one only the newer,
 # so the per-minute average at the minute of the cut is 0 instead of 1/2. Both are right for
 # what they count; the month's figure differs by 1/1800 per cut (one 2 s evaluation).
-LEFT_OPEN_VALUES = {"0.7583287062742923": "0.7580555555555555"}
+LEFT_OPEN_VALUES = {
+    "0.5166574125485844": "0.5161111111111109",
+    # evaluated each minute (sigap-availability.test.yml): the minute of the cut counts 0, not 1/2
+    "0.5163934426229508": "0.5",
+}
 
 
 def promtool(*args: str, cwd: Path) -> None:
@@ -69,7 +73,8 @@ def test_rule_tests_pass_with_the_le_spelling_of_prometheus_3(tmp_path: Path) ->
     tests = copy_deploy(tmp_path)
     for test_file in tests.glob("*.yml"):
         text = test_file.read_text()
-        assert 'le="1.0"' in text, "the unit tests must use the exporter's top bucket"
+        if "_bucket{" in text:
+            assert 'le="1.0"' in text, "the unit tests must use the exporter's top bucket"
         test_file.write_text(text.replace('le="1.0"', 'le="1"'))
         promtool("test", "rules", test_file.name, cwd=tests)
 

@@ -25,17 +25,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -170,15 +175,42 @@ def prometheus_config(
     return config
 
 
-def alertmanager_config(*, webhook_url: str, token_file: Path) -> dict[str, Any]:
+def alertmanager_config(
+    *, webhook_url: str, token_file: Path, smtp_port: int | None = None
+) -> dict[str, Any]:
     """deploy/alertmanager/alertmanager.yml pointing at ``webhook_url`` (the webhook's base URL)
-    with the bearer token read from ``token_file``."""
+    with the bearer token read from ``token_file``; with ``smtp_port``, its mail goes to the SMTP
+    server on that loopback port (no TLS, no login: aiosmtpd on loopback offers neither)."""
     config: dict[str, Any] = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
     for receiver in config["receivers"]:
         for hook in receiver.get("webhook_configs", []):
             hook["url"] = webhook_url.rstrip("/") + "/api/v1/alertmanager"
             hook["http_config"]["authorization"]["credentials_file"] = str(token_file)
+    if smtp_port is not None:
+        smtp = config["global"]
+        smtp["smtp_smarthost"] = f"127.0.0.1:{smtp_port}"
+        smtp["smtp_require_tls"] = False
+        del smtp["smtp_auth_username"], smtp["smtp_auth_password_file"]
     return config
+
+
+@dataclass
+class Mailbox:
+    """What a real SMTP server (aiosmtpd) received; it calls `handle_DATA` on its own thread."""
+
+    messages: list[tuple[float, list[str], EmailMessage]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        with self.lock:
+            self.messages.append((time.monotonic(), list(envelope.rcpt_tos), parsed))
+        return "250 OK"
+
+    def to(self, address: str) -> list[tuple[float, EmailMessage]]:
+        with self.lock:
+            return [(at, m) for at, rcpts, m in self.messages if address in rcpts]
 
 
 def _hostport(target: str) -> str:
@@ -215,14 +247,18 @@ def start_prometheus(
     return start("prometheus", argv, workdir=workdir, url=url)
 
 
-def start_alertmanager(workdir: Path, *, webhook_url: str, token: str) -> Service:
+def start_alertmanager(
+    workdir: Path, *, webhook_url: str, token: str, smtp_port: int | None = None
+) -> Service:
     port = free_port()
     token_file = workdir / "alertmanager-token"
     token_file.write_text(token)
     token_file.chmod(0o600)
     config = workdir / "alertmanager.yml"
     config.write_text(
-        yaml.safe_dump(alertmanager_config(webhook_url=webhook_url, token_file=token_file))
+        yaml.safe_dump(
+            alertmanager_config(webhook_url=webhook_url, token_file=token_file, smtp_port=smtp_port)
+        )
     )
     argv = [
         which(ALERTMANAGER) or ALERTMANAGER,
@@ -350,12 +386,15 @@ class Stack:
         inventory: Path = INVENTORY,
         webhook_config: dict[str, Any] | None = None,
         webhook_reads_prometheus: bool = False,
+        smtp_port: int | None = None,
     ) -> None:
         self.workdir = workdir
         self.inventory = inventory
         self.webhook_config = webhook_config
         self.webhook_reads_prometheus = webhook_reads_prometheus
         """Tell the webhook where Prometheus will listen (the status page, the report)."""
+        self.smtp_port = smtp_port
+        """Alertmanager's mail to this loopback SMTP server (a `Mailbox`), when given."""
         self.token = secrets.token_urlsafe(24)
         self.services: list[Service] = []
 
@@ -371,7 +410,12 @@ class Stack:
             )
         )
         self.alertmanager = self._add(
-            start_alertmanager(self.workdir, webhook_url=self.webhook.url, token=self.token)
+            start_alertmanager(
+                self.workdir,
+                webhook_url=self.webhook.url,
+                token=self.token,
+                smtp_port=self.smtp_port,
+            )
         )
         self.exporter = self._add(start_exporter(self.workdir, self.inventory))
         self.prometheus = self._add(
@@ -392,3 +436,40 @@ class Stack:
     def stop(self) -> None:
         for service in reversed(self.services):
             service.stop()
+
+
+class Client:
+    """The webhook's JSON API, Prometheus and Alertmanager of a `Stack`, over plain HTTP."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    def _get(self, url: str, token: str | None = None) -> Any:
+        request = urllib.request.Request(url)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def incidents(self, skpd: str | None = None) -> list[dict[str, Any]]:
+        query = f"?skpd={skpd}" if skpd else ""
+        url = f"{self.stack.webhook.url}/api/v1/incidents{query}"
+        return list(self._get(url, self.stack.api_token)["incidents"])
+
+    def incident(self, incident_id: int) -> dict[str, Any]:
+        url = f"{self.stack.webhook.url}/api/v1/incidents/{incident_id}"
+        return dict(self._get(url, self.stack.api_token))
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        url = f"{self.stack.prometheus.url}/api/v1/query?query={urllib.parse.quote(promql)}"
+        return list(self._get(url)["data"]["result"])
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        """The network's active alerts (those of an SKPD): not the Watchdog, which always fires,
+        nor SIGAP's alerts about itself."""
+        found = self._get(f"{self.stack.alertmanager.url}/api/v2/alerts?active=true")
+        return [a for a in found if "skpd" in a["labels"]]
+
+
+def alertnames(detail: dict[str, Any]) -> set[str]:
+    return {a["labels"]["alertname"] for a in detail["alerts"]}

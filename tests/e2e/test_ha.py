@@ -263,8 +263,8 @@ def test_each_outage_one_incident_while_parts_die(
     token = ha.cli("token", "create", "e2e").strip().splitlines()[-1]
     for prometheus in ("prom-a", "prom-b"):
         wait_for(
-            f"{prometheus}: all 91 nodes up, from both exporters",
-            lambda p=prometheus: _query(ha.services[p].url, "count(sigap_node_up == 1) == 182"),
+            f"{prometheus}: all 92 nodes up, from both exporters",
+            lambda p=prometheus: _query(ha.services[p].url, "count(sigap_node_up == 1) == 184"),
             timeout=90,
         )
     wait_for("the Alertmanager cluster", lambda: _peers(ha.services["am-a"].url) == 2, 30)

@@ -28,6 +28,18 @@ def test_a_cut_darkens_the_node_and_everything_behind_it(lab: Any, inventory: An
     assert lab.dark_nodes(inventory, []) == set()
 
 
+def test_a_redundant_node_goes_dark_only_when_every_path_is_cut(lab: Any, inventory: Any) -> None:
+    assert lab.dark_nodes(inventory, ["uplink-rsud"]) == {"uplink-rsud"}
+    assert lab.dark_nodes(inventory, ["radio-rsud"]) == {"radio-rsud"}
+    behind = {"gw-rsud", *(n.id for n in inventory.descendants("gw-rsud"))}
+    assert lab.dark_nodes(inventory, ["uplink-rsud", "radio-rsud"]) == {
+        "uplink-rsud", "radio-rsud", *behind
+    }  # fmt: skip
+    # the fibre's distribution router down strands the fibre only; the radio's BTS as well
+    assert "gw-rsud" not in lab.dark_nodes(inventory, ["dist-batulicin"])
+    assert behind <= lab.dark_nodes(inventory, ["dist-batulicin", "dist-simpangempat"])
+
+
 def test_every_node_gets_a_namespace_a_short_veth_and_its_address(lab: Any, inventory: Any) -> None:
     root, inner = lab.up_plan(inventory)
     veths = lab.veth_names(inventory)

@@ -13,14 +13,9 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -43,28 +38,9 @@ HEALTHY = 20.0
 """How long SIGAP runs healthy (Watchdog firing, webhook up) before the kill."""
 
 
-@dataclass
-class Mailbox:
-    """What the real SMTP server received (aiosmtpd calls `handle_DATA` on its own thread)."""
-
-    messages: list[tuple[float, list[str], EmailMessage]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        with self.lock:
-            self.messages.append((time.monotonic(), list(envelope.rcpt_tos), parsed))
-        return "250 OK"
-
-    def to(self, address: str) -> list[tuple[float, EmailMessage]]:
-        with self.lock:
-            return [(at, m) for at, rcpts, m in self.messages if address in rcpts]
-
-
 @pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
+def mailbox() -> Iterator[tuple[harness.Mailbox, int]]:
+    box = harness.Mailbox()
     port = harness.free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
@@ -74,17 +50,8 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
         controller.stop()
 
 
-def alertmanager_config(webhook_url: str, token_file: Path, smtp_port: int) -> dict[str, Any]:
-    config = harness.alertmanager_config(webhook_url=webhook_url, token_file=token_file)
-    smtp = config["global"]
-    smtp["smtp_smarthost"] = f"127.0.0.1:{smtp_port}"
-    smtp["smtp_require_tls"] = False
-    del smtp["smtp_auth_username"], smtp["smtp_auth_password_file"]
-    return config
-
-
 def test_a_killed_webhook_mails_the_coordinators_through_alertmanager(
-    tmp_path: Path, mailbox: tuple[Mailbox, int]
+    tmp_path: Path, mailbox: tuple[harness.Mailbox, int]
 ) -> None:
     missing = harness.missing_binaries()
     if missing:
@@ -100,7 +67,11 @@ def test_a_killed_webhook_mails_the_coordinators_through_alertmanager(
         am_port = harness.free_port()
         am_config = tmp_path / "alertmanager.yml"
         am_config.write_text(
-            yaml.safe_dump(alertmanager_config(webhook.url, token_file, smtp_port))
+            yaml.safe_dump(
+                harness.alertmanager_config(
+                    webhook_url=webhook.url, token_file=token_file, smtp_port=smtp_port
+                )
+            )
         )
         alertmanager = harness.start(
             "alertmanager",

@@ -8,20 +8,17 @@ goal: median <= 30 s, worst <= 45 s.
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import threading
 import time
-import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Stack, wait_for
+from tests.e2e.harness import Client, Stack, alertnames, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
@@ -48,50 +45,13 @@ FLAP = ("bappeda", "uplink-bappeda")
 LOSSY = ("dpupr", "gw-dpupr")
 
 
-class Client:
-    """The webhook's JSON API, Prometheus and Alertmanager, over plain HTTP."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-
-    def _get(self, url: str, token: str | None = None) -> Any:
-        request = urllib.request.Request(url)
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
-
-    def incidents(self, skpd: str | None = None) -> list[dict[str, Any]]:
-        query = f"?skpd={skpd}" if skpd else ""
-        url = f"{self.stack.webhook.url}/api/v1/incidents{query}"
-        return list(self._get(url, self.stack.api_token)["incidents"])
-
-    def incident(self, incident_id: int) -> dict[str, Any]:
-        url = f"{self.stack.webhook.url}/api/v1/incidents/{incident_id}"
-        return dict(self._get(url, self.stack.api_token))
-
-    def query(self, promql: str) -> list[dict[str, Any]]:
-        url = f"{self.stack.prometheus.url}/api/v1/query?query={urllib.parse.quote(promql)}"
-        return list(self._get(url)["data"]["result"])
-
-    def active_alerts(self) -> list[dict[str, Any]]:
-        """The network's active alerts (those of an SKPD): not the Watchdog, which always fires,
-        nor SIGAP's alerts about itself."""
-        found = self._get(f"{self.stack.alertmanager.url}/api/v2/alerts?active=true")
-        return [a for a in found if "skpd" in a["labels"]]
-
-
-def alertnames(detail: dict[str, Any]) -> set[str]:
-    return {a["labels"]["alertname"] for a in detail["alerts"]}
-
-
 @pytest.fixture(scope="module")
 def client(stack: Stack) -> Client:
     built = Client(stack)
     # Every node probed, up and scraped, and nothing firing, before any fault.
     wait_for(
-        "all 91 nodes up in Prometheus",
-        lambda: built.query("count(sigap_node_up == 1) == 91"),
+        "all 92 nodes up in Prometheus",
+        lambda: built.query("count(sigap_node_up == 1) == 92"),
         timeout=60,
     )
     assert built.active_alerts() == []

@@ -240,8 +240,8 @@ def test_an_outage_walks_the_whole_sop(
 ) -> None:
     prometheus, webhook = Prometheus(stack.prometheus.url), Webhook(stack)
     wait_for(
-        "all 91 nodes up in Prometheus",
-        lambda: prometheus.value("count(sigap_node_up == 1)") == 91,
+        "all 92 nodes up in Prometheus",
+        lambda: prometheus.value("count(sigap_node_up == 1)") == 92,
         timeout=60,
     )
     status = render(find("sigap-noc", "Status SKPD"), VARIABLES, RANGE, scrape_interval())
@@ -388,14 +388,18 @@ def test_every_panel_query_returns_data(
         "a notification failed": 'sum(sigap_notifications_total{status="failed"})',
         "an overdue stage": "sum(max by (stage, skpd) (sigap_incident_overdue))",
         "downtime counted": f'sum(sigap_incident_downtime_seconds_total{{skpd="{CUT_SKPD}"}})',
-        "availability recorded": "count(sigap:skpd_availability:ratio_30d)",
+        "availability recorded": "count(sigap:skpd_connection_availability:ratio_30d)",
+        # the internal network counts only minutes with the connection whole: after the cut
+        "internal availability recorded": (
+            f'count(sigap:skpd_internal_availability:ratio_30d{{skpd="{CUT_SKPD}"}})'
+        ),
     }
 
     def positive(promql: str) -> Callable[[], bool]:
         return lambda: (prometheus.value(promql) or 0) > 0
 
     for what, promql in figures.items():
-        wait_for(f"{what} in Prometheus", positive(promql), 90)
+        wait_for(f"{what} in Prometheus", positive(promql), 150)
 
     # The variables' own queries, as Grafana resolves them.
     skpds = prometheus.get("/api/v1/label/skpd/values", **{"match[]": "sigap_node_up"})

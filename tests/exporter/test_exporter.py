@@ -36,6 +36,9 @@ PER_NODE = (
     "sigap_node_up",
     "sigap_node_expected_up",
     "sigap_node_upstream_up",
+    "sigap_node_upstream_paths",
+    "sigap_node_upstream_paths_up",
+    "sigap_node_bypassed",
     "sigap_probe_packets_sent_total",
     "sigap_probe_packets_received_total",
     "sigap_probe_rtt_seconds_bucket",
@@ -95,6 +98,12 @@ def test_every_series_carries_the_contract_labels_and_promtool_accepts_the_page(
     assert value(text, "sigap_node_up", node="core-router", skpd="core") == 1
     assert value(text, "sigap_node_info", node="gw-dinkes", parent="uplink-dinkes") == 1
     assert value(text, "sigap_node_info", node="core-router", parent="") == 1
+    assert value(text, "sigap_node_info", node="gw-dinkes", handover="true") == 1
+    assert value(text, "sigap_node_info", node="uplink-dinkes", handover="false") == 1
+    edges = {(dict(k)["node"], dict(k)["parent"]) for k in samples(text, "sigap_node_parent_info")}
+    assert edges == {
+        ("uplink-dinkes", "core-router"), ("gw-dinkes", "uplink-dinkes"), ("sw-dinkes", "gw-dinkes")
+    }  # fmt: skip
     order = {
         node: value(text, "sigap_node_topology_order", node=node)
         for node in ("core-router", "uplink-dinkes", "gw-dinkes", "sw-dinkes")

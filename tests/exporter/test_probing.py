@@ -168,3 +168,77 @@ def test_down_and_upstream_follow_the_topology_through_three_levels(
     sh("ip", "link", "set", cut, "up")
     sh("ip", "route", "replace", "198.19.2.0/23", "via", "198.19.1.2")
     exporter.wait_for(lambda t: all(s == (1, 1) for s in states(t).values()))
+
+
+REDUNDANT = """
+probe: {interval: 200ms, timeout: 200ms, down_after: 3}
+core:
+  nodes:
+    - {id: core, address: 127.0.0.1, role: core, owner: diskominfo}
+skpd:
+  - id: rsud
+    name: RSUD
+    nodes:
+      - {id: fibre, address: 198.19.21.2, role: uplink, owner: diskominfo, parent: core}
+      - {id: radio, address: 198.19.22.2, role: radio, owner: diskominfo, parent: core}
+      - {id: gw, address: 198.19.23.2, role: gateway, owner: diskominfo, parents: [fibre, radio]}
+      - {id: sw, address: 198.19.24.2, role: switch, owner: skpd, parent: gw}
+"""
+
+
+def test_a_redundant_gateway_stays_reachable_on_one_path_and_is_cut_off_by_both(
+    netns: Netns, start_exporter: Callable[..., Exporter]
+) -> None:
+    names = ("fibre", "radio", "gw", "sw")
+    spaces = {}
+    for i, name in enumerate(names, start=21):
+        spaces[name] = netns.add(name)
+        netns.link(None, f"198.19.{i}.1/30", spaces[name], f"198.19.{i}.2/30")
+    exporter = start_exporter(REDUNDANT)
+
+    def silence(name: str, on: bool) -> None:
+        sh("ip", "netns", "exec", spaces[name], "sysctl", "-qw",
+           f"net.ipv4.icmp_echo_ignore_all={int(on)}")  # fmt: skip
+
+    def states(text: str) -> dict[str, tuple[float | None, ...]]:
+        return {
+            n: tuple(
+                value(text, metric, node=n)
+                for metric in (
+                    "sigap_node_up",
+                    "sigap_node_upstream_up",
+                    "sigap_node_upstream_paths_up",
+                    "sigap_node_bypassed",
+                )
+            )
+            for n in names
+        }
+
+    text = exporter.wait_for(lambda t: all(s[0] == 1 for s in states(t).values()))
+    assert value(text, "sigap_node_upstream_paths", node="gw") == 2
+    assert value(text, "sigap_node_upstream_paths", node="sw") == 1
+    assert value(text, "sigap_node_upstream_paths", node="core") == 0
+    assert value(text, "sigap_node_info", node="gw", parent="fibre", handover="true") == 1
+    assert value(text, "sigap_node_info", node="fibre", handover="false") == 1
+    edges = {dict(k)["parent"] for k in samples(text, "sigap_node_parent_info") if
+             dict(k)["node"] == "gw"}  # fmt: skip
+    assert edges == {"fibre", "radio"}
+
+    # the fibre cut: the gateway runs on the radio link; nothing is cut off
+    silence("fibre", True)
+    text = exporter.wait_for(lambda t: states(t)["fibre"] == (0, 1, 1, 1))
+    assert states(text)["gw"] == (1, 1, 1, 0) and states(text)["sw"] == (1, 1, 1, 0)
+    assert states(text)["radio"] == (1, 1, 1, 0)
+
+    # the radio too: the gateway is cut off, and each link is an outage of its own
+    silence("radio", True)
+    silence("gw", True)
+    silence("sw", True)
+    text = exporter.wait_for(lambda t: states(t)["gw"] == (0, 0, 0, 0))
+    assert states(text)["fibre"] == (0, 1, 1, 0) and states(text)["radio"] == (0, 1, 1, 0)
+    assert states(text)["sw"] == (0, 0, 0, 0)
+
+    for name in names:
+        silence(name, False)
+    text = exporter.wait_for(lambda t: all(s[0] == s[1] == 1 for s in states(t).values()))
+    assert states(text)["gw"] == (1, 1, 2, 0)

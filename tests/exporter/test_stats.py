@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.stats import RTT_BUCKETS, NodeStats, upstream_up
+from exporter.stats import RTT_BUCKETS, NodeStats
 
 
 def test_a_node_is_unknown_until_it_answers_or_misses_down_after_probes() -> None:
@@ -74,18 +74,3 @@ def test_rtt_lands_in_the_right_bucket() -> None:
     assert stats.bucket_counts[RTT_BUCKETS.index(0.25)] == 1
     assert stats.bucket_counts[-1] == 1
     assert stats.rtt_sum == pytest.approx(3.1203)
-
-
-def test_upstream_is_down_below_a_down_node_through_three_levels() -> None:
-    order = ["core", "uplink", "gw", "switch"]
-    parent = {"core": None, "uplink": "core", "gw": "uplink", "switch": "gw"}
-    assert upstream_up(order, parent, {"core": True, "uplink": False, "gw": False}) == {
-        "core": True,
-        "uplink": True,
-        "gw": False,
-        "switch": False,
-    }
-    assert (
-        upstream_up(order, parent, {"core": True, "uplink": True, "gw": False})["switch"] is False
-    )
-    assert all(upstream_up(order, parent, {}).values())

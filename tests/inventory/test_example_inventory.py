@@ -37,9 +37,49 @@ def test_topology_order_lists_each_node_right_before_its_subtree(inventory: Inve
     assert sorted(order) == sorted(inventory.nodes)
     position = {node_id: i for i, node_id in enumerate(order)}
     for node_id in order:
-        subtree = [n.id for n in inventory.descendants(node_id)]
+        # a redundant node sits under its primary (first) parent only
+        subtree = [
+            n.id
+            for n in inventory.descendants(node_id)
+            if n.parent == node_id or n.parent in primary_subtree(inventory, node_id)
+        ]
         # the subtree follows the node without a gap: a sorted table draws the tree
         assert [order[position[node_id] + 1 + k] for k in range(len(subtree))] == subtree
+
+
+def primary_subtree(inventory: Inventory, node_id: str) -> set[str]:
+    """The nodes whose chain of primary parents passes through `node_id`."""
+    found: set[str] = set()
+    for n in inventory.nodes.values():
+        parent = n.parent
+        while parent is not None:
+            if parent == node_id:
+                found.add(n.id)
+                break
+            parent = inventory.nodes[parent].parent
+    return found
+
+
+def test_example_has_a_redundant_skpd_whose_gateway_is_reached_over_two_links(
+    inventory: Inventory,
+) -> None:
+    gw = inventory.nodes["gw-rsud"]
+    assert gw.parents == ("uplink-rsud", "radio-rsud") and gw.parent == "uplink-rsud"
+    paths = [inventory.nodes[p] for p in gw.parents]
+    assert {p.role for p in paths} == {"uplink", "radio"}
+    assert {p.owner for p in paths} == {"diskominfo"}
+    assert {a.id for a in inventory.ancestors("gw-rsud")} >= {
+        "dist-batulicin", "dist-simpangempat", "core-router"
+    }  # fmt: skip
+    order = inventory.topology_order()
+    assert order.count("gw-rsud") == 1
+    assert order.index("uplink-rsud") < order.index("gw-rsud") < order.index("sw-rsud-core")
+
+
+def test_the_handover_point_of_each_skpd_is_its_gateway(inventory: Inventory) -> None:
+    for skpd in inventory.skpds:
+        handover = [n for n in inventory.skpds[skpd].node_ids if inventory.handover(n)]
+        assert handover == [f"gw-{skpd}"], skpd
 
 
 def test_example_uses_only_the_lab_range(inventory: Inventory) -> None:
@@ -72,7 +112,7 @@ def test_every_office_is_placed_in_the_regency_apart_from_the_others(
 def test_parents_come_before_children(inventory: Inventory) -> None:
     seen: set[str] = set()
     for node in inventory.nodes.values():
-        assert node.parent is None or node.parent in seen, node.id
+        assert all(p in seen for p in node.parents), node.id
         seen.add(node.id)
 
 
@@ -123,6 +163,17 @@ skpd:
     [
         ("parent: gw}", "parent: gx}", r"skpd\[0\]\.nodes\[2\]\.parent", "'gx'"),
         ("parent: core}", "parent: sw}", r"skpd\[0\]\.nodes\[0\]\.parent", "cycle"),
+        ("parent: gw}", "parents: [gw, gx]}", r"skpd\[0\]\.nodes\[2\]\.parents\[1\]", "'gx'"),
+        ("parent: uplink}", "parents: [uplink, sw]}", r"skpd\[0\]\.nodes\[1\]\.parents", "cycle"),
+        ("parent: gw}", "parents: [gw, sw]}", r"skpd\[0\]\.nodes\[2\]\.parents\[1\]", "itself"),
+        ("parent: gw}", "parents: [gw, gw]}", r"skpd\[0\]\.nodes\[2\]\.parents\[1\]", "twice"),
+        ("parent: gw}", "parents: []}", r"skpd\[0\]\.nodes\[2\]\.parents", "at least 1"),
+        (
+            "parent: gw}",
+            "parent: gw, parents: [gw, uplink]}",
+            r"skpd\[0\]\.nodes\[2\]\.parents",
+            "both parent and parents",
+        ),
         ("{id: gw,", "{id: uplink,", r"skpd\[0\]\.nodes\[1\]\.id", "'uplink'"),
         ("198.18.1.10", "198.18.1.2", r"skpd\[0\]\.nodes\[2\]\.address", "198.18.1.2"),
         ("198.18.1.10", "198.18.1.300", r"skpd\[0\]\.nodes\[2\]\.address", "198.18.1.300"),
@@ -138,6 +189,12 @@ skpd:
     ids=[
         "unknown-parent",
         "cycle",
+        "unknown-second-parent",
+        "cycle-through-the-second-parent",
+        "itself-as-second-parent",
+        "parent-twice",
+        "no-parents",
+        "parent-and-parents",
         "duplicate-id",
         "duplicate-address",
         "bad-address",

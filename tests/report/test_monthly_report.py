@@ -1,7 +1,8 @@
 """The monthly report against a real Prometheus: two months of the recording rule
-`sigap:skpd_up:avg1m` are generated (a node of two down 3 hours last month), backfilled with
-`promtool tsdb create-blocks-from openmetrics` and served by the Debian `prometheus`; incidents
-are made through the real app. The page, the CSVs and the PDF must show the same figures."""
+`sigap:skpd_connection_up:avg1m` are generated (a node of two down 3 hours last month),
+backfilled with `promtool tsdb create-blocks-from openmetrics` and served by the Debian
+`prometheus`; incidents are made through the real app. The page, the CSVs and the PDF must
+show the same figures."""
 
 from __future__ import annotations
 
@@ -30,11 +31,14 @@ from tests.workflow.sop_walk import (
 )
 from tests.workflow.test_service import login
 from webhook.core.monthly import Month
+from webhook.services.prometheus import CONNECTION_RULE, INTERNAL_RULE
 
 ROOT = Path(__file__).resolve().parents[2]
 
 INVENTORY = ROOT / "deploy" / "inventory.example.yml"
-RULE = "sigap:skpd_up:avg1m"
+RULE = CONNECTION_RULE
+INTERNAL = 0.75
+"""dinkes's internal network all along (an access point of four dark): apart from the connection."""
 
 
 @dataclass
@@ -78,6 +82,11 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backfilled]
             lines.append(f'{RULE}{{skpd="{skpd}"}} {value} {moment.timestamp():.0f}')
             sums.setdefault((Month.of(moment), skpd), []).append(value)
             moment += timedelta(minutes=1)
+    lines.append(f"# TYPE {INTERNAL_RULE} gauge")
+    moment = previous.start + timedelta(seconds=30)
+    while moment < now - timedelta(minutes=2):
+        lines.append(f'{INTERNAL_RULE}{{skpd="dinkes"}} {INTERNAL} {moment.timestamp():.0f}')
+        moment += timedelta(minutes=1)
     lines.append("# EOF")
     (workdir / "month.om").write_text("\n".join(lines) + "\n")
     data = workdir / "data"
@@ -185,6 +194,10 @@ async def _the_month(service: Service, prometheus: Backfilled) -> None:
     assert cell(dinkes_row, "availability") == percent(expected[month, "dinkes"])
     assert cell(disdik_row, "availability") == percent(expected[month, "disdik"]) == "100,000 %"
     assert cell(row_of(page, "rsud"), "availability") == "tidak ada data"
+    # the SKPD's own network apart: its dark access point is not in Diskominfo's figure
+    assert cell(dinkes_row, "availability-internal") == percent(INTERNAL) == "75,000 %"
+    assert cell(disdik_row, "availability-internal") == "tidak ada data"
+    assert "Ketersediaan koneksi Diskominfo" in page and "Ketersediaan jaringan internal" in page
     assert (cell(dinkes_row, "outages"), cell(disdik_row, "outages")) == ("1", "1")
     assert cell(dinkes_row, "downtime-diskominfo") == "30 m"
     assert cell(dinkes_row, "downtime-skpd") == "0 m"
@@ -204,6 +217,8 @@ async def _the_month(service: Service, prometheus: Backfilled) -> None:
     assert summary["disdik"]["Waktu henti SKPD (detik)"] == "2700"
     assert summary["disdik"]["Jumlah gangguan"] == "1"
     assert summary["rsud"]["Ketersediaan (0-1)"] == ""
+    assert summary["dinkes"]["Ketersediaan jaringan internal (0-1)"] == "0.750000"
+    assert summary["disdik"]["Ketersediaan jaringan internal (0-1)"] == ""
     # time per stage: what the timeline says (one outage each: the mean is that outage's)
     timeline = await detail(service, dinkes)
     stages = first_entries(timeline["events"], timeline["opened_at"])

@@ -1,7 +1,7 @@
 """A world for the status page tests: a real Prometheus (Debian `prometheus`) serving 92 days of
-`sigap:skpd_up:avg1m` (dinkes down two hours three days ago) and every node's `sigap_node_up`
-(gw-dinkes and ap-bappeda-1 down now), backfilled with `promtool`; the real app on SQLite with
-the example inventory, pointed at it."""
+`sigap:skpd_connection_up:avg1m` (dinkes down two hours three days ago) and every node's
+`sigap_node_up` (gw-dinkes and ap-bappeda-1 down now), backfilled with `promtool`; the real
+app on SQLite with the example inventory, pointed at it."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ import pytest
 
 from exporter.inventory import load_inventory
 from tests.e2e import harness
+from webhook.services.prometheus import CONNECTION_RULE
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT / "deploy" / "inventory.example.yml"
-RULE = "sigap:skpd_up:avg1m"
+RULE = CONNECTION_RULE
 WITA = ZoneInfo("Asia/Makassar")
 DOWN_NOW = ("gw-dinkes", "ap-bappeda-1")
 

@@ -55,6 +55,53 @@ def test_the_side_of_the_fault_decides_the_condition() -> None:
     assert of("dinkes", "gw-dinkes", planned=True) == Condition.MAINTENANCE
 
 
+def test_a_lost_path_of_a_redundant_skpd_is_degraded_and_both_lost_is_diskominfos() -> None:
+    def of(*down: str) -> str:
+        up = {**ALL_UP, **dict.fromkeys(down, False)}
+        return condition_of(INVENTORY, "rsud", up, None, False, TUESDAY_NOON)
+
+    assert of() == Condition.NORMAL
+    assert of("uplink-rsud") == Condition.DEGRADED  # the radio link carries the gateway
+    assert of("radio-rsud") == Condition.DEGRADED
+    assert of("dist-simpangempat") == Condition.DEGRADED  # the radio's BTS: the fibre is left
+    assert of("uplink-rsud", "radio-rsud", "gw-rsud") == Condition.DOWN_DISKOMINFO
+    assert of("dist-batulicin", "dist-simpangempat") == Condition.DOWN_DISKOMINFO
+    assert of("uplink-rsud", "gw-rsud") == Condition.DOWN_DISKOMINFO  # the gateway itself
+    # another SKPD behind the radio's BTS is cut off all the same
+    up = {**ALL_UP, "dist-simpangempat": False}
+    assert condition_of(INVENTORY, "kec-kusanhilir", up, None, False, TUESDAY_NOON) == (
+        Condition.DOWN_DISKOMINFO
+    )
+
+
+def edges(svg: str) -> dict[str, str]:
+    """`parent child` -> the edge's stroke colour, dashed edges marked with a trailing `-`."""
+    found = {}
+    for line in re.findall(r"<path [^>]*data-edge[^>]*>", svg):
+        edge = re.search(r'data-edge="([^"]+)"', line)
+        stroke = re.search(r'stroke="([^"]+)"', line)
+        assert edge and stroke
+        found[edge.group(1)] = stroke.group(1) + ("-" if "stroke-dasharray" in line else "")
+    return found
+
+
+def test_the_map_draws_both_paths_of_a_redundant_node_and_reddens_only_the_lost_one() -> None:
+    grey, red = "#90a4ae", "#c62828"
+    drawn = edges(topology_svg(public_nodes(INVENTORY, ALL_UP)))
+    assert drawn["uplink-rsud gw-rsud"] == grey
+    assert drawn["radio-rsud gw-rsud"] == grey + "-"  # the second path, dashed
+    assert drawn["dist-simpangempat radio-rsud"] == grey
+    svg = topology_svg(public_nodes(INVENTORY, {**ALL_UP, "uplink-rsud": False}))
+    drawn = edges(svg)
+    assert drawn["uplink-rsud gw-rsud"] == red and drawn["radio-rsud gw-rsud"] == grey + "-"
+    assert drawn["dist-batulicin uplink-rsud"] == red
+    assert re.search(r'data-node="gw-rsud"><circle [^>]*fill="#2e7d32"', svg)  # still up
+    both = {**ALL_UP, "uplink-rsud": False, "radio-rsud": False, "gw-rsud": False}
+    svg = topology_svg(public_nodes(INVENTORY, both))
+    assert edges(svg)["radio-rsud gw-rsud"] == red + "-"
+    assert re.search(r'data-node="gw-rsud"><circle [^>]*fill="#c62828"', svg)
+
+
 def test_a_reported_problem_with_every_node_up_is_degraded_until_repaired() -> None:
     reported = OpenIncident("confirmed", "skpd", None)
     assert condition_of(INVENTORY, "dinkes", ALL_UP, reported, False, TUESDAY_NOON) == "degraded"

@@ -99,6 +99,10 @@ async def test_conditions_stage_and_the_report_s_daily_figures(
         Draft202012Validator(
             {"$ref": "#/components/schemas/StatusBoard", "components": OPENAPI["components"]}
         ).validate(data)
+        network = {n["id"]: n for n in data["network"]}
+        assert network["gw-rsud"]["parents"] == ["uplink-rsud", "radio-rsud"]
+        assert network["gw-rsud"]["parent"] == "uplink-rsud"
+        assert network["gw-dinkes"]["parents"] == ["uplink-dinkes"]
         days = {d["date"]: d for d in next(s for s in data["skpds"] if s["id"] == "dinkes")["days"]}
         assert days[world.outage_day]["availability"] == pytest.approx(22 / 24)
         assert days[world.outage_day]["downtime_seconds"] == pytest.approx(7200)

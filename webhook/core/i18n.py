@@ -60,6 +60,14 @@ WORDS: dict[str, dict[str, str]] = {
     "skpd_name": {"id": "Nama SKPD", "en": "SKPD name"},
     "show": {"id": "Tampilkan", "en": "Show"},
     "availability": {"id": "Ketersediaan", "en": "Availability"},
+    "availability_connection": {
+        "id": "Ketersediaan koneksi Diskominfo",
+        "en": "Availability of Diskominfo's connection",
+    },
+    "availability_internal": {
+        "id": "Ketersediaan jaringan internal",
+        "en": "Internal network availability",
+    },
     "outages": {"id": "Jumlah gangguan", "en": "Outages"},
     "downtime": {"id": "Waktu henti", "en": "Downtime"},
     "total": {"id": "Total", "en": "Total"},

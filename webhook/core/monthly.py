@@ -154,6 +154,9 @@ class SkpdMonth:
     """Seconds of the month (so far) inside the SKPD's maintenance windows."""
     availability_excl_planned: float | None = None
     """0..1 over the time outside the windows; None without the figures it needs."""
+    internal_availability: float | None = None
+    """0..1: the SKPD's own network (README "Availability"), apart from `availability`, which is
+    the connection Diskominfo delivers; None when Prometheus gave no figure."""
 
     @property
     def downtime_total(self) -> float:
@@ -268,11 +271,13 @@ def build_report(
     windows: Mapping[str, Sequence[tuple[datetime, datetime]]] | None = None,
     availability_in_windows: Mapping[str, float] | None = None,
     causes: Mapping[int, str] | None = None,
+    internal_availability: Mapping[str, float] | None = None,
 ) -> MonthlyReport:
     """The report of `names`' SKPDs (in that order; SKPDs of `incidents` not named follow).
     `windows`: each SKPD's maintenance windows in the month, merged
     (`webhook.core.maintenance.intervals_within`); `availability_in_windows`: A_W per SKPD;
-    `causes` from the F-04s (`cause_of`)."""
+    `causes` from the F-04s (`cause_of`); `availability` is Diskominfo's delivered connection,
+    `internal_availability` the SKPD's own network."""
     windows = windows or {}
     lines = [
         incident_line(i, month, repair_ends.get(i.id), now, windows.get(i.skpd, ()))
@@ -311,6 +316,7 @@ def build_report(
                     planned_time(skpd),
                     (availability_in_windows or {}).get(skpd),
                 ),
+                internal_availability=(internal_availability or {}).get(skpd),
             )
         )
     return MonthlyReport(month, now, tuple(skpds), availability_problem, dict(causes or {}))
@@ -417,7 +423,7 @@ def summary_table(report: MonthlyReport, lang: str) -> Table:
         Column("SKPD"),
         Column(t("skpd_name")),
         Column(t("month")),
-        Column(t("availability"), "ratio"),
+        Column(t("availability_connection"), "ratio"),
         Column(t("outages"), "count"),
         downtime(t("total")),
         *(downtime(t(f"responsibility_{r}")) for r in figures.RESPONSIBILITIES),
@@ -427,6 +433,7 @@ def summary_table(report: MonthlyReport, lang: str) -> Table:
         Column(t("maintenance"), "duration"),
         Column(t("availability_sla"), "ratio"),
         *(downtime(t(f"cause_{c}")) for c in (*CAUSES, UNKNOWN_CAUSE)),
+        Column(t("availability_internal"), "ratio"),
     )
     rows = []
     for skpd in report.skpds:
@@ -446,6 +453,7 @@ def summary_table(report: MonthlyReport, lang: str) -> Table:
                 skpd.planned_time,
                 skpd.availability_excl_planned,
                 *(by_cause[c] for c in (*CAUSES, UNKNOWN_CAUSE)),
+                skpd.internal_availability,
             )
         )
     return Table(f"{t('monthly_title')} · {report.month.name(lang)}", columns, tuple(rows))

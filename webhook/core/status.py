@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from exporter.inventory import Inventory
+from exporter.inventory import Inventory, upstream
 from webhook.core.localtime import format_moment, local
 from webhook.core.refusals import Refused
 from webhook.core.workflow import OPEN_STATES, Responsibility, State
@@ -178,9 +178,12 @@ class PublicNode:
 
     id: str
     parent: str | None
+    """The primary parent: where the map places the node."""
     role: str
     skpd: str
     up: bool | None
+    parents: tuple[str, ...] = ()
+    """Every parent (redundant paths): the map draws an edge to each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,22 +211,33 @@ def condition_of(
     now: datetime,
 ) -> Condition:
     """The SKPD's connection now. A down node upstream (core, distribution, the SKPD's uplink
-    or gateway) is Diskominfo's side; its own equipment all dark is inside the SKPD, some of
-    it dark is degraded; outside office hours its own equipment dark is expected. An open
-    incident with every node answering (a report: slow, one service down) is degraded."""
+    or gateway) is Diskominfo's side, unless it is a lost path of a redundant node (everything
+    behind it still reached another way: degraded); its own equipment all dark is inside the
+    SKPD, some of it dark is degraded; outside office hours its own equipment dark is expected.
+    An open incident with every node answering (a report: slow, one service down) is
+    degraded."""
     if in_maintenance:
         return Condition.MAINTENANCE
     own = inventory.nodes_of(skpd)
     theirs = [n for n in own if n.owner == "diskominfo"]
-    upstream = {a.id for n in theirs for a in inventory.ancestors(n.id)} | {n.id for n in theirs}
-    known = [node_up[n] for n in upstream if n in node_up]
+    upstream_ids = {a.id for n in theirs for a in inventory.ancestors(n.id)} | {
+        n.id for n in theirs
+    }
     if not node_up:
         if incident is None:
             return Condition.UNKNOWN
         if incident.responsibility == Responsibility.SKPD:
             return Condition.DOWN_SKPD
         return Condition.DOWN_DISKOMINFO
-    if known and not all(known):
+    # the paths seen from this SKPD: a node is bypassed when this SKPD loses nothing by it
+    order = [i for i in inventory.nodes if i in upstream_ids]
+    paths = upstream(
+        order,
+        {i: [p for p in inventory.nodes[i].parents if p in upstream_ids] for i in order},
+        node_up,
+    )
+    dark = [i for i in order if node_up.get(i) is False]
+    if any(not paths[i].bypassed for i in dark):
         return Condition.DOWN_DISKOMINFO
     states = [node_up[n.id] for n in own if n.owner == "skpd" and n.id in node_up]
     hours = inventory.skpds[skpd].office_hours
@@ -231,8 +245,8 @@ def condition_of(
         return Condition.AFTER_HOURS  # switched off for the night, as expected
     if states and not any(states):
         return Condition.DOWN_SKPD
-    if states and not all(states):
-        return Condition.DEGRADED
+    if (states and not all(states)) or dark:
+        return Condition.DEGRADED  # some equipment dark, or running on a backup path
     if incident is not None and incident.state != State.REPAIRED:
         return Condition.DEGRADED  # every node answers, yet someone reported a problem
     return Condition.NORMAL
@@ -327,7 +341,7 @@ def public_nodes(inventory: Inventory, node_up: Mapping[str, bool]) -> tuple[Pub
     none of an SKPD marked internal."""
     hidden = {s.id for s in inventory.skpds.values() if s.internal}
     return tuple(
-        PublicNode(n.id, n.parent, n.role, n.skpd, node_up.get(n.id))
+        PublicNode(n.id, n.parent, n.role, n.skpd, node_up.get(n.id), n.parents)
         for i in inventory.topology_order()
         if (n := inventory.nodes[i]).owner == "diskominfo" and n.skpd not in hidden
     )
@@ -338,10 +352,15 @@ ROW, INDENT, GLYPH = 20, 16, 6.5
 (11 px DejaVu Sans), in SVG units drawn 1:1 in CSS pixels: legible at a phone's size."""
 
 
+def _parents(node: PublicNode) -> tuple[str, ...]:
+    """Every parent of a node as drawn (`parents`, else the primary `parent` alone)."""
+    return node.parents or ((node.parent,) if node.parent else ())
+
+
 def _fill(node: PublicNode, dark: set[str]) -> str:
-    """Red for the failure, pale red behind it (down too, as a rule: it cannot be reached),
-    grey without a reading, else green."""
-    if node.parent in dark:
+    """Red for the failure, pale red behind it (down too, as a rule: it cannot be reached, by
+    any of its paths), grey without a reading, else green."""
+    if _parents(node) and all(p in dark for p in _parents(node)):
         return "#ef9a9a"
     if node.up is False:
         return "#c62828"
@@ -378,8 +397,9 @@ def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = 
     `gw-dinkes`); `names` adds each one's name to its tooltip (the NOC wall)."""
     by_id = {n.id: n for n in nodes}
     dark: set[str] = set()
-    for n in nodes:  # parents first
-        if n.up is False or n.parent in dark:
+    for n in nodes:  # parents first; a node with redundant paths is dark when all of them are
+        drawn = [p for p in _parents(n) if p in by_id]
+        if n.up is False or (drawn and all(p in dark for p in drawn)):
             dark.add(n.id)
     depth: dict[str, int] = {}
     for n in nodes:
@@ -392,21 +412,42 @@ def topology_svg(nodes: Sequence[PublicNode], names: Mapping[str, str] | None = 
         place = {
             node: (10 + (depth[node] - base) * INDENT, 14 + i * ROW) for i, node in enumerate(rows)
         }
-        width = max(x + 12 + GLYPH * len(node) for node, (x, _) in place.items())
+        width = max(
+            x
+            + 12
+            + GLYPH * len(node)
+            + sum(22 + GLYPH * len(o) for o in _parents(by_id[node])[1:] if o in by_id)
+            for node, (x, _) in place.items()
+        )
         parts = [
             f'<svg class="map" viewBox="0 0 {width:.0f} {len(rows) * ROW}" '
             f'width="{width:.0f}" height="{len(rows) * ROW}" role="img" '
             'xmlns="http://www.w3.org/2000/svg">'
         ]
         for node in members:
-            parent = by_id[node].parent
+            (x, y), parent = place[node], by_id[node].parent
+            # red: this path is lost (the node, or its parent, dark)
             if parent in place:
-                (px, py), (x, y) = place[parent], place[node]
-                stroke = "#c62828" if node in dark else "#90a4ae"
+                px, py = place[parent]
+                stroke = "#c62828" if node in dark or parent in dark else "#90a4ae"
                 parts.append(
                     f'<path d="M{px} {py + 6}V{y}H{x - 6}" fill="none" stroke="{stroke}" '
-                    'stroke-width="1.5"/>'
+                    f'stroke-width="1.5" data-edge="{html.escape(parent)} {html.escape(node)}"/>'
                 )
+            # a redundant path besides the primary one: a dashed stub after the label naming
+            # the other parent (it may sit in another branch)
+            end = x + 14 + GLYPH * len(node)
+            for other in _parents(by_id[node])[1:]:
+                if other not in by_id:
+                    continue
+                stroke = "#c62828" if other in dark else "#90a4ae"
+                parts.append(
+                    f'<path d="M{end:.0f} {y}h14" stroke="{stroke}" stroke-width="1.5" '
+                    f'stroke-dasharray="4 3" data-edge="{html.escape(other)} {html.escape(node)}"/>'
+                    f'<text x="{end + 18:.0f}" y="{y + 4}" font-size="11" fill="#607d8b" '
+                    f'font-family="DejaVu Sans,sans-serif">{html.escape(other)}</text>'
+                )
+                end += 22 + GLYPH * len(other)
         if via is not None:
             x, y = place[via]
             parts.append(

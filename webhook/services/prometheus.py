@@ -1,6 +1,9 @@
-"""Availability per SKPD over a period, from Prometheus' recording rule `sigap:skpd_up:avg1m`
-(deploy/prometheus/rules/sigap-recording.yml): one `avg_over_time` over the period, asked at
-its end through the HTTP API (/api/v1/query). The monthly report's one use of Prometheus.
+"""Availability per SKPD over a period, from Prometheus' recording rules (deploy/prometheus/rules/
+sigap-recording.yml, defined in README "Availability"): `sigap:skpd_connection_up:avg1m`, the
+connection Diskominfo delivers (the service agreement's figure), or
+`sigap:skpd_internal_up:avg1m`, the SKPD's own network; one `avg_over_time` over the period,
+asked at its end through the HTTP API (/api/v1/query). The monthly report's one use of
+Prometheus.
 
 The average is over the minutes Prometheus has samples for: a time when nothing was monitored
 (Prometheus or the exporter down) counts neither as up nor as down.
@@ -15,7 +18,10 @@ import aiohttp
 
 log = logging.getLogger("sigap.webhook")
 
-RECORDING_RULE = "sigap:skpd_up:avg1m"
+CONNECTION_RULE = "sigap:skpd_connection_up:avg1m"
+"""Per SKPD and minute: its hand-over nodes (the gateway) answering."""
+INTERNAL_RULE = "sigap:skpd_internal_up:avg1m"
+"""Per SKPD and minute: its own expected nodes answering, while the connection is whole."""
 TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 """A report page must not hang on a Prometheus that does not answer."""
 
@@ -24,18 +30,18 @@ class AvailabilityUnavailable(Exception):
     """Prometheus could not be asked or gave no usable answer; `str()` says why."""
 
 
-def availability_query(start: datetime, end: datetime) -> str:
+def availability_query(start: datetime, end: datetime, rule: str = CONNECTION_RULE) -> str:
     """PromQL for the mean of the per-minute SKPD figure over [start, end], asked at `end`."""
     seconds = max(1, int((end - start).total_seconds()))
-    return f"avg_over_time({RECORDING_RULE}[{seconds}s])"
+    return f"avg_over_time({rule}[{seconds}s])"
 
 
 async def skpd_availability(
-    prometheus_url: str, start: datetime, end: datetime
+    prometheus_url: str, start: datetime, end: datetime, rule: str = CONNECTION_RULE
 ) -> dict[str, float]:
-    """SKPD -> share of its nodes' time up between `start` and `end` (0..1); an SKPD without
-    samples in the period is absent."""
-    params = {"query": availability_query(start, end), "time": f"{end.timestamp():.3f}"}
+    """SKPD -> its availability between `start` and `end` (0..1) by `rule` (default: the
+    connection Diskominfo delivers); an SKPD without samples in the period is absent."""
+    params = {"query": availability_query(start, end, rule), "time": f"{end.timestamp():.3f}"}
     try:
         async with (
             aiohttp.ClientSession(timeout=TIMEOUT) as http,

@@ -1,6 +1,7 @@
 """What the status page asks Prometheus, once per refresh: each SKPD's availability per local
-day over the last 90 days (the monthly report's figure, `avg_over_time` of
-`sigap:skpd_up:avg1m`, one range query stepping a day) and each node's `sigap_node_up` now."""
+day over the last 90 days (the monthly report's figure, the connection Diskominfo delivers:
+`avg_over_time` of `sigap:skpd_connection_up:avg1m`, one range query stepping a day) and each
+node's `sigap_node_up` now."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from webhook.services.prometheus import RECORDING_RULE, TIMEOUT, AvailabilityUnavailable
+from webhook.services.prometheus import CONNECTION_RULE, TIMEOUT, AvailabilityUnavailable
 
 
 async def _ask(prometheus_url: str, path: str, params: dict[str, str]) -> list[Any]:
@@ -32,7 +33,7 @@ async def daily_availability(
     """SKPD -> {end of a day (Unix seconds) -> availability that day}; days are 86400 s
     apart, ending at `first_day_end` ... `last_day_end` (the last one may be now)."""
     params = {
-        "query": f"avg_over_time({RECORDING_RULE}[1d])",
+        "query": f"avg_over_time({CONNECTION_RULE}[1d])",
         "start": f"{first_day_end.timestamp():.3f}",
         "end": f"{last_day_end.timestamp():.3f}",
         "step": "86400",

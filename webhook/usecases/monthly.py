@@ -13,7 +13,7 @@ from webhook.core.inventory_check import check_skpd
 from webhook.core.maintenance import intervals_within
 from webhook.core.monthly import Month, MonthlyReport, build_report, cause_of, repair_end
 from webhook.core.refusals import Forbidden
-from webhook.services.prometheus import AvailabilityUnavailable, skpd_availability
+from webhook.services.prometheus import INTERNAL_RULE, AvailabilityUnavailable, skpd_availability
 from webhook.store.maintenance import overlapping
 from webhook.store.queries import forms_of, incidents_between
 from webhook.usecases.context import Actor, Resources
@@ -36,6 +36,18 @@ async def _availability(
     except AvailabilityUnavailable as error:  # its detail (addresses, bodies) only in the log
         log.warning("monthly report: no availability", extra={"error": str(error)})
         return {}, word("prometheus_unreachable", lang)
+
+
+async def _internal_availability(res: Resources, month: Month, now: datetime) -> dict[str, float]:
+    """SKPD -> its internal network's availability over the month (so far); none when
+    Prometheus does not answer (the connection's figure already says why)."""
+    url, end = res.settings.prometheus_url, min(month.end, now)
+    if url is None or end <= month.start:
+        return {}
+    try:
+        return await skpd_availability(url, month.start, end, INTERNAL_RULE)
+    except AvailabilityUnavailable:
+        return {}
 
 
 async def _availability_in_windows(
@@ -103,4 +115,5 @@ async def monthly_report(
         windows,
         in_windows,
         causes={i.id: cause_of(f04.get(i.id)) for i in incidents},
+        internal_availability=await _internal_availability(res, month, now) if availability else {},
     )

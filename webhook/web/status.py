@@ -217,7 +217,8 @@ def board_json(board: Board, zone: str, lang: str) -> dict[str, Any]:
             for s in board.skpds
         ],
         "network": [
-            {"id": n.id, "parent": n.parent, "role": n.role, "up": n.up} for n in board.nodes
+            {"id": n.id, "parent": n.parent, "parents": list(n.parents), "role": n.role, "up": n.up}
+            for n in board.nodes
         ],
     }
 
@@ -278,7 +279,7 @@ def every_node(inventory: Inventory, board: Board) -> tuple[list[PublicNode], di
     """Every node of the inventory in topology order with its state, and its label."""
     up = dict(board.node_up)
     nodes = [
-        PublicNode(n.id, n.parent, n.role, n.skpd, up.get(n.id))
+        PublicNode(n.id, n.parent, n.role, n.skpd, up.get(n.id), n.parents)
         for n in (inventory.nodes[i] for i in inventory.topology_order())
     ]
     return nodes, {n.id: n.name or n.id for n in inventory.nodes.values()}
