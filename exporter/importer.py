@@ -56,8 +56,6 @@ from exporter.sheet import (
 )
 
 OWNERS = ("diskominfo", "skpd")
-MAX_PARENTS = 1
-"""Parents a node may name in the parent column: one until the model takes `parents: [a, b]`."""
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _YAML_PATH = re.compile(r"core\.nodes\[\d+\]|skpd\[\d+\](?:\.nodes\[\d+\])?|office_hours\.[^.\s]+")
 _NODE_KEYS = {"parents": "parent"}
@@ -116,6 +114,12 @@ def _set(target: CommentedMap, key: str, value: Any) -> None:
         target.pop(key, None)
     elif key not in target or target[key] != value:
         target[key] = _quoted(value) if isinstance(value, str) else value
+
+
+def _flow_list(items: list[str]) -> CommentedSeq:
+    made = CommentedSeq(items)
+    made.fa.set_flow_style()
+    return made
 
 
 def _flow_map(items: Mapping[str, Any]) -> CommentedMap:
@@ -362,14 +366,6 @@ class _Builder:
                         + did_you_mean(owner, OWNERS),
                     )
                 parents = parse_parents(r.get("parent"))
-                if len(parents) > MAX_PARENTS:
-                    self.problem(
-                        r,
-                        "parent",
-                        f"{len(parents)} parents ({', '.join(parents)}); this version takes "
-                        "one parent per node: expected the id of the node it is normally "
-                        "reached through",
-                    )
                 for parent in parents:
                     if parent not in known:
                         self.problem(
@@ -405,11 +401,13 @@ class _Builder:
             "address": r.get("address"),
             "role": role,
             "owner": owner,
-            "parent": ", ".join(parents),
+            # one parent as `parent:`, redundant paths as `parents: [a, b]` (the primary first)
+            "parent": parents[0] if len(parents) == 1 else None,
+            "parents": _flow_list(parents) if len(parents) > 1 else None,
             "name": r.get("name"),
         }
         for key, value in values.items():
-            if key == "id" or key in fields or old is None:
+            if key == "id" or _NODE_KEYS.get(key, key) in fields or old is None:
                 _set(target, key, value)
         if old is None and flow:
             target.fa.set_flow_style()

@@ -459,7 +459,7 @@ def inventory_table(inventory: Inventory, source: str = "<export>") -> Table:
                     "address": node.address,
                     "role": node.role,
                     "owner": node.owner,
-                    "parent": node.parent or "",
+                    "parent": ", ".join(node.parents),
                 }
             first = False
             rows.append(

@@ -358,7 +358,8 @@ def test_each_outage_one_incident_while_parts_die(
         kinds = [e["kind"] for e in ha.api(f"/api/v1/incidents/{incident_id}", token)["events"]]
         assert kinds.count("escalate") == 1, (skpd, kinds)
         assert len(incidents(ha.url, token, skpd)) == 1, skpd
-    escalations = [m for m in messages.received if m["to"] == "081200000001"]
+    # (the gateway gets the number as entered, in E.164: webhook.core.phones)
+    escalations = [m for m in messages.received if m["to"] == "+6281200000001"]
     texts = [m["text"] for m in escalations]
     assert len(texts) == len(set(texts)) == len(opened), texts
     with capsys.disabled():

@@ -265,7 +265,7 @@ def test_an_outage_walks_the_whole_sop(
         raise AssertionError(
             f"the node graph differs: {nodes}, links {seen[-1][1] ^ cut[1]}"
         ) from None
-    assert len(cut[0]) == 91 and len(cut[1]) == 90
+    assert len(cut[0]) == 92 and len(cut[1]) == 91  # each node, each primary parent's link
     opened = wait_for(f"an incident for {CUT_SKPD}", lambda: webhook.incidents(CUT_SKPD), 75)[0]
     incident = opened["id"]
     now = datetime.now(UTC)

@@ -44,9 +44,9 @@ def with_cell(row: int, column: str, value: object) -> list[list[object]]:
         (
             5,
             "Induk",
-            "gw-dinkes, uplink-dinkes",
-            "n.xlsx: sheet Perangkat, row 5, column Induk: 2 parents (gw-dinkes, uplink-dinkes); "
-            "this version takes one parent per node",
+            "gw-dinkes, gw-dinkes",
+            "n.xlsx: sheet Perangkat, row 5, column Induk: 'gw-dinkes' is listed twice; "
+            "expected each parent once",
         ),
         (5, "Induk", "sw-dinkes-1", "row 5, column Induk: 'sw-dinkes-1' is the node itself"),
         (

@@ -267,9 +267,13 @@ def test_every_secret_reads_from_the_file_named_in_the_yaml_or_the_environment(
     database = "database_url: postgresql://sigap@db/sigap\n" if key == "database_password" else ""
     config = tmp_path / "webhook.yml"
     config.write_text(f"{database}{key}_file: {secret}\n")
+    # Telegram's webhook mode needs the URL Telegram posts to
+    env = {"SIGAP_EXTERNAL_URL": "https://sigap.test"} if key == "telegram_webhook_secret" else {}
     for settings in (
-        load_settings(str(config), env={}),
-        load_settings(str(config) if database else None, env={f"{variable}_FILE": str(secret)}),
+        load_settings(str(config), env=env),
+        load_settings(
+            str(config) if database else None, env={**env, f"{variable}_FILE": str(secret)}
+        ),
     ):
         if key == "database_password":
             assert make_url(settings.database_url).password == value

@@ -99,7 +99,9 @@ def test_the_map_draws_both_paths_of_a_redundant_node_and_reddens_only_the_lost_
     both = {**ALL_UP, "uplink-rsud": False, "radio-rsud": False, "gw-rsud": False}
     svg = topology_svg(public_nodes(INVENTORY, both))
     assert edges(svg)["radio-rsud gw-rsud"] == red + "-"
-    assert re.search(r'data-node="gw-rsud"><circle [^>]*fill="#c62828"', svg)
+    # both paths lost: the links are the failures (red), the gateway behind them pale red
+    assert re.search(r'data-node="radio-rsud"><circle [^>]*fill="#c62828"', svg)
+    assert re.search(r'data-node="gw-rsud"><circle [^>]*fill="#ef9a9a"', svg)
 
 
 def test_a_reported_problem_with_every_node_up_is_degraded_until_repaired() -> None:

@@ -326,7 +326,8 @@ async def test_the_commands(tmp_path: Path) -> None:
         assert "Piket sekarang: sari" in await chat.reply_to(BUDI, "/piket")
         detail = await chat.reply_to(SARI, f"/insiden {incident_id}")
         assert f"#{incident_id}" in detail and "Ditangani: -" in detail
-        assert "no incident 99999" in await chat.reply_to(BUDI, "/insiden 99999")
+        # a refusal in the chat's language (Indonesian by default), from the catalogue
+        assert "Insiden #99999 tidak ada" in await chat.reply_to(BUDI, "/insiden 99999")
         assert "/status" in await chat.reply_to(SARI, "/bantuan")
         assert "terlalu panjang" in await chat.reply_to(SARI, "x" * 4097)
 

@@ -376,7 +376,7 @@ async def test_lapor_status_piket_and_insiden(tmp_path: Path) -> None:
         assert f"#{incident_id} Dinas Kesehatan" in detail and "Ditangani: sari" in detail
         assert "Tulis: /insiden NOMOR" in await chat.reply_to(SARI, "/insiden satu")
         other = await alert(chat, "setda", "gw-setda")
-        assert f"no incident {other}" in await chat.reply_to(BUDI, f"/insiden {other}")
+        assert f"Insiden #{other} tidak ada" in await chat.reply_to(BUDI, f"/insiden {other}")
 
 
 def _person(name: str, role: str, skpds: list[str] | None = None) -> SimpleNamespace:

@@ -423,7 +423,7 @@ def summary_table(report: MonthlyReport, lang: str) -> Table:
         Column("SKPD"),
         Column(t("skpd_name")),
         Column(t("month")),
-        Column(t("availability_connection"), "ratio"),
+        Column(t("availability"), "ratio"),
         Column(t("outages"), "count"),
         downtime(t("total")),
         *(downtime(t(f"responsibility_{r}")) for r in figures.RESPONSIBILITIES),
