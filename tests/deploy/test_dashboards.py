@@ -449,7 +449,7 @@ def test_the_node_graph_draws_the_inventory_and_the_cut_branch(tmp_path: Path) -
     parent, the cut uplink red ("Mati"), its subtree behind it pale ("Hulu putus"), a node not
     yet probed grey, an SKPD's access point off after hours neither: exactly these rows."""
     series, nodes, edges = graph_world("uplink-dinkes", "srv-rsud-pacs", "ap-setda-1")
-    assert len(nodes) == 91 and len(edges) == 90
+    assert len(nodes) == 92 and len(edges) == 91  # each primary parent's link
     promtool_eval(
         tmp_path,
         series,
@@ -464,7 +464,7 @@ def test_the_node_graph_has_no_edge_to_a_node_it_lacks(tmp_path: Path) -> None:
     gone = {k: v for k, v in series.items() if '"core-router"' not in k.split("parent=")[0]}
     nodes = {k: v for k, v in nodes.items() if 'id="core-router"' not in k}
     edges = {k: v for k, v in edges.items() if 'source="core-router"' not in k}
-    assert len(nodes) == 90 and len(edges) == 85
+    assert len(nodes) == 91 and len(edges) == 86
     promtool_eval(
         tmp_path,
         gone,
