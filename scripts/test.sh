@@ -19,7 +19,7 @@ fi
 
 # The second half of the lab tests: the longest modules, about half of tests/e2e's time.
 E2E_APART=(tests/e2e/test_ha.py tests/e2e/test_panels.py tests/e2e/test_meta_monitoring.py
-  tests/e2e/test_maintenance.py)
+  tests/e2e/test_maintenance.py tests/e2e/test_status.py tests/e2e/test_telegram.py)
 APART_NETNS=sigap-test-apart
 
 logs=$(mktemp -d)

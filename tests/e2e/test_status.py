@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from exporter.inventory import load_inventory
 from tests.e2e import harness
 from tests.e2e.harness import wait_for
 
@@ -157,9 +158,10 @@ def test_the_page_and_the_maps_follow_a_cut_within_one_interval(
         query = urllib.parse.urlencode({"query": "count(sigap_node_up == 1)"})
         with urllib.request.urlopen(f"{stack.prometheus.url}/api/v1/query?{query}") as r:
             result = json.load(r)["data"]["result"]
-        return bool(result) and float(result[0]["value"][1]) == 91
+        return bool(result) and float(result[0]["value"][1]) == nodes
 
-    wait_for("all 91 nodes up in Prometheus", all_up, 60)
+    nodes = len(load_inventory(harness.INVENTORY, resolve=None).nodes)
+    wait_for(f"all {nodes} nodes up in Prometheus", all_up, 60)
     views = Views(stack)
     wait_for("the views well before the cut", lambda: views.now() == WELL_VIEW, INTERVAL + 10)
     lines = [
