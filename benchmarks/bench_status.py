@@ -11,6 +11,13 @@ speed. The paths cycle over /status, /status.json, /status.atom and /status/dink
 the server prints how many SQL statements and Prometheus queries it made and how many times the
 board was gathered.
 
+The open loop runs three times: quiet; while a storm of Alertmanager notifications reaches the
+same webhook (`bench_webhook.py`'s `repeats` stream, sent again and again by 20 senders from a
+third process, Alertmanager's retries included), which is the goal's condition; and, as the
+reference on the same machine in the same run, against a bare aiohttp server that answers each
+path with the bytes SIGAP served (no cache to look up, no headers to set, no board): the
+ceiling of any Python server here.
+
     .venv/bin/python benchmarks/bench_status.py                  # 500 req/s for 10 s, then max
     .venv/bin/python benchmarks/bench_status.py --rate 800 --seconds 20
 """
@@ -121,6 +128,52 @@ async def serve(port: int, prometheus_port: int, db: str, interval: str) -> None
     await fake_runner.cleanup()
 
 
+async def serve_bytes(port: int, pages: dict[str, bytes]) -> None:
+    """The reference: each path's bytes as they are, from a bare aiohttp handler."""
+    from aiohttp import web
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(body=pages[request.path], content_type="text/html")
+
+    app = web.Application()
+    for path in pages:
+        app.router.add_get(path, page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print("ready", flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+async def storm(url: str, seconds: float, senders: int = 20) -> dict[str, int]:
+    """Alertmanager's notifications, the `repeats` stream over and over, for `seconds`."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_webhook import stream
+
+    bodies = stream(500, 10)
+    headers = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
+    statuses: dict[str, int] = {}
+    deadline = time.perf_counter() + seconds
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=senders)) as http:
+
+        async def sender(k: int) -> None:
+            i = k
+            while time.perf_counter() < deadline:
+                async with http.post(url, data=bodies[i % len(bodies)], headers=headers) as r:
+                    await r.read()
+                    statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
+                    if 200 <= r.status < 300:  # Alertmanager retries anything else
+                        i += senders
+                    else:
+                        await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(sender(k) for k in range(senders)))
+    return statuses
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -187,11 +240,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--interval", default="30s", help="status_interval (default 30s)")
     parser.add_argument("--serve", nargs=3, metavar=("PORT", "PROMETHEUS_PORT", "DB"))
+    parser.add_argument("--serve-bytes", nargs=2, metavar=("PORT", "PAGES_JSON"))
+    parser.add_argument("--storm", nargs=2, metavar=("URL", "SECONDS"))
     args = parser.parse_args()
     if args.serve:
         pin(0)
         port, prom, db = args.serve
         asyncio.run(serve(int(port), int(prom), db, args.interval))
+        return
+    if args.serve_bytes:
+        pin(0)
+        pages = json.loads(Path(args.serve_bytes[1]).read_text())
+        asyncio.run(
+            serve_bytes(int(args.serve_bytes[0]), {k: v.encode() for k, v in pages.items()})
+        )
+        return
+    if args.storm:
+        pin(1)
+        print(json.dumps(asyncio.run(storm(args.storm[0], float(args.storm[1])))), flush=True)
         return
     port, prometheus_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,13 +276,20 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             started = time.perf_counter()
             asyncio.run(warm_up(base))
-            latencies, failures = asyncio.run(open_loop(base, args.rate, args.seconds))
-            achieved = len(latencies) / (time.perf_counter() - started)
-            print(f"open loop: {len(latencies)} requests at {args.rate:.0f}/s due, "
-                  f"{achieved:.0f}/s done, {failures} not 200")  # fmt: skip
-            print(f"  latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
-                  f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
-                  f"max {max(latencies) * 1000:.1f} ms")  # fmt: skip
+            report("SIGAP, quiet", *asyncio.run(open_loop(base, args.rate, args.seconds)), args)
+            storming = subprocess.Popen(
+                [sys.executable, __file__, "--storm", f"{base}/api/v1/alertmanager",
+                 str(args.seconds + 1)],
+                stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            time.sleep(1)  # the storm under way first
+            report("SIGAP, storm", *asyncio.run(open_loop(base, args.rate, args.seconds)), args)
+            stormed, _ = storming.communicate(timeout=60)
+            statuses = json.loads(stormed.strip().splitlines()[-1])
+            told = sum(statuses.values())
+            print(f"  the storm: {told / (args.seconds + 1):.0f} notifications/s answered "
+                  f"(by status: {statuses})")  # fmt: skip
+            pages = {path: asyncio.run(fetch(base + path)) for path in PATHS}
             done, elapsed = asyncio.run(closed_loop(base, args.seconds))
             print(f"closed loop (32 connections): {done / elapsed:.0f} requests/s")
             wall = time.perf_counter() - started
@@ -232,6 +305,40 @@ def main() -> None:
         sql = counts["gathering_sql"] / per
         print(f"  per gathering (at most one per interval): {sql:.0f} SQL "
               f"statements, {counts['prometheus'] / per:.0f} Prometheus queries")  # fmt: skip
+        reference(pages, tmp, args)
+
+
+async def fetch(url: str) -> str:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return await response.text()
+
+
+def report(name: str, latencies: list[float], failures: int, args: argparse.Namespace) -> None:
+    print(f"{name}: open loop, {len(latencies)} requests due at {args.rate:.0f}/s, "
+          f"{failures} not 200; latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+          f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
+          f"max {max(latencies) * 1000:.1f} ms")  # fmt: skip
+
+
+def reference(pages: dict[str, str], tmp: str, args: argparse.Namespace) -> None:
+    """The same open loop against the bare server of the same bytes."""
+    path = Path(tmp) / "pages.json"
+    path.write_text(json.dumps(pages))
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve-bytes", str(port), str(path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().strip() == "ready", "the reference did not start"
+        base = f"http://127.0.0.1:{port}"
+        asyncio.run(warm_up(base))
+        report("reference (bare aiohttp, same bytes)",
+               *asyncio.run(open_loop(base, args.rate, args.seconds)), args)  # fmt: skip
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
 
 
 if __name__ == "__main__":

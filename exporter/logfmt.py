@@ -52,3 +52,5 @@ def setup_logging(level: str = "info", fmt: str = "logfmt") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # fpdf2's font subsetting logs a dozen lines per PDF (F-01, F-04, the monthly report) at info
+    logging.getLogger("fontTools").setLevel(logging.WARNING)

@@ -400,9 +400,29 @@ SECRETS = (
     ("whatsapp_app_secret",),
     ("whatsapp_verify_token",),
     ("gateway_secret",),
+    ("notify", "webhook", "headers"),
 )
 """Settings that may come from a file instead (`SIGAP_SECRET_KEY_FILE`, `secret_key_file:`,
 `notify.smtp.password_file:`), as compose and Kubernetes secrets mount them."""
+SECRET_MAPPINGS = frozenset({"headers"})
+"""Secrets that are mappings: `headers_file:` names a file per entry (a gateway's token header),
+and may stand beside `headers:` (the entries that are not secret)."""
+
+
+def _mapping_read(files: object, given: object, where: str, key: str) -> dict[str, Any]:
+    """`headers_file: {Authorization: /run/secrets/token}`: each entry's value read from its
+    file, beside the entries written inline (a name in both is refused)."""
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise SettingsError(
+            f"{where}: expected a mapping of names to files, e.g. "
+            f"'{key}_file: {{Authorization: /run/secrets/gateway_token}}'"
+        )
+    inline = given if isinstance(given, dict) else {}
+    both = sorted(set(inline) & set(files))
+    if both:
+        raise SettingsError(f"{where}: {', '.join(both)}: set it in {key} or {key}_file, not both")
+    read = {name: _secret_file(path, f"{where}.{name}") for name, path in files.items()}
+    return {**inline, **read}
 
 
 def _secret_file(path: str, where: str) -> str:
@@ -450,10 +470,13 @@ def _files_read(data: dict[str, Any], config_file: str, lines: YamlLines) -> dic
             return mapping
         where_at = (*at, f"{key}_file")
         where = f"{config_file}:{lines.line_for(where_at)}: {format_path(where_at)}"
+        found = {k: v for k, v in mapping.items() if k != f"{key}_file"}
+        files = mapping[f"{key}_file"]
+        if key in SECRET_MAPPINGS:
+            return {**found, key: _mapping_read(files, mapping.get(key), where, key)}
         if key in mapping:
             raise SettingsError(f"{where}: set {key} or {key}_file, not both")
-        found = {k: v for k, v in mapping.items() if k != f"{key}_file"}
-        return {**found, key: _secret_file(str(mapping[f"{key}_file"]), where)}
+        return {**found, key: _secret_file(str(files), where)}
 
     for path in SECRETS:
         data = read(data, path, ())

@@ -252,6 +252,8 @@ async def _the_month(service: Service, prometheus: Backfilled) -> None:
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Dinas Kesehatan" in text and "DINAS KOMUNIKASI DAN INFORMATIKA" in text
     assert percent(expected[month, "dinkes"]) in text
+    words = " ".join(text.split())  # a column's heading wraps in its cell
+    assert "Ketersediaan jaringan internal" in words and percent(INTERNAL) in words
 
     # last month: complete; one node of dinkes' two down 3 hours
     previous = prometheus.previous

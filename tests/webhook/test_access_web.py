@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from tests.webhook.access_app import INVENTORY, csrf_of, login, running
 from webhook.core.inventory_check import UnknownId, check_nodes, check_skpd
@@ -195,6 +196,14 @@ async def test_errors_name_nothing_of_the_inside(tmp_path: Path) -> None:
     async def page_boom(request: web.Request) -> web.Response:
         raise RuntimeError("secret-detail /srv/sigap/db password=hunter2")
 
+    @routes.get("/db-gone")
+    async def page_without_database(request: web.Request) -> web.Response:
+        raise OperationalError("SELECT secret-detail", {}, OSError("connection refused"))
+
+    @routes.get("/-/boom")
+    async def machine_boom(request: web.Request) -> web.Response:
+        raise RuntimeError("secret-detail")
+
     async with running(tmp_path, routes) as service:
         client = service.client
         api = await client.get("/api/v1/boom")
@@ -204,8 +213,19 @@ async def test_errors_name_nothing_of_the_inside(tmp_path: Path) -> None:
             "error": "internal error; it has been logged",
         }
         page = await client.get("/boom")
-        assert page.status == 500 and "secret" not in await page.text()
+        html = await page.text()
+        assert page.status == 500 and "secret" not in html
+        assert 'data-testid="error-page"' in html and "Terjadi kesalahan di SIGAP" in html
+        assert 'href="/"' in html  # the way back, in the site's layout
         assert_guarded(page)
+        gone = await client.get("/db-gone?lang=en")
+        html = await gone.text()
+        assert gone.status == 503 and "secret" not in html and "SELECT" not in html
+        assert "database cannot be reached" in html and 'data-status="503"' in html
+        machine = await client.get("/-/boom")
+        assert machine.status == 500 and await machine.text() == (
+            "internal error; it has been logged\n"
+        )
         await service.app[DATABASE].engine.dispose()
         (tmp_path / "sigap.db").rename(tmp_path / "moved.db")
         (tmp_path / "sigap.db").mkdir()  # the file is now a directory: SQLite cannot open it

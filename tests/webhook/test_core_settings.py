@@ -208,6 +208,36 @@ def test_a_secret_file_that_cannot_be_used_is_named(tmp_path: Path) -> None:
         load_settings(str(config), env={})
 
 
+def test_a_gateways_headers_may_come_from_files_beside_the_inline_ones(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    config = tmp_path / "sigap.yml"
+    gateway = "notify:\n  webhook:\n    url: http://wa.internal/send\n"
+    config.write_text(
+        f"{gateway}    headers: {{X-Office: tanbu}}\n    headers_file: {{Authorization: {token}}}\n"
+    )
+    webhook = load_settings(str(config), env={}).notify.webhook
+    assert webhook is not None
+    assert webhook.headers == {"X-Office": "tanbu", "Authorization": "s3cret"}
+    for written, expected in (
+        (
+            f"    headers: {{Authorization: x}}\n    headers_file: {{Authorization: {token}}}\n",
+            r"sigap.yml:5: notify.webhook.headers_file: Authorization: set it in headers or",
+        ),
+        (
+            f"    headers_file: {token}\n",
+            r"sigap.yml:4: notify.webhook.headers_file: expected a mapping of names to files",
+        ),
+        (
+            f"    headers_file: {{Authorization: {tmp_path / 'nope'}}}\n",
+            r"notify.webhook.headers_file.Authorization: cannot read",
+        ),
+    ):
+        config.write_text(gateway + written)
+        with pytest.raises(SettingsError, match=expected):
+            load_settings(str(config), env={})
+
+
 def test_the_database_password_apart_from_the_url_may_hold_any_character(tmp_path: Path) -> None:
     """As compose gives it: the URL names the user, POSTGRES_PASSWORD's secret file the password."""
     password = tmp_path / "postgres_password"

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
 from tests.webhook.access_app import INVENTORY, SECRET, add_people
+from tests.workflow.conftest import alert_notification
 from webhook.settings import load_settings
 from webhook.usecases import incidents as incident_uses
 from webhook.usecases import roster as roster_uses
@@ -27,7 +28,8 @@ from webhook.web.app import create_app
 from webhook.web.keys import RESOURCES
 
 GATEWAY_SECRET = "shared-secret-of-the-gateway"
-SARI, KOORD = "6281250011037", "6281350022106"
+SARI, KOORD, BUDI = "6281250011037", "6281350022106", "6285251234567"
+AM_TOKEN = "am-token-of-the-gateway-tests"
 
 
 @dataclass
@@ -76,7 +78,7 @@ class World:
 
 
 @asynccontextmanager
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(tmp_path: Path, **more: str) -> AsyncIterator[World]:
     gateway = Gateway()
     receiver = web.Application()
     receiver.router.add_post("/send", gateway.send)
@@ -94,6 +96,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         "SIGAP_INVENTORY": INVENTORY,
         "SIGAP_GATEWAY_SECRET": GATEWAY_SECRET,
         "SIGAP_EXTERNAL_URL": "https://sigap.example",
+        **more,
     }
     app = create_app(load_settings(str(config), env=env), CollectorRegistry())
     client: TestClient[Any, Any] = TestClient(TestServer(app))
@@ -136,6 +139,28 @@ async def test_the_page_carries_numbered_options_and_1_acknowledges(tmp_path: Pa
         shown = await incident_uses.incident(w.res, Actor.operator(), incident_id)
         assert [e.kind for e in shown.events].count("acknowledge") == 1
         assert len(w.gateway.bodies) == 2
+
+
+async def test_an_alert_asks_the_skpds_admin_and_1_answers(tmp_path: Path) -> None:
+    """SOP 3 through the gateway: the question with its answers numbered, `1` the first."""
+    async with world(tmp_path, SIGAP_ALERTMANAGER_TOKEN=AM_TOKEN) as w:
+        budi = user_uses.UserChange("budi", "skpd_admin", ("dinkes",), phone="0852 5123 4567")
+        await user_uses.save_user(w.res, Actor.operator(), budi)
+        response = await w.client.post(
+            "/api/v1/alertmanager",
+            json=alert_notification("dinkes", "gw-dinkes"),
+            headers={"Authorization": f"Bearer {AM_TOKEN}"},
+        )
+        assert response.status == 200, await response.text()
+        (incident,) = await incident_uses.incidents(w.res, Actor.operator(), is_open=True)
+        bodies = await w.gateway.wait_for(2)  # the page to sari, the question to budi
+        (question,) = [b for b in bodies if b["to"] == "+6285251234567"]
+        assert "Apakah internet/intranet di kantor Anda terputus?" in question["text"]
+        assert "1 = Ya, terputus\n2 = Tidak\n3 = Hanya lambat\n" in question["text"]
+        status, _ = await w.incoming({"from": BUDI, "text": "1", "id": "fonnte-q1"})
+        assert status == 200
+        shown = await incident_uses.incident(w.res, Actor.operator(), incident.id)
+        assert (shown.skpd_answer, shown.skpd_answer_by) == ("down", "budi")
 
 
 async def test_without_the_secret_nothing_is_read(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from webhook.settings import database_url as async_url
 from webhook.store.database import Database
 from webhook.store.models import (
     Event,
+    InboundMessage,
     Incident,
     Notification,
     RawNotification,
@@ -118,6 +119,12 @@ async def _seed(db: Database) -> None:
             TelegramLinkCode(code_hash="live", user_id=user.id, created_at=NOW,
                              expires_at=NOW + timedelta(minutes=15)),
         ])  # fmt: skip
+        # one id on two channels: only the old row of the two goes
+        s.add_all([
+            InboundMessage(channel="whatsapp", message_id="wamid.1", received_at=OLD),
+            InboundMessage(channel="gateway", message_id="wamid.1", received_at=RECENT),
+            InboundMessage(channel="gateway", message_id="g-7", received_at=OLD),
+        ])  # fmt: skip
 
 
 async def _count(db: Database, model: type[object]) -> int:
@@ -134,7 +141,7 @@ async def test_round_prunes_only_finished_rows_past_retention(database: Database
 
     assert pruned == {
         "raw_notification": 7, "notification": 2, "web_session": 1, "used_link": 1,
-        "telegram_update": 2, "telegram_link_code": 1,
+        "telegram_update": 2, "telegram_link_code": 1, "inbound_message": 2,
     }  # fmt: skip
     assert await _count(database, RawNotification) == 1
     async with database.read() as s:
@@ -147,6 +154,8 @@ async def test_round_prunes_only_finished_rows_past_retention(database: Database
     async with database.read() as s:
         assert list(await s.scalars(select(TelegramUpdate.update_id))) == [12]
         assert list(await s.scalars(select(TelegramLinkCode.code_hash))) == ["live"]
+        kept = (await s.execute(select(InboundMessage.channel, InboundMessage.message_id))).all()
+        assert [tuple(row) for row in kept] == [("gateway", "wamid.1")]
     assert await _count(database, Incident) == 1
     assert await _count(database, Event) == 1
     value = registry.get_sample_value(

@@ -1,19 +1,22 @@
 """Every door asks the same use case the same question: who may be dispatched (the incident
 page, a one-click link and the move itself agree), a manual report's nodes (the UI's form as the
-JSON API), and the users page applying the CLI's rules."""
+JSON API), the users page applying the CLI's rules, and a close while the alarm fires."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from aiohttp import ClientResponse
+from sqlalchemy import select
 
 from tests.webhook.access_app import PASSWORD, Service, csrf_of, login, running
 from webhook.core import links
 from webhook.core.credentials import hash_password
 from webhook.settings import Settings
-from webhook.store.models import User
+from webhook.store.models import Alert, Event, User
 from webhook.web.keys import DATABASE, SETTINGS
 
 
@@ -128,3 +131,62 @@ async def test_the_users_page_applies_the_clis_rules(tmp_path: Path) -> None:
         assert disabled.status == 303
         client.session.cookie_jar.clear()
         assert await login(client, "sari") == 401  # a leaver cannot log in
+
+
+async def test_a_close_while_the_alarm_fires_asks_for_confirmation_at_every_door(
+    tmp_path: Path,
+) -> None:
+    """The UI's tick box is the use case's rule: the JSON API is refused the same way until it
+    sends `despite_alarm: true`, a close link's page asks with the same tick box, and the
+    timeline says the incident closed while it fired."""
+    async with running(tmp_path) as service:
+        incident = await _reported(service)
+        ahead = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+        repair = {
+            "findings": "kabel putus", "actions_taken": "sambung ulang",
+            "parts_replaced": "konektor RJ45", "result": "pulih",
+            "repair_started_at": "2026-11-24T10:00:00+08:00",
+            "repair_ended_at": "2026-11-24T11:00:00+08:00",
+        }  # fmt: skip
+        for who, action, data in (
+            ("koord", "dispatch", {"assignee": "sari"}),
+            ("sari", "estimate", {"findings": "kabel putus", "estimated_recovery_at": ahead}),
+            ("koord", "forward", {}),
+            ("koord", "order_repair", {}),
+            ("sari", "repair", repair),
+        ):
+            assert (await _api(service, who, incident, action, data)).status == 200
+        now = datetime.now(UTC)
+        async with service.app[DATABASE].write() as session:
+            session.add(
+                Alert(fingerprint="f1", starts_at=now, status="firing", labels={},
+                      annotations={}, received_at=now, updated_at=now, incident_id=incident)
+            )  # fmt: skip
+        refused = await _api(service, "budi", incident, "close", {})
+        assert refused.status == 409
+        assert "despite_alarm: true" in (await refused.json())["error"]
+        for unconfirmed in ({"despite_alarm": False}, {"despite_alarm": "maybe"}):
+            assert (await _api(service, "budi", incident, "close", unconfirmed)).status == 409
+        settings: Settings = service.app[SETTINGS]
+        token = links.sign(settings.secret_key, incident, "close", "budi", datetime.now(UTC))
+        link = await (await service.client.get(f"/l/{token}")).text()
+        assert 'name="despite_alarm"' in link and "Alarm masih aktif" in link
+        unticked = await service.client.post(f"/l/{token}")
+        assert unticked.status == 409 and "Alarm insiden ini masih aktif" in await unticked.text()
+        closed = await _api(service, "budi", incident, "close", {"despite_alarm": True})
+        assert closed.status == 200 and (await closed.json())["state"] == "closed"
+        async with service.app[DATABASE].read() as session:
+            last = await session.scalar(
+                select(Event).where(Event.incident_id == incident).order_by(Event.id.desc())
+            )
+        assert last is not None and last.kind == "close" and last.data.get("alarm_firing")
+
+
+async def _api(
+    service: Service, who: str, incident: int, action: str, data: dict[str, Any]
+) -> ClientResponse:
+    return await service.client.post(
+        f"/api/v1/incidents/{incident}/actions/{action}",
+        json=data,
+        headers={"Authorization": f"Bearer {service.tokens[who]}"},
+    )

@@ -3,7 +3,7 @@
 app: a page reaches the staff on duty with reply buttons, a press acknowledges it and is
 answered, forged and unsigned webhooks move nothing, a redelivered message acts once, an unknown
 number is told how to become known, a stale press says why; typed replies and commands; the
-outbox's retries; and the generic gateway's replies by text."""
+outbox's retries; the generic gateway's replies by text; and SOP 3's question to the SKPD."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from tests.webhook.access_app import Service, running
 from tests.webhook.graph_standin import PHONE_NUMBER_ID, VERSION, GraphStandIn, Sent, start
+from tests.workflow.conftest import alert_notification
 from webhook.core.chat import verify_button
 from webhook.core.workflow import Role
 from webhook.settings import SettingsError, load_settings
@@ -369,3 +370,36 @@ def test_settings_need_all_four_credentials() -> None:
         assert "SIGAP_WHATSAPP_APP_SECRET" in str(error)
     else:
         raise AssertionError("a token without the app secret was taken")
+
+
+AM_TOKEN = "am-token-of-the-whatsapp-tests"
+QUESTION = "Apakah internet/intranet di kantor Anda terputus?"
+
+
+async def test_an_alert_asks_the_skpds_admin_on_whatsapp_and_the_answer_prefills_f01(
+    tmp_path: Path,
+) -> None:
+    """SOP 3 on WhatsApp as on Telegram: the question with a reply button per answer, the press
+    recorded on the timeline and in the incident's answer; a second answer changes nothing."""
+    async with phones(tmp_path, SIGAP_ALERTMANAGER_TOKEN=AM_TOKEN) as wa:
+        response = await wa.service.client.post(
+            "/api/v1/alertmanager",
+            json=alert_notification("dinkes", "gw-dinkes"),
+            headers={"Authorization": f"Bearer {AM_TOKEN}"},
+        )
+        assert response.status == 200, await response.text()
+        (incident,) = await incident_uses.incidents(wa.res, Actor.operator(), is_open=True)
+        question = await wa.page_of(BUDI)
+        assert QUESTION in question.text and f"#{incident.id}" in question.text
+        assert [title for title, _ in question.options] == ["Ya, terputus", "Tidak", "Hanya lambat"]
+        answer = await wa.answer_after(BUDI, wa.graph.press_of(BUDI, question, "Ya, terputus"))
+        assert "✅ Ya, terputus, dijawab budi" in answer.text, answer.text
+        assert answer.reply_to == question.message_id
+        shown = await wa.incident(incident.id)
+        assert (shown.skpd_answer, shown.skpd_answer_by) == ("down", "budi")
+        assert [(e.actor, e.data["answer"]) for e in shown.events if e.kind == "answer"] == [
+            ("budi", "down")
+        ]
+        again = await wa.answer_after(BUDI, wa.graph.text_of(BUDI, "2"))  # "Tidak", typed
+        assert again.text == "Terima kasih, jawaban tercatat: Ya, terputus.", again.text
+        assert (await wa.incident(incident.id)).skpd_answer == "down"

@@ -81,14 +81,17 @@ def database_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @dataclass
 class Gateway:
-    """A chat gateway: records every JSON body and its Idempotency-Key header."""
+    """A chat gateway: records every JSON body, its Idempotency-Key header and its token
+    (Fonnte's `Authorization`)."""
 
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
 
     async def send(self, request: web.Request) -> web.Response:
         self.bodies.append(await request.json())
         self.headers.append(request.headers.get("Idempotency-Key", ""))
+        self.tokens.append(request.headers.get("Authorization", ""))
         return web.json_response({"ok": True})
 
 
@@ -112,10 +115,12 @@ async def test_a_moves_messages_carry_one_idempotency_key(
     tmp_path: Path, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, port = smtp
+    token = tmp_path / "gateway_token"
+    token.write_text("fonnte-token-123\n")  # a compose secret: the gateway's token header
     async with gateway() as (received, url):
         notify = {
             "smtp": {"host": "127.0.0.1", "port": port, "sender": "sigap@sigap.test"},
-            "webhook": {"url": url},
+            "webhook": {"url": url, "headers_file": {"Authorization": str(token)}},
         }
         service = await start_service(tmp_path, notify)
         try:
@@ -140,6 +145,7 @@ async def test_a_moves_messages_carry_one_idempotency_key(
     }
     assert {b["idempotency_key"] for b in received.bodies} == keys["webhook"]
     assert received.headers == [b["idempotency_key"] for b in received.bodies]
+    assert set(received.tokens) == {"fonnte-token-123"}
 
 
 async def test_a_channel_down_is_retried_with_backoff_then_failed_and_counted(

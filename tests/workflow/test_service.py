@@ -134,7 +134,8 @@ async def test_email_links_act_once_and_only_on_post(service: Service, smtp: Any
     # Someone else's link: staff logged in on this browser opens the coordinator's link.
     assert await login(client, "sari") == 303
     refused = await client.post(path, data={"assignee": "andi"})
-    assert refused.status == 410 and "sent to koord" in await refused.text()
+    said = await refused.text()
+    assert refused.status == 410 and "dikirim untuk koord" in said and "masuk sebagai sari" in said
     client.session.cookie_jar.clear()
     assert await state_of(service, incident) == "reported"
     page = await client.get(path)  # a mail scanner's prefetch
@@ -148,28 +149,33 @@ async def test_email_links_act_once_and_only_on_post(service: Service, smtp: Any
 
     replay = await client.post(path, data={"assignee": "sari"})
     assert replay.status == 410
-    assert "already been used" in await replay.text()
+    assert "sudah pernah dipakai" in await replay.text()
     assert (await client.get(path)).status == 410
 
     payload, mac = path.removeprefix("/l/").split(".")
     tampered = f"/l/{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}.{mac}"
     refused = await client.post(tampered, data={"assignee": "andi"})
-    assert refused.status == 403 and "not valid" in await refused.text()
+    assert refused.status == 403 and "Tautan ini tidak sah" in await refused.text()
 
     past = datetime.now(UTC) - timedelta(days=2)
     expired = links.sign(SECRET, incident, "estimate", "koord", past, timedelta(hours=1))
     refused = await client.post(f"/l/{expired}", data={"findings": "x"})
-    assert refused.status == 410 and "expired" in await refused.text()
+    assert refused.status == 410 and "sudah kedaluwarsa" in await refused.text()
+    english = await client.post(f"/l/{expired}?lang=en", data={"findings": "x"})
+    assert "This link has expired" in await english.text()
+    client.session.cookie_jar.clear()  # the language cookie ?lang= set
 
     # A link for someone who may not act on this incident (another SKPD's admin).
     now = datetime.now(UTC)
     foreign = links.sign(SECRET, incident, "close", "wati", now)
     refused = await client.post(f"/l/{foreign}")
-    assert refused.status == 410 and "not for anyone" in await refused.text()
+    assert refused.status == 410 and "bukan untuk orang yang" in await refused.text()
     # Someone else's role: the SKPD admin's link to dispatch is refused by the state machine.
     wrong_role = links.sign(SECRET, incident, "forward", "budi", now)
     refused = await client.post(f"/l/{wrong_role}")
     assert refused.status == 409
+    said = await refused.text()  # the move's refusal, in the page's words
+    assert "Teruskan" in said or "tidak dapat" in said.lower(), said
     assert await state_of(service, incident) == "dispatched"
     # The assignee was told (SOP step 5).
     await service.drain()

@@ -349,6 +349,12 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Terjadi kesalahan di SIGAP; sudah dicatat. Coba lagi sebentar lagi.",
         "en": "SIGAP ran into an error; it has been logged. Try again in a moment.",
     },
+    "error_503": {
+        "id": "Basis data SIGAP sedang tidak dapat dihubungi. Coba lagi sebentar lagi; "
+        "gangguan jaringan tetap dicatat oleh pemantau.",
+        "en": "SIGAP's database cannot be reached right now. Try again in a moment; the "
+        "monitoring still records network outages.",
+    },
     "error_other": {
         "id": "Permintaan tidak dapat dilayani.",
         "en": "The request cannot be served.",
@@ -445,9 +451,35 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "{node} bukan perangkat SKPD ini.",
         "en": "{node} is not a device of this SKPD.",
     },
+    "refused_link_forged": {
+        "id": "Tautan ini tidak sah: isinya diubah, atau bukan dari SIGAP.",
+        "en": "This link is not valid: it was changed, or it is not from SIGAP.",
+    },
+    "refused_link_expired": {
+        "id": "Tautan ini sudah kedaluwarsa. Buka insidennya di SIGAP.",
+        "en": "This link has expired. Open the incident in SIGAP.",
+    },
+    "refused_link_used": {
+        "id": "Tautan ini sudah pernah dipakai; setiap tautan hanya berlaku sekali.",
+        "en": "This link has been used already; each link works once.",
+    },
+    "refused_link_nobody": {
+        "id": "Tautan ini bukan untuk orang yang masih boleh bertindak atas insiden ini.",
+        "en": "This link is not for anyone who may still act on this incident.",
+    },
+    "refused_link_other_person": {
+        "id": "Tautan ini dikirim untuk {person}, sedangkan Anda masuk sebagai {user}.",
+        "en": "This link was sent to {person}, and you are logged in as {user}.",
+    },
+    "refused_link_gone": {
+        "id": "Insiden ini tidak ada lagi.",
+        "en": "This incident is gone.",
+    },
     "refused_alert_firing": {
-        "id": "Alarm insiden ini masih aktif. Centang konfirmasi bila tetap ingin menutup.",
-        "en": "This incident's alarm is still active. Tick the confirmation to close anyway.",
+        "id": "Alarm insiden ini masih aktif. Untuk tetap menutupnya, centang konfirmasinya di "
+        "halaman insiden.",
+        "en": "This incident's alarm is still active. To close it anyway, tick the "
+        "confirmation on the incident's page.",
     },
     "refused_coordinator_only": {
         "id": "Hanya koordinator jaringan yang dapat melakukan ini.",

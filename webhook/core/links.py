@@ -14,8 +14,12 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from webhook.core.refusals import Refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +32,26 @@ class Claim:
 
 
 class LinkRefused(Exception):
-    """A link that must not act; `kind` is forged, expired, used or foreign."""
+    """A link that must not act; `kind` is forged, expired, used or foreign (or refused and
+    invalid: its move was refused). `reason` is for the log; the page says `refusal`'s words,
+    the catalogue's `refused_<key>` (`link_<kind>` unless given)."""
 
-    def __init__(self, kind: str, reason: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        reason: str,
+        *,
+        key: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        refusal: Refused | None = None,
+    ) -> None:
         self.kind = kind
         self.reason = reason
+        self.refusal = refusal or Refused(reason, key=key or f"link_{kind}", params=params)
         super().__init__(reason)
+
+    def say(self, lang: str) -> str:
+        return self.refusal.say(lang)
 
 
 def _b64(raw: bytes) -> str:

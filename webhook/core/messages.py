@@ -288,8 +288,14 @@ def plan(
                       lang=lang)
             )  # fmt: skip
     if move == OPENED and getattr(incident, "source", "alert") == "alert":
+        numbers = {
+            channel: phone_numbers
+            for channel, on in (("whatsapp", whatsapp_cloud),
+                                ("webhook", config.webhook is not None and gateway_replies))
+            if on
+        }  # fmt: skip
         messages += _questions(
-            incident, users, telegram_chats, telegram_groups, skpd,
+            incident, users, {"telegram": telegram_chats, **numbers}, telegram_groups, skpd,
             secret=secret, now=now, lifetime=lifetime, lang=lang,
         )  # fmt: skip
     for user in recipients(audience, incident, users, on_duty, paged):
@@ -423,6 +429,12 @@ def options(links: Mapping[str, str], lang: str) -> list[tuple[str, str]]:
         if key.startswith(BUTTON)
         for action in [key.removeprefix(BUTTON)]
         if action in chat.BUTTON_ACTIONS
+    ] + [
+        (len(chat.BUTTON_ACTIONS) + ANSWERS.index(answer), answer_word(answer, lang), data)
+        for key, data in links.items()
+        if key.startswith(ANSWER_BUTTON)
+        for answer in [key.removeprefix(ANSWER_BUTTON)]
+        if answer in ANSWERS
     ]
     choices = [
         (int(number), label, data)
@@ -444,7 +456,7 @@ def choice_links(choices: Sequence[tuple[str, str]]) -> dict[str, str]:
 def _questions(
     incident: IncidentToTell,
     users: Sequence[Person],
-    telegram_chats: Mapping[str, str],
+    addresses: Mapping[str, Mapping[str, str]],
     telegram_groups: Mapping[str, str],
     skpd: str,
     *,
@@ -454,14 +466,20 @@ def _questions(
     lang: str,
 ) -> list[Message]:
     """SOP 3 asked in the chat: "is your office's connection down?" with a signed button per
-    answer, to each SKPD admin of the incident's SKPD with a linked chat and to its group."""
-    linked = [user for user in users if user.name in telegram_chats]
+    answer, to each SKPD admin of the incident's SKPD on every chat channel that can take an
+    answer (`addresses`: channel -> person -> their chat id or number: Telegram, WhatsApp, the
+    gateway with replies) and to its Telegram group. The first answer counts; a later one, on
+    any channel, is told whose it was."""
+    reachable = [u for u in users if any(u.name in address for address in addresses.values())]
+    admins = recipients(["skpd_admin"], incident, reachable)
     to = [
-        (user.name, telegram_chats[user.name])
-        for user in recipients(["skpd_admin"], incident, linked)
+        (channel, user.name, address[user.name])
+        for channel, address in addresses.items()
+        for user in admins
+        if user.name in address
     ]
     if incident.skpd in telegram_groups:
-        to.append((f"group:{incident.skpd}", telegram_groups[incident.skpd]))
+        to.append(("telegram", f"group:{incident.skpd}", telegram_groups[incident.skpd]))
     subject = f"[SIGAP #{incident.id}] {word('subject_question', lang)}: {skpd}"
     text = f"{word('skpd_question', lang)}\n{word('incident', lang)} #{incident.id} · SKPD {skpd}\n"
     buttons = {
@@ -469,7 +487,8 @@ def _questions(
         for answer in ANSWERS
     }
     return [
-        Message("telegram", chat_id, person, subject, text, dict(buttons)) for person, chat_id in to
+        Message(channel, address, person, subject, text, dict(buttons))
+        for channel, person, address in to
     ]
 
 

@@ -197,7 +197,7 @@ def monthly_report_pdf(report: monthly.MonthlyReport, lang: str, letterhead: Let
     pdf.set_font("DejaVu", "B", 10)
     pdf.cell(0, 6, t("maintenance"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 8)
-    with pdf.table(col_widths=(60, 30, 30, 30, 30), text_align="LEFT") as table:
+    with pdf.table(col_widths=(60, 30, 30, 30, 30, 30), text_align="LEFT") as table:
         table.row(
             [
                 "SKPD",
@@ -205,6 +205,7 @@ def monthly_report_pdf(report: monthly.MonthlyReport, lang: str, letterhead: Let
                 t("downtime_planned"),
                 t("downtime_unplanned"),
                 t("availability_sla"),
+                t("availability_internal"),  # the SKPD's own network, apart from Diskominfo's
             ]
         )
         for skpd in report.skpds:
@@ -215,6 +216,7 @@ def monthly_report_pdf(report: monthly.MonthlyReport, lang: str, letterhead: Let
                     monthly.format_duration(skpd.downtime_planned, lang),
                     monthly.format_duration(skpd.downtime_unplanned, lang),
                     monthly.format_availability(skpd.availability_excl_planned, lang),
+                    monthly.format_availability(skpd.internal_availability, lang),
                 ]
             )
     pdf.ln(4)

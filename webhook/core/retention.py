@@ -22,6 +22,7 @@ KINDS = (
     "used_link",
     "telegram_update",
     "telegram_link_code",
+    "inbound_message",
 )
 """The tables pruned, in the order a round prunes them."""
 
@@ -40,6 +41,9 @@ class RetentionConfig(BaseModel):
     a day at most); the newest is always kept: long polling resumes after it."""
     telegram_link_code: Duration | None = 30 * DAY
     """One-time link codes expired this long ago (used or not)."""
+    inbound_message: Duration | None = 30 * DAY
+    """WhatsApp's and the gateway's messages acted on (their ids refuse a redelivery, which
+    Meta retries for up to 7 days)."""
     interval: Duration = 600.0
     """How often the leader prunes."""
     batch: int = 500

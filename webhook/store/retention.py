@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from webhook.store.database import Database
 from webhook.store.models import (
     Base,
+    InboundMessage,
     Notification,
     RawNotification,
     TelegramLinkCode,
@@ -48,6 +49,8 @@ def _finished(
         )
     if kind == "telegram_link_code":
         return TelegramLinkCode.code_hash, TelegramLinkCode.expires_at < cutoff
+    if kind == "inbound_message":  # keyed by (channel, message_id): the condition again outside
+        return InboundMessage.message_id, InboundMessage.received_at < cutoff
     raise ValueError(f"unknown retention kind {kind!r}")
 
 
@@ -57,7 +60,8 @@ async def prune_batch(session: AsyncSession, kind: str, cutoff: datetime, limit:
     table = key.table  # type: ignore[attr-defined]
     chosen = select(key).where(condition).limit(limit).scalar_subquery()
     result = await session.execute(
-        delete(table).where(key.in_(chosen)), execution_options={"synchronize_session": False}
+        delete(table).where(key.in_(chosen), condition),
+        execution_options={"synchronize_session": False},
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

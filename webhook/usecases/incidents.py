@@ -38,6 +38,8 @@ from webhook.usecases.context import Actor, Resources
 
 REPORTERS = frozenset({Role.STAFF, Role.COORDINATOR, Role.SKPD_ADMIN})
 """Who may report an outage by hand (SOP step 1's second path)."""
+CONFIRMED = (True, "on", "true", "1")
+"""`despite_alarm` given: JSON's true, a ticked box's "on"."""
 
 
 async def visible(session: AsyncSession, actor: Actor, incident_id: int) -> Incident:
@@ -61,12 +63,22 @@ async def make_move(
 ) -> tuple[Incident, Transition]:
     """Make `action` on the incident as `actor`; `check` may refuse it first, in the same
     transaction (a chat button's "still as the message showed it"); `also` writes more in it (a
-    link's nonce). Raises NotFound, TransitionRefused, FormInvalid or a database error."""
+    link's nonce). A close while an alarm of the incident fires needs `despite_alarm` in `data`
+    (the UI's tick box, the API's `true`), whichever door it comes through; the timeline says
+    so. Raises NotFound, TransitionRefused, FormInvalid or a database error."""
     now = res.clock()
+    data = dict(data)
+    despite = data.pop("despite_alarm", False) in CONFIRMED
     async with res.database.write() as session:
         incident = await visible(session, actor, incident_id)
         if check is not None:
             await check(session, incident)
+        if action == "close" and not despite and await alarm_firing(session, incident.id):
+            raise TransitionRefused(
+                "an alert of the incident still fires; send despite_alarm: true to close anyway",
+                "despite_alarm",
+                key="alert_firing",
+            )
         if action == "ping_check":
             # SOP step 2 again: the ping checker records the move with its result later
             row = transition(State(incident.state), action, actor.role, dict(data))
@@ -112,21 +124,6 @@ async def report(res: Resources, actor: Actor, fields: Mapping[str, Any]) -> tup
         stored = await get_incident(session, incident_id, detail=True)
     assert stored is not None
     return stored, created
-
-
-def despite_alarm(confirmed: bool) -> Callable[[AsyncSession, Incident], Awaitable[None]]:
-    """A `make_move` check for the UI's close: while an alarm fires, the person must have ticked
-    that they close all the same (the timeline says so: `alarm_firing`)."""
-
-    async def check(session: AsyncSession, incident: Incident) -> None:
-        if not confirmed and await alarm_firing(session, incident.id):
-            raise TransitionRefused(
-                "an alert of the incident still fires; confirm to close anyway",
-                "despite_alarm",
-                key="alert_firing",
-            )
-
-    return check
 
 
 def reportable_skpds(res: Resources, actor: Actor) -> list[str]:

@@ -15,7 +15,7 @@ from webhook.core.refusals import NotFound
 from webhook.core.workflow import Transition
 from webhook.store import people
 from webhook.store.models import Incident, UsedLink, User
-from webhook.store.queries import get_incident
+from webhook.store.queries import alarm_firing, get_incident
 from webhook.usecases.context import Actor, Resources
 from webhook.usecases.incidents import make_move
 
@@ -35,7 +35,9 @@ async def _holder(session: AsyncSession, claim: links.Claim) -> tuple[User, Inci
         or incident is None
         or not Actor.of(user).sees(incident.skpd)
     ):
-        raise links.LinkRefused("foreign", "this link is not for anyone who may act on it")
+        raise links.LinkRefused(
+            "foreign", "this link is not for anyone who may act on it", key="link_nobody"
+        )
     return user, incident
 
 
@@ -47,13 +49,16 @@ class Offer:
     incident: Incident
     staff: list[User]
     """Who may be dispatched (for a dispatch link's choice)."""
+    alarm_firing: bool
+    """A close link's page then asks to confirm closing despite it, as the incident page does."""
 
 
 async def offer(res: Resources, claim: links.Claim) -> Offer:
     async with res.database.read() as session:
         user, incident = await _holder(session, claim)
         staff = await people.network_staff(session) if claim.action == "dispatch" else []
-    return Offer(user, incident, staff)
+        firing = claim.action == "close" and await alarm_firing(session, incident.id)
+    return Offer(user, incident, staff, firing)
 
 
 async def use(
@@ -83,4 +88,4 @@ async def use(
     except IntegrityError:
         raise links.LinkRefused("used", USED) from None
     except NotFound:
-        raise links.LinkRefused("foreign", "this incident is gone") from None
+        raise links.LinkRefused("foreign", "this incident is gone", key="link_gone") from None

@@ -76,7 +76,7 @@ from webhook.web.maintenance import setup_maintenance
 from webhook.web.middlewares import setup_middlewares
 from webhook.web.status import setup_status
 from webhook.web.telegram import setup_telegram
-from webhook.web.ui.errors import setup_error_pages
+from webhook.web.ui.errors import error_pages
 from webhook.web.ui.incidents import setup_incidents
 from webhook.web.ui.login import setup_login
 from webhook.web.ui.monthly import setup_monthly_report
@@ -159,8 +159,7 @@ def create_app(
     """The service. `clock` is the time of every handler and service; `sleep`, how the
     leader's loops wait between lease checks and rounds (tests pass their own)."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
-    setup_middlewares(app, settings.trusted_proxies)
-    setup_error_pages(app)
+    setup_middlewares(app, settings.trusted_proxies, error_pages)
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[REGISTRY] = registry if registry is not None else CollectorRegistry()

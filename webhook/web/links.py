@@ -20,23 +20,24 @@ from webhook.core.workflow import State, find
 from webhook.usecases import links as link_uses
 from webhook.web.keys import CLOCK, RESOURCES, SETTINGS
 from webhook.web.ui.login import logged_in
-from webhook.web.ui.rendering import render
+from webhook.web.ui.rendering import language, render
 
 MAX_FORM_BYTES = 16 * 1024
 
 
 def _refused(request: web.Request, refused: links.LinkRefused) -> web.Response:
     status = {"forged": 403, "refused": 409, "invalid": 422}.get(refused.kind, 410)
-    return render(request, "link_refused.html", status=status, refused=refused)
+    said = refused.say(language(request))
+    return render(request, "link_refused.html", status=status, kind=refused.kind, message=said)
 
 
 def _as_link_refusal(refused: Refused | links.LinkRefused) -> links.LinkRefused:
     if isinstance(refused, links.LinkRefused):
         return refused
     if isinstance(refused, NotFound):
-        return links.LinkRefused("foreign", "this incident is gone")
+        return links.LinkRefused("foreign", "this incident is gone", key="link_gone")
     kind = "invalid" if isinstance(refused, FormInvalid) else "refused"
-    return links.LinkRefused(kind, refused.reason)
+    return links.LinkRefused(kind, refused.reason, refusal=refused)
 
 
 async def _claim(request: web.Request) -> links.Claim:
@@ -48,6 +49,8 @@ async def _claim(request: web.Request) -> links.Claim:
         raise links.LinkRefused(
             "foreign",
             f"this link was sent to {claim.person}, and you are logged in as {login.user}",
+            key="link_other_person",
+            params={"person": claim.person, "user": login.user},
         )
     return claim
 
@@ -66,6 +69,7 @@ async def link_get(request: web.Request) -> web.Response:
         user=offer.holder,
         row=find(State(offer.incident.state), claim.action),
         staff=offer.staff,
+        alarm_firing=offer.alarm_firing,
     )
 
 

@@ -6,8 +6,9 @@
   That class alone believes the headers from anyone, and `XForwardedStrict` refuses every request
   that did not come through the proxy (Alertmanager and health checks do not), so the peer check
   is ours.
-- `errors`: an unexpected exception is logged with its traceback and answered with a page that
-  names nothing of the inside (503 when the database failed, else 500); after the handler, the
+- `errors`: an unexpected exception is logged with its traceback and answered with an error
+  that names nothing of the inside (503 when the database failed, else 500: JSON for the API,
+  a page of the site for people, plain text for machines); after the handler, the
   small writes it owes (`webhook.web.auth.TOUCHES`) are made.
 - `security_headers` (on_response_prepare, so also static files and error pages): the Content
   Security Policy (no script at all, styles only from /static, no framing, forms only to this
@@ -28,7 +29,7 @@ from webhook.settings import ProxyNetwork
 from webhook.store.database import DATABASE_ERRORS
 from webhook.usecases.access import record_uses
 from webhook.web.auth import TOUCHES
-from webhook.web.http import json_error
+from webhook.web.http import json_error, status_exception
 from webhook.web.keys import RESOURCES
 
 log = logging.getLogger("sigap.webhook")
@@ -66,10 +67,11 @@ def trusted_proxies(networks: Sequence[ProxyNetwork]) -> Middleware | None:
     return middleware
 
 
-def _failure(request: web.Request, status: int, message: str) -> web.Response:
+def _failure(request: web.Request, status: int, message: str) -> web.HTTPException:
+    """Raised, so that the error pages (inside `pages`) draw it for a person as a page."""
     if request.path.startswith("/api/"):
         return json_error(status, message)
-    return web.Response(status=status, text=f"{message}\n")
+    return status_exception(status, f"{message}\n")
 
 
 @web.middleware
@@ -81,10 +83,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise
     except DATABASE_ERRORS:
         log.exception("database failed", extra={"path": request.path})
-        return _failure(request, 503, "the database is unavailable; retry in a moment")
+        raise _failure(request, 503, "the database is unavailable; retry in a moment") from None
     except Exception:
         log.exception("request failed", extra={"path": request.path})
-        return _failure(request, 500, "internal error; it has been logged")
+        raise _failure(request, 500, "internal error; it has been logged") from None
     await _owed_writes(request)
     return response
 
@@ -112,9 +114,14 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         headers.setdefault("Referrer-Policy", "same-origin")
 
 
-def setup_middlewares(app: web.Application, networks: Sequence[ProxyNetwork]) -> None:
+def setup_middlewares(
+    app: web.Application, networks: Sequence[ProxyNetwork], pages: Middleware
+) -> None:
+    """`pages` (the UI's error pages) sits between the proxy and `errors`: it sees the forwarded
+    scheme and draws the 500 and 503 that `errors` raises as pages for people."""
     proxy = trusted_proxies(networks)
     if proxy is not None:
         app.middlewares.append(proxy)
+    app.middlewares.append(pages)
     app.middlewares.append(errors)
     app.on_response_prepare.append(security_headers)

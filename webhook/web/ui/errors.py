@@ -30,7 +30,7 @@ def error_page(request: web.Request, error: web.HTTPException) -> web.Response:
     lang, status = language(request), error.status
     key = f"error_{status}"
     said = request.get(SAID) or word(key if key in WORDS else "error_other", lang)
-    own = error.text or ""
+    own = (error.text or "") if status < 500 else ""  # a server error's text is for the log
     if SAID not in request and own and own != f"{status}: {error.reason}":
         said = f"{said} {own}"
     incident = INCIDENT.match(request.path)
@@ -49,7 +49,3 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         if error.status == 405:
             response.headers["Allow"] = error.headers.get("Allow", "POST")
         return response
-
-
-def setup_error_pages(app: web.Application) -> None:
-    app.middlewares.append(error_pages)

@@ -245,11 +245,9 @@ async def act(request: web.Request) -> web.Response:
     res, actor = request.app[RESOURCES], Actor.of(user)
     action = request.match_info["action"]
     typed = {k: v for k, v in form.items() if k != "csrf"}
-    fields = {k: v for k, v in typed.items() if k != "despite_alarm"}
-    check = incidents.despite_alarm(bool(typed.get("despite_alarm"))) if action == "close" else None
-    data: dict[str, Any] = attach_zone(fields, DATETIME_FIELDS, res.settings.timezone)
+    data: dict[str, Any] = attach_zone(typed, DATETIME_FIELDS, res.settings.timezone)
     try:
-        await incidents.make_move(res, actor, incident_id, action, data, check=check)
+        await incidents.make_move(res, actor, incident_id, action, data)
     except NotFound as missing:
         raise refusal(missing, request) from None
     except Refused as refused:
