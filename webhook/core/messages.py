@@ -288,14 +288,13 @@ def plan(
                       lang=lang)
             )  # fmt: skip
     if move == OPENED and getattr(incident, "source", "alert") == "alert":
-        numbers = {
-            channel: phone_numbers
-            for channel, on in (("whatsapp", whatsapp_cloud),
-                                ("webhook", config.webhook is not None and gateway_replies))
-            if on
-        }  # fmt: skip
+        addresses = {"telegram": telegram_chats}  # the chats an answer can come back by
+        if whatsapp_cloud:
+            addresses["whatsapp"] = phone_numbers
+        if config.webhook is not None and gateway_replies:
+            addresses["webhook"] = phone_numbers
         messages += _questions(
-            incident, users, {"telegram": telegram_chats, **numbers}, telegram_groups, skpd,
+            incident, users, addresses, telegram_groups, skpd,
             secret=secret, now=now, lifetime=lifetime, lang=lang,
         )  # fmt: skip
     for user in recipients(audience, incident, users, on_duty, paged):

@@ -81,12 +81,12 @@ async def make_move(
             )
         if action == "ping_check":
             # SOP step 2 again: the ping checker records the move with its result later
-            row = transition(State(incident.state), action, actor.role, dict(data))
+            row = transition(State(incident.state), action, actor.role, data)
             if res.ping_checker is not None:
                 res.ping_checker.schedule(incident.id, actor=actor.name, role=actor.role)
         else:
             applied, _ = await store_move(
-                session, incident, action, actor.name, actor.role, dict(data), now,
+                session, incident, action, actor.name, actor.role, data, now,
                 zone=res.settings.timezone,
             )  # fmt: skip
             row = applied.row
